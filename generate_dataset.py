@@ -1,0 +1,41 @@
+#!/usr/bin/env python3
+"""Collate IMPS performance logs into a training dataset."""
+
+import sys
+
+from imps import cli
+from imps.sizes import dataset_path, log_glob
+
+
+def parse_args():
+    parser = cli.Parser(description="Collate every *-{D}d-mdrnn.log in the logs folder into "
+                                    "datasets/training-dataset-{D}d.npz for train_predictive_music_model.py. "
+                                    "Only the musician's (interface) events are used.")
+    cli.add_dimension(parser)
+    parser.add_argument("-s", "--source", default="logs", help="the folder of logs to read (default: %(default)s)")
+    parser.add_argument("-o", "--output", default="datasets",
+                        help="the folder to write the dataset into (default: %(default)s)")
+    return parser.parse_args()
+
+
+def main():
+    args = parse_args()
+    from tqdm import tqdm
+
+    from imps.dataset import collate_logs, save_dataset
+
+    def progress(files):
+        return tqdm(files, desc="reading logs", unit="log", disable=len(files) < 10 or not sys.stderr.isatty())
+
+    cli.say(f"collating {log_glob(args.dimension)} in {args.source}")
+    dataset, reports = collate_logs(args.source, args.dimension, progress)
+    for report in reports:
+        cli.say("  " + report.line())
+    path = save_dataset(dataset, dataset_path(args.output, args.dimension))
+    cli.say(f"wrote {path}: {dataset.summary()}")
+
+
+if __name__ == "__main__":
+    from imps.dataset import DatasetError
+
+    cli.run(main, (DatasetError, OSError))

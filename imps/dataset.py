@@ -1,0 +1,150 @@
+"""Datasets: performances collated from logs, stored as plain numeric arrays.
+
+A dataset file (`training-dataset-{D}d.npz`) holds `events`, every event of every
+performance one after another as rows `[dt, x1, ..., xN]` (float32), and `lengths`,
+how many events each performance has. Nothing in it needs pickle to load. The
+original IMPS stored an object array `perfs` instead, which only pickle can read;
+those files load when the user says so, since unpickling can run code.
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+import zipfile
+from collections import Counter
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable, Iterable
+
+import numpy as np
+
+from .logs import read_log
+from .sizes import log_glob
+
+
+class DatasetError(Exception):
+    """A dataset that cannot be made or used, with a message for the musician."""
+
+
+@dataclass
+class Dataset:
+    events: np.ndarray  # (n_events, dimension) float32: dt then values
+    lengths: np.ndarray  # (n_performances,) int64
+
+    @classmethod
+    def from_performances(cls, performances: Iterable[np.ndarray]) -> "Dataset":
+        performances = [np.asarray(p, np.float32) for p in performances if len(p)]
+        if not performances:
+            raise DatasetError("no events to make a dataset from")
+        return cls(np.concatenate(performances), np.array([len(p) for p in performances], np.int64))
+
+    @property
+    def dimension(self) -> int:
+        return self.events.shape[1]
+
+    def performances(self) -> list[np.ndarray]:
+        return np.split(self.events, np.cumsum(self.lengths)[:-1])
+
+    def summary(self) -> str:
+        seconds = float(self.events[:, 0].sum())
+        return (f"{len(self.lengths)} performances, {len(self.events)} events, {self.events.size} values, "
+                f"{seconds:.1f} seconds of playing")
+
+
+def save_dataset(dataset: Dataset, path: Path | str) -> Path:
+    """Write the dataset completely or not at all (a temporary file renamed into place)."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".npz", dir=path.parent)
+    try:
+        with os.fdopen(fd, "wb") as f:
+            np.savez_compressed(f, events=dataset.events, lengths=dataset.lengths)
+        os.replace(tmp, path)
+    finally:
+        if os.path.exists(tmp):
+            os.remove(tmp)
+    return path
+
+
+LEGACY_FLAG = "--allow-pickle"
+
+
+def load_dataset(path: Path | str, allow_pickle: bool = False) -> Dataset:
+    path = Path(path)
+    if not path.is_file():
+        raise DatasetError(f"no dataset at {path}: make one with generate_dataset.py")
+    try:
+        with np.load(path, allow_pickle=False) as data:
+            if "events" in data.files and "lengths" in data.files:
+                return _checked(Dataset(np.asarray(data["events"], np.float32),
+                                        np.asarray(data["lengths"], np.int64)), path)
+            if "perfs" not in data.files:
+                raise DatasetError(f"{path} holds neither an IMPS dataset (events, lengths) nor an original one (perfs)")
+    except (zipfile.BadZipFile, OSError, ValueError, EOFError) as error:
+        raise DatasetError(f"{path} is not a readable dataset file ({error})") from None
+    if not allow_pickle:
+        raise DatasetError(f"{path} is an original IMPS dataset, which only loads with pickle, and pickle can run "
+                           f"code: if you trust the file, pass {LEGACY_FLAG}, or regenerate it with generate_dataset.py")
+    with np.load(path, allow_pickle=True) as data:
+        return _checked(Dataset.from_performances(data["perfs"]), path)
+
+
+def _checked(dataset: Dataset, path: Path) -> Dataset:
+    if dataset.events.ndim != 2 or dataset.lengths.sum() != len(dataset.events) or (dataset.lengths < 0).any():
+        raise DatasetError(f"{path} is inconsistent: its performance lengths do not add up to its events")
+    return dataset
+
+
+@dataclass
+class FileReport:
+    path: Path
+    events: int = 0
+    skipped: Counter = field(default_factory=Counter)
+
+    def line(self) -> str:
+        skips = ", ".join(f"{n} {reason}" for reason, n in sorted(self.skipped.items()))
+        return f"{self.path.name}: {self.events} events" + (f" (skipped {skips})" if skips else "")
+
+
+def performance_from_log(path: Path, dimension: int) -> tuple[np.ndarray, FileReport]:
+    """The musician's events in one log as rows [dt, x1, ..., xN]. The first event has no
+    time since a previous one, so it starts the clock and is not a row; a line earlier
+    than the one before it is skipped."""
+    contents = read_log(path, dimension - 1)
+    report = FileReport(path, skipped=contents.skipped)
+    rows = []
+    last_time = None
+    for event in contents.events:
+        if event.source != "interface":
+            continue
+        if last_time is not None and event.time < last_time:
+            report.skipped["out of time order"] += 1
+            continue
+        if last_time is not None:
+            rows.append([event.time - last_time, *event.values])
+        last_time = event.time
+    report.events = len(rows)
+    return np.array(rows, np.float32).reshape(-1, dimension), report
+
+
+def collate_logs(source: Path | str, dimension: int,
+                 progress: Callable[[Iterable], Iterable] = lambda files: files) -> tuple[Dataset, list[FileReport]]:
+    """Every `*-{D}d-mdrnn.log` in `source` as one dataset, with a report per file."""
+    source = Path(source)
+    if not source.is_dir():
+        raise DatasetError(f"no logs folder at {source}: record some with predictive_music_model.py --log, "
+                           "or point --source at your logs")
+    files = sorted(source.glob(log_glob(dimension)))
+    if not files:
+        raise DatasetError(f"no {log_glob(dimension)} logs in {source}: record some with "
+                           f"predictive_music_model.py --dimension={dimension} --log")
+    performances = []
+    reports = []
+    for path in progress(files):
+        performance, report = performance_from_log(path, dimension)
+        performances.append(performance)
+        reports.append(report)
+    if not any(len(p) for p in performances):
+        raise DatasetError(f"the {len(files)} logs in {source} hold no usable {dimension}-d interface events")
+    return Dataset.from_performances(performances), reports

@@ -1,0 +1,260 @@
+"""The interaction loop: who plays when.
+
+Data flows one way. The OSC thread validates and logs each musician's event and puts
+it in a bounded queue. The model thread takes events from that queue, predicts the
+next event and hands it to the player. The player sleeps until each prediction is
+due, sends it, logs it, and (when the model is to go on by itself) puts it back in
+the queue as the model's next input. Threads block on the queue and a condition;
+nothing polls.
+
+A mode is three switches, as in IMPS:
+
+| mode            | user_to_model | model_to_model | model_to_sound |
+| --------------- | ------------- | -------------- | -------------- |
+| user only       | no            | no             | no             |
+| polyphony       | yes           | no             | yes            |
+| battle          | no            | yes            | yes            |
+| call & response | call: yes, response: no | call: no, response: yes | call: no, response: yes |
+
+In call and response, the model predicts silently from each of the musician's events
+(the call); once the musician has been quiet for the threshold, it plays from its
+prediction after their last event and goes on from its own output (the response)
+until the musician plays again, when whatever it had still to play is dropped.
+"""
+
+from __future__ import annotations
+
+import heapq
+import itertools
+import queue
+import threading
+import time
+from dataclasses import dataclass
+from typing import Callable, Sequence
+
+import numpy as np
+
+from .engine import Predictor
+from .logs import PerformanceLog
+
+MIN_DT = 0.001  # a predicted dt at or below zero still waits a moment, as in IMPS
+INBOX_SIZE = 64  # model input waiting at most this many events; beyond, the stalest goes
+PLAYER_SIZE = 256  # predictions waiting to sound at most; beyond, the earliest due goes
+
+
+@dataclass(frozen=True)
+class Switches:
+    user_to_model: bool
+    model_to_model: bool
+    model_to_sound: bool
+
+
+USER_ONLY = "useronly"
+POLYPHONY = "polyphony"
+BATTLE = "battle"
+CALL_RESPONSE = "callresponse"
+MODES = {
+    USER_ONLY: Switches(False, False, False),
+    POLYPHONY: Switches(True, False, True),
+    BATTLE: Switches(False, True, True),
+    CALL_RESPONSE: Switches(True, False, False),  # the call; the response is RESPONSE
+}
+RESPONSE = Switches(False, True, True)
+
+
+@dataclass
+class _Input:
+    event: np.ndarray  # [dt, x1, ..., xN]
+    from_user: bool
+    generation: int  # model output from an older generation was overtaken by the musician
+
+
+class Player:
+    """Sends each prediction when it is due. Sleeps on a condition until the earliest
+    due time, waking early only when something earlier arrives or it is cleared."""
+
+    def __init__(self, play: Callable[[np.ndarray, int], None], capacity: int = PLAYER_SIZE):
+        self._play = play
+        self._capacity = capacity
+        self._heap: list = []
+        self._order = itertools.count()
+        self._condition = threading.Condition()
+        self._stopping = False
+        self.dropped = 0
+        self._thread = threading.Thread(target=self._run, name="player", daemon=True)
+
+    def start(self) -> None:
+        self._thread.start()
+
+    def schedule(self, due: float, event: np.ndarray, generation: int) -> None:
+        with self._condition:
+            if len(self._heap) >= self._capacity:
+                heapq.heappop(self._heap)
+                self.dropped += 1
+            heapq.heappush(self._heap, (due, next(self._order), event, generation))
+            self._condition.notify()
+
+    def clear(self) -> None:
+        with self._condition:
+            self._heap.clear()
+            self._condition.notify()
+
+    def stop(self) -> None:
+        with self._condition:
+            self._stopping = True
+            self._condition.notify()
+        self._thread.join(timeout=1.0)
+
+    def _run(self) -> None:
+        while True:
+            with self._condition:
+                while not self._stopping:
+                    if not self._heap:
+                        self._condition.wait()
+                        continue
+                    wait = self._heap[0][0] - time.monotonic()
+                    if wait <= 0:
+                        break
+                    self._condition.wait(wait)
+                if self._stopping:
+                    return
+                _, _, event, generation = heapq.heappop(self._heap)
+            self._play(event, generation)
+
+
+class Performance:
+    """Runs a mode: feeds the musician's events to the model, plays its predictions."""
+
+    def __init__(self, mode: str, predictor: Predictor | None, send: Callable[[Sequence[float]], None],
+                 log: PerformanceLog | None = None, call_response_threshold: float = 2.0,
+                 verbose: bool = False, report: Callable[[str], None] = print):
+        if mode not in MODES:
+            raise ValueError(f"unknown mode {mode!r}")
+        if mode != USER_ONLY and predictor is None:
+            raise ValueError(f"mode {mode} needs a model")
+        self.mode = mode
+        self.switches = MODES[mode]
+        self.predictor = predictor
+        self.send = send
+        self.log = log
+        self.threshold = call_response_threshold
+        self.verbose = verbose
+        self.report = report
+        self.timescale = 1.0
+        self.user_events = 0
+        self.predictions_sent = 0
+        self.inputs_dropped = 0
+        self._inbox: queue.Queue = queue.Queue(maxsize=INBOX_SIZE)
+        self._last_user_time: float | None = None  # monotonic seconds, set by the OSC thread
+        self._generation = 0
+        self._pending_response: np.ndarray | None = None
+        self._stop = object()
+        self.player = Player(self._play)
+        self._model_thread = threading.Thread(target=self._run_model, name="model", daemon=True)
+
+    # Called on the OSC thread.
+    def user_event(self, values: Sequence[float]) -> None:
+        now = time.monotonic()
+        values = np.clip(np.asarray(values, np.float64), 0.0, 1.0)
+        if self.log is not None:
+            self.log.write("interface", values)
+        dt = 0.0 if self._last_user_time is None else now - self._last_user_time
+        self._last_user_time = now
+        self.user_events += 1
+        if self.verbose:
+            self.report(f"user: dt {dt:.3f} " + " ".join(f"{v:.3f}" for v in values))
+        if self.mode != USER_ONLY:
+            self._put(_Input(np.concatenate([[dt], values]), True, self._generation))
+
+    def _put(self, item) -> None:
+        """Queue model input; when the model is behind, the stalest input makes room.
+        The log already holds every event, so nothing recorded is lost."""
+        while True:
+            try:
+                self._inbox.put_nowait(item)
+                return
+            except queue.Full:
+                try:
+                    self._inbox.get_nowait()
+                    self.inputs_dropped += 1
+                except queue.Empty:
+                    pass
+
+    def start(self) -> None:
+        if self.mode == USER_ONLY:
+            return
+        self.player.start()
+        self._model_thread.start()
+        if self.mode == BATTLE:
+            # The model needs something to answer before it can play by itself.
+            first = np.concatenate([[0.1], np.random.default_rng().random(self.predictor.dimension - 1)])
+            self._put(_Input(first, False, self._generation))
+
+    def stop(self) -> None:
+        if self.mode == USER_ONLY:
+            return
+        self._put(self._stop)
+        self._model_thread.join(timeout=1.0)
+        self.player.stop()
+
+    # The model thread.
+    def _response_deadline(self) -> float | None:
+        if self.mode != CALL_RESPONSE or self.switches is RESPONSE or self._pending_response is None:
+            return None
+        return self._last_user_time + self.threshold
+
+    def _run_model(self) -> None:
+        while True:
+            deadline = self._response_deadline()
+            try:
+                timeout = None if deadline is None else max(0.0, deadline - time.monotonic())
+                item = self._inbox.get(timeout=timeout)
+            except queue.Empty:
+                self._respond()
+                continue
+            if item is self._stop:
+                return
+            if item.from_user:
+                self._on_user(item)
+            elif item.generation == self._generation and self.switches.model_to_model:
+                self._schedule(self.predictor.predict(item.event))
+
+    def _on_user(self, item: _Input) -> None:
+        if self.switches is RESPONSE:
+            self._generation += 1
+            self.player.clear()
+            self.switches = MODES[CALL_RESPONSE]
+            self.report("call and response: the musician plays (call)")
+        if not self.switches.user_to_model:
+            return
+        prediction = self.predictor.predict(item.event)
+        if self.switches.model_to_sound:
+            self._schedule(prediction)
+        else:
+            self._pending_response = prediction
+
+    def _respond(self) -> None:
+        """The musician has been quiet for the threshold: the model takes over."""
+        self.switches = RESPONSE
+        self.report("call and response: the model plays (response)")
+        self._schedule(self._pending_response)
+        self._pending_response = None
+
+    def _schedule(self, prediction: np.ndarray) -> None:
+        dt = max(float(prediction[0]), MIN_DT)
+        event = np.concatenate([[dt], np.clip(prediction[1:], 0.0, 1.0)])
+        self.player.schedule(time.monotonic() + dt * self.timescale, event, self._generation)
+
+    # The player thread.
+    def _play(self, event: np.ndarray, generation: int) -> None:
+        if generation != self._generation:
+            return
+        values = event[1:]
+        self.send(values)
+        self.predictions_sent += 1
+        if self.log is not None:
+            self.log.write("rnn", values)
+        if self.verbose:
+            self.report(f"model: dt {event[0]:.3f} " + " ".join(f"{v:.3f}" for v in values))
+        if self.switches.model_to_model:
+            self._put(_Input(event, False, generation))

@@ -1,0 +1,111 @@
+"""Performance logs: written through as events happen, read back line by line.
+
+A log line is `ISO-timestamp,source,x1,...,xN` with source `interface` (the musician)
+or `rnn` (the model), the format the original IMPS wrote.
+"""
+
+from __future__ import annotations
+
+import datetime as dt_module
+import math
+import threading
+from collections import Counter
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Sequence
+
+import numpy as np
+
+from .sizes import log_name
+
+SOURCES = ("interface", "rnn")
+
+
+class PerformanceLog:
+    """One log file per performance. Each line reaches the operating system as soon as
+    it is written (line buffering), so a crash loses at most the line being written.
+    The OSC thread and the player thread both write, hence the lock."""
+
+    def __init__(self, path: Path):
+        self.path = Path(path)
+        self._file = open(self.path, "x", buffering=1, encoding="utf-8")
+        self._lock = threading.Lock()
+        self.lines = 0
+
+    @classmethod
+    def start(cls, logs_dir: Path | str, dimension: int, now: dt_module.datetime | None = None) -> "PerformanceLog":
+        """A new log in `logs_dir` named after the time, never overwriting another."""
+        logs_dir = Path(logs_dir)
+        logs_dir.mkdir(parents=True, exist_ok=True)
+        stamp = (now or dt_module.datetime.now()).strftime("%Y-%m-%dT%H-%M-%S")
+        candidate = logs_dir / log_name(stamp, dimension)
+        n = 1
+        while True:
+            try:
+                return cls(candidate)
+            except FileExistsError:
+                n += 1
+                candidate = logs_dir / log_name(f"{stamp}-{n}", dimension)
+
+    def write(self, source: str, values: Sequence[float], when: dt_module.datetime | None = None) -> None:
+        stamp = (when or dt_module.datetime.now()).isoformat()
+        line = ",".join([stamp, source, *(str(np.float32(v)) for v in values)]) + "\n"
+        with self._lock:
+            if not self._file.closed:
+                self._file.write(line)
+                self.lines += 1
+
+    def close(self) -> None:
+        with self._lock:
+            if not self._file.closed:
+                self._file.close()
+
+
+@dataclass
+class LogEvent:
+    time: float  # seconds since the epoch
+    source: str
+    values: list[float]
+
+
+@dataclass
+class LogContents:
+    events: list[LogEvent] = field(default_factory=list)
+    skipped: Counter = field(default_factory=Counter)  # reason -> lines
+
+
+def read_log(path: Path | str, n_values: int) -> LogContents:
+    """Every well-formed line with `n_values` values; the rest are counted by reason, so
+    a truncated last line, stray text or another dimension's lines never stop a read."""
+    contents = LogContents()
+    with open(path, encoding="utf-8", errors="replace") as f:
+        for line in f:
+            parsed = _parse_line(line, n_values)
+            if isinstance(parsed, str):
+                contents.skipped[parsed] += 1
+            else:
+                contents.events.append(parsed)
+    return contents
+
+
+def _parse_line(line: str, n_values: int) -> LogEvent | str:
+    if not line.endswith("\n"):
+        return "unfinished last line"
+    fields = line.strip().split(",")
+    if len(fields) < 2:
+        return "not a log line"
+    try:
+        when = dt_module.datetime.fromisoformat(fields[0]).timestamp()
+    except ValueError:
+        return "bad timestamp"
+    if fields[1] not in SOURCES:
+        return "unknown source"
+    if len(fields) - 2 != n_values:
+        return f"wrong number of values (not {n_values})"
+    try:
+        values = [float(v) for v in fields[2:]]
+    except ValueError:
+        return "non-numeric value"
+    if not all(math.isfinite(v) for v in values):
+        return "non-finite value"
+    return LogEvent(when, fields[1], values)

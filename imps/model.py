@@ -1,0 +1,97 @@
+"""The MDRNN in Keras: stacked LSTMs feeding a keras-mdn-layer MDN head.
+
+One builder serves training (windows of SEQ_LEN events) and performance (one event
+at a time, LSTM state passed in and out), so both have the same layers and names and
+take the same weights.
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from pathlib import Path
+
+import keras
+import keras_mdn_layer as mdn
+from keras import ops
+
+from .sizes import N_MIXTURES, SEQ_LEN, ModelSize
+from .weights import KERAS2_HARD_SIGMOID, SIGMOID, LSTM, Dense, MDRNNWeights, WeightsError
+
+
+def keras2_hard_sigmoid(x):
+    """The gate Keras 2 LSTMs used by default (Keras 3's hard_sigmoid has another slope)."""
+    return ops.clip(0.2 * x + 0.5, 0.0, 1.0)
+
+
+GATES = {SIGMOID: "sigmoid", KERAS2_HARD_SIGMOID: keras2_hard_sigmoid}
+
+
+def build_mdrnn(dimension: int, size: ModelSize, seq_len: int | None = SEQ_LEN, stateful_io: bool = False,
+                gate_activation: str = SIGMOID) -> keras.Model:
+    """The MDRNN. With `stateful_io` the model takes `[event, h0, c0, h1, c1, ...]` for a
+    single event (batch 1, time 1) and returns `[mixture_params, h0', c0', ...]`."""
+    if stateful_io:
+        seq_len = 1
+    inputs = keras.Input(shape=(seq_len, dimension), name="inputs", batch_size=1 if stateful_io else None)
+    state_inputs = []
+    new_states = []
+    x = inputs
+    for i in range(size.layers):
+        lstm = keras.layers.LSTM(size.units, return_sequences=True, return_state=stateful_io,
+                                 recurrent_activation=GATES[gate_activation], name=f"lstm{i}")
+        if stateful_io:
+            h = keras.Input(shape=(size.units,), batch_size=1, name=f"h{i}")
+            c = keras.Input(shape=(size.units,), batch_size=1, name=f"c{i}")
+            state_inputs += [h, c]
+            x, h_out, c_out = lstm(x, initial_state=[h, c])
+            new_states += [h_out, c_out]
+        else:
+            x = lstm(x)
+    params = keras.layers.TimeDistributed(mdn.MDN(dimension, N_MIXTURES, name="mdn_outputs"), name="td_mdn")(x)
+    if stateful_io:
+        return keras.Model([inputs, *state_inputs], [params, *new_states], name="mdrnn_step")
+    return keras.Model(inputs, params, name="mdrnn")
+
+
+def compile_for_training(model: keras.Model, dimension: int, learning_rate: float = 1e-3) -> None:
+    model.compile(loss=mdn.get_mixture_loss_func(dimension, N_MIXTURES),
+                  optimizer=keras.optimizers.Adam(learning_rate=learning_rate))
+
+
+def set_weights(model: keras.Model, weights: MDRNNWeights) -> None:
+    """Put plain weights into a model built by build_mdrnn with the same size."""
+    try:
+        for i, lstm in enumerate(weights.lstms):
+            model.get_layer(f"lstm{i}").set_weights([lstm.kernel, lstm.recurrent_kernel, lstm.bias])
+        model.get_layer("td_mdn").set_weights([weights.mus.kernel, weights.mus.bias, weights.sigmas.kernel,
+                                               weights.sigmas.bias, weights.pis.kernel, weights.pis.bias])
+    except ValueError as error:
+        raise WeightsError(f"weights of {weights.describe()} do not fit this model ({error})") from None
+
+
+def get_weights(model: keras.Model, gate_activation: str = SIGMOID) -> MDRNNWeights:
+    lstms = []
+    i = 0
+    while any(layer.name == f"lstm{i}" for layer in model.layers):
+        lstms.append(LSTM(*model.get_layer(f"lstm{i}").get_weights()))
+        i += 1
+    mus_k, mus_b, sig_k, sig_b, pi_k, pi_b = model.get_layer("td_mdn").get_weights()
+    return MDRNNWeights(lstms, Dense(mus_k, mus_b), Dense(sig_k, sig_b), Dense(pi_k, pi_b), gate_activation)
+
+
+def save_weights(model: keras.Model, path: Path | str) -> Path:
+    """Write the model's weights to `path` (ending .weights.h5) completely or not at all:
+    Keras writes a temporary file beside it, which is renamed into place when whole."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".weights.h5", dir=path.parent)
+    os.close(fd)
+    try:
+        model.save_weights(tmp, overwrite=True)
+        os.replace(tmp, path)
+    finally:
+        if os.path.exists(tmp):
+            os.remove(tmp)
+    return path
+

@@ -1,0 +1,139 @@
+"""Training an MDRNN on a dataset of performances.
+
+Each training example is a window of SEQ_LEN + 1 consecutive events of one
+performance: the model reads the first SEQ_LEN and predicts, at every step, the event
+after it. Windows are cut from the dataset as batches are drawn (tf.data), never all
+held in memory at once, so memory grows with the dataset, not fifty times with it.
+The last 10% of windows are held out for validation, as Keras's validation_split
+did for the original IMPS.
+"""
+
+from __future__ import annotations
+
+import datetime
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import keras
+import numpy as np
+import tensorflow as tf
+
+from . import model as mdrnn
+from .dataset import Dataset, DatasetError
+from .sizes import SCALE, SEQ_LEN, ModelSize, model_name, weights_path
+from .weights import MDRNNWeights
+
+VALIDATION_FRACTION = 0.1
+
+
+def window_starts(lengths: np.ndarray, seq_len: int = SEQ_LEN) -> np.ndarray:
+    """Index of the first event of every window of seq_len + 1 events lying wholly
+    inside one performance."""
+    ends = np.cumsum(lengths)
+    starts = [np.arange(end - length, end - seq_len) for length, end in zip(lengths, ends) if length > seq_len]
+    return np.concatenate(starts) if starts else np.zeros(0, np.int64)
+
+
+def split_windows(starts: np.ndarray, validation_fraction: float = VALIDATION_FRACTION):
+    n_validation = int(len(starts) * validation_fraction)
+    n_train = len(starts) - n_validation
+    return starts[:n_train], starts[n_train:]
+
+
+def window_batches(events: tf.Tensor, starts: np.ndarray, batch_size: int, shuffle: bool,
+                   seq_len: int = SEQ_LEN, seed: int | None = None) -> tf.data.Dataset:
+    """Batches of (inputs, targets), each (batch, seq_len, dimension), gathered from
+    `events` (already scaled) at the given window starts."""
+    offsets = tf.range(seq_len + 1, dtype=tf.int64)
+
+    def gather(batch_starts):
+        windows = tf.gather(events, batch_starts[:, None] + offsets[None, :])
+        return windows[:, :-1], windows[:, 1:]
+
+    data = tf.data.Dataset.from_tensor_slices(starts.astype(np.int64))
+    if shuffle:
+        data = data.shuffle(len(starts), seed=seed, reshuffle_each_iteration=True)
+    return data.batch(batch_size).map(gather, num_parallel_calls=tf.data.AUTOTUNE).prefetch(tf.data.AUTOTUNE)
+
+
+@dataclass
+class TrainingResult:
+    weights_path: Path
+    best_loss: float
+    best_epoch: int  # counted from 1
+    monitored: str
+    epochs_run: int
+    seconds: float
+    history: dict
+
+    def summary(self) -> str:
+        return (f"best {self.monitored} {self.best_loss:.4f} at epoch {self.best_epoch} of {self.epochs_run}, "
+                f"{self.seconds:.1f} s; weights written to {self.weights_path}")
+
+
+class BestWeights(keras.callbacks.Callback):
+    """Keeps the weights of the epoch with the lowest monitored loss, in memory and
+    in a checkpoint file that is replaced whole, never left half-written."""
+
+    def __init__(self, monitor: str, checkpoint_path: Path):
+        super().__init__()
+        self.monitor = monitor
+        self.checkpoint_path = checkpoint_path
+        self.best_loss = np.inf
+        self.best_epoch = 0
+        self.best_weights = None
+
+    def on_epoch_end(self, epoch, logs=None):
+        loss = (logs or {}).get(self.monitor)
+        if loss is not None and loss < self.best_loss:
+            self.best_loss = float(loss)
+            self.best_epoch = epoch + 1
+            self.best_weights = self.model.get_weights()
+            mdrnn.save_weights(self.model, self.checkpoint_path)
+
+
+def train(dataset: Dataset, size: ModelSize, models_dir: Path | str = "models", epochs: int = 100,
+          batch_size: int = 64, early_stopping: bool = False, patience: int = 10,
+          initial_weights: MDRNNWeights | None = None, tensorboard_dir: Path | str | None = "logs",
+          verbose: int = 1, seed: int | None = None) -> TrainingResult:
+    dimension = dataset.dimension
+    starts = window_starts(dataset.lengths)
+    if len(starts) == 0:
+        raise DatasetError(f"the dataset has no performance longer than {SEQ_LEN} events, so not one "
+                           f"{SEQ_LEN}-step training window: record more and run generate_dataset.py again")
+    train_starts, validation_starts = split_windows(starts)
+    events = tf.constant(dataset.events * np.float32(SCALE))
+    train_data = window_batches(events, train_starts, batch_size, shuffle=True, seed=seed)
+    validation_data = window_batches(events, validation_starts, batch_size, shuffle=False) \
+        if len(validation_starts) else None
+    monitor = "val_loss" if validation_data is not None else "loss"
+
+    if seed is not None:
+        keras.utils.set_random_seed(seed)
+    model = mdrnn.build_mdrnn(dimension, size)
+    if initial_weights is not None:
+        initial_weights.check_matches(dimension, size, "the starting weights")
+        mdrnn.set_weights(model, initial_weights)
+    mdrnn.compile_for_training(model, dimension)
+
+    name = model_name(dimension, size)
+    final_path = weights_path(Path(models_dir), dimension, size)
+    best = BestWeights(monitor, final_path.with_name(f"{name}-checkpoint.weights.h5"))
+    callbacks = [best, keras.callbacks.TerminateOnNaN()]
+    if early_stopping:
+        callbacks.append(keras.callbacks.EarlyStopping(monitor=monitor, patience=patience))
+    if tensorboard_dir is not None:
+        run = datetime.datetime.now().strftime("%Y-%m-%dT%H-%M-%S")
+        callbacks.append(keras.callbacks.TensorBoard(log_dir=str(Path(tensorboard_dir) / "tensorboard" / f"{run}-{name}")))
+
+    began = time.monotonic()
+    # shuffle=False: the window pipeline shuffles; Keras cannot shuffle a tf.data.Dataset.
+    history = model.fit(train_data, validation_data=validation_data, epochs=epochs, callbacks=callbacks,
+                        verbose=verbose, shuffle=False)
+    seconds = time.monotonic() - began
+    if best.best_weights is not None:
+        model.set_weights(best.best_weights)
+    mdrnn.save_weights(model, final_path)
+    return TrainingResult(final_path, best.best_loss, best.best_epoch, monitor, len(history.history.get("loss", [])),
+                          seconds, history.history)

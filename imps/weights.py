@@ -1,0 +1,223 @@
+"""MDRNN weights as plain numpy arrays, read from any file IMPS users have.
+
+Reads three kinds of HDF5 file with h5py alone (no TensorFlow, no pickle), so the
+performance engine can start in a fraction of a second:
+
+- this project's weights, written by Keras 3 `save_weights` (`*.weights.h5`);
+- weights saved by the original IMPS with Keras 2 `save_weights` (top-level groups
+  `lstm0`, `lstm1`, `td_mdn` with `mus`, `sigmas`, `pis`);
+- whole models saved by the original IMPS with Keras 2 `model.save` (`model_weights`).
+
+Keras 2 LSTMs defaulted to a piecewise-linear `hard_sigmoid` (0.2 x + 0.5, clipped) for
+their gates; Keras 3 uses the logistic sigmoid. Original weights only perform as trained
+with the gate they were trained with, so the gate travels with the weights.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+
+import h5py
+import numpy as np
+
+from .sizes import N_MIXTURES, ModelSize, weights_candidates
+
+SIGMOID = "sigmoid"
+KERAS2_HARD_SIGMOID = "keras2_hard_sigmoid"
+
+
+class WeightsError(Exception):
+    """A weights file that cannot be used, with a message for the musician."""
+
+
+@dataclass
+class Dense:
+    kernel: np.ndarray  # (inputs, outputs)
+    bias: np.ndarray  # (outputs,)
+
+
+@dataclass
+class LSTM:
+    kernel: np.ndarray  # (inputs, 4 * units), gates in Keras order i, f, c, o
+    recurrent_kernel: np.ndarray  # (units, 4 * units)
+    bias: np.ndarray  # (4 * units,)
+
+
+@dataclass
+class MDRNNWeights:
+    lstms: list[LSTM]
+    mus: Dense
+    sigmas: Dense
+    pis: Dense
+    gate_activation: str = SIGMOID
+
+    @property
+    def dimension(self) -> int:
+        return self.lstms[0].kernel.shape[0]
+
+    @property
+    def units(self) -> int:
+        return self.lstms[0].recurrent_kernel.shape[0]
+
+    @property
+    def layers(self) -> int:
+        return len(self.lstms)
+
+    @property
+    def n_mixtures(self) -> int:
+        return self.pis.bias.shape[0]
+
+    def describe(self) -> str:
+        return (f"dimension {self.dimension}, {self.layers} layers of {self.units} units, "
+                f"{self.n_mixtures} mixtures")
+
+    def check_matches(self, dimension: int, size: ModelSize | None, path: Path | str) -> None:
+        """Raise WeightsError naming both shapes when the file is not the model asked for
+        (any size will do when `size` is None)."""
+        if size is None:
+            if self.dimension != dimension:
+                raise WeightsError(f"{path} holds a model of {self.describe()}, but --dimension is {dimension}: "
+                                   f"use --dimension={self.dimension} or another weights file")
+            return
+        wanted = (dimension, size.layers, size.units, N_MIXTURES)
+        found = (self.dimension, self.layers, self.units, self.n_mixtures)
+        if wanted != found:
+            raise WeightsError(
+                f"{path} holds a model of {self.describe()}, but dimension {dimension} size "
+                f"{size.name} needs {size.layers} layers of {size.units} units, {N_MIXTURES} mixtures: "
+                "choose the matching --dimension/--modelsize or another weights file")
+
+    @classmethod
+    def random(cls, dimension: int, size: ModelSize, seed: int = 0) -> "MDRNNWeights":
+        """An untrained model, initialised as Keras would (Glorot uniform, zero bias,
+        forget-gate bias 1), for performing before any training."""
+        rng = np.random.default_rng(seed)
+
+        def glorot(n_in: int, n_out: int) -> np.ndarray:
+            limit = np.sqrt(6.0 / (n_in + n_out))
+            return rng.uniform(-limit, limit, (n_in, n_out)).astype(np.float32)
+
+        units = size.units
+        lstms = []
+        n_in = dimension
+        for _ in range(size.layers):
+            bias = np.zeros(4 * units, np.float32)
+            bias[units:2 * units] = 1.0
+            lstms.append(LSTM(glorot(n_in, 4 * units), glorot(units, 4 * units), bias))
+            n_in = units
+
+        def dense(n_out: int) -> Dense:
+            return Dense(glorot(units, n_out), np.zeros(n_out, np.float32))
+
+        return cls(lstms, dense(N_MIXTURES * dimension), dense(N_MIXTURES * dimension), dense(N_MIXTURES))
+
+
+def load_weights(path: Path | str) -> MDRNNWeights:
+    """Read an MDRNN from any supported HDF5 file; WeightsError says what is wrong."""
+    path = Path(path)
+    if not path.is_file():
+        raise WeightsError(f"weights file {path} does not exist")
+    try:
+        with h5py.File(path, "r") as f:
+            if "layers" in f:
+                weights = _read_keras3(f)
+            elif "model_weights" in f:
+                weights = _read_keras2(f["model_weights"], _keras2_gate_from_config(f))
+            elif "layer_names" in f.attrs:
+                weights = _read_keras2(f, KERAS2_HARD_SIGMOID)
+            else:
+                raise WeightsError(f"{path} is an HDF5 file but holds no Keras model weights")
+    except OSError as error:
+        raise WeightsError(f"{path} is not a readable HDF5 weights file ({error})") from None
+    except (KeyError, IndexError, ValueError) as error:
+        raise WeightsError(f"{path} does not hold an IMPS MDRNN ({error})") from None
+    _check_consistent(weights, path)
+    return weights
+
+
+def _vars(group: h5py.Group) -> list[np.ndarray]:
+    """The arrays in a Keras 3 `vars` group, in creation order."""
+    return [np.asarray(group[str(i)]) for i in range(len(group))]
+
+
+def _read_keras3(f: h5py.File) -> MDRNNWeights:
+    lstms: dict[str, LSTM] = {}
+    mdn = None
+    for group in f["layers"].values():
+        name = group["vars"].attrs.get("name", "")
+        if "cell" in group:
+            lstms[name] = LSTM(*_vars(group["cell/vars"]))
+        elif "layer" in group and "mdn_mus" in group["layer"]:
+            mdn = group["layer"]
+    if not lstms or mdn is None:
+        raise WeightsError("no LSTM layers and MDN head found")
+    ordered = [lstms[name] for name in sorted(lstms)]
+    return MDRNNWeights(ordered, Dense(*_vars(mdn["mdn_mus/vars"])),
+                        Dense(*_vars(mdn["mdn_sigmas/vars"])), Dense(*_vars(mdn["mdn_pi/vars"])))
+
+
+def _layer_arrays(group: h5py.Group) -> list[np.ndarray]:
+    """A Keras 2 layer's arrays in the order its `weight_names` attribute lists them."""
+    return [np.asarray(group[name.decode() if isinstance(name, bytes) else name])
+            for name in group.attrs["weight_names"]]
+
+
+def _read_keras2(root: h5py.Group, gate_activation: str) -> MDRNNWeights:
+    names = [n.decode() if isinstance(n, bytes) else n for n in root.attrs["layer_names"]]
+    lstm_names = sorted(n for n in names if n.startswith("lstm"))
+    mdn_name = next(n for n in names if "mdn" in n)
+    lstms = [LSTM(*_layer_arrays(root[n])) for n in lstm_names]
+    # The MDN's dense layers were created mus, sigmas, pis; weight_names keeps that order.
+    mus_k, mus_b, sig_k, sig_b, pi_k, pi_b = _layer_arrays(root[mdn_name])
+    return MDRNNWeights(lstms, Dense(mus_k, mus_b), Dense(sig_k, sig_b), Dense(pi_k, pi_b), gate_activation)
+
+
+def _keras2_gate_from_config(f: h5py.File) -> str:
+    config = f.attrs.get("model_config")
+    if config is None:
+        return KERAS2_HARD_SIGMOID
+    if isinstance(config, bytes):
+        config = config.decode()
+    layers = json.loads(config)["config"]["layers"]
+    gates = {layer["config"].get("recurrent_activation") for layer in layers if layer["class_name"] == "LSTM"}
+    return SIGMOID if gates == {"sigmoid"} else KERAS2_HARD_SIGMOID
+
+
+def _check_consistent(w: MDRNNWeights, path: Path) -> None:
+    units = w.units
+    n_in = w.dimension
+    k = w.n_mixtures
+    expected = []
+    for lstm in w.lstms:
+        expected += [(lstm.kernel.shape, (n_in, 4 * units)), (lstm.recurrent_kernel.shape, (units, 4 * units)),
+                     (lstm.bias.shape, (4 * units,))]
+        n_in = units
+    expected += [(w.mus.kernel.shape, (units, k * w.dimension)), (w.sigmas.kernel.shape, (units, k * w.dimension)),
+                 (w.pis.kernel.shape, (units, k))]
+    for found, wanted in expected:
+        if tuple(found) != wanted:
+            raise WeightsError(f"{path} has inconsistent layer shapes ({found} where {wanted} belongs)")
+
+
+def choose_weights(dimension: int, size: ModelSize, models_dir: Path | str = "models",
+                   model_file: Path | str | None = None) -> tuple[MDRNNWeights, str, bool]:
+    """The weights to perform with, a line saying what they are, and whether they are
+    trained. A file the musician names must load and fit the dimension, whatever its
+    size; otherwise the first trained file for this dimension and size in
+    `models_dir`, and failing that an untrained model, said plainly."""
+    if model_file is not None:
+        weights = load_weights(model_file)
+        weights.check_matches(dimension, None, model_file)
+        return weights, f"performing with {model_file}", True
+    candidates = weights_candidates(Path(models_dir), dimension, size)
+    for path in candidates:
+        if path.is_file():
+            weights = load_weights(path)
+            weights.check_matches(dimension, size, path)
+            return weights, f"performing with {path}", True
+    return (MDRNNWeights.random(dimension, size),
+            f"no trained weights at {candidates[0]} (nor {candidates[1].name}): performing with an UNTRAINED "
+            f"model, which plays noise. Train one with train_predictive_music_model.py "
+            f"--dimension={dimension} --modelsize={size.name}, or name a file with --modelfile", False)

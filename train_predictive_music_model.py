@@ -1,0 +1,61 @@
+#!/usr/bin/env python3
+"""Train an IMPS MDRNN on a dataset made by generate_dataset.py."""
+
+import sys
+
+from imps import cli
+from imps.sizes import dataset_path, model_size
+
+
+def parse_args():
+    parser = cli.Parser(description="Train the mixture density RNN on datasets/training-dataset-{D}d.npz and write "
+                                    "its weights into models/, where predictive_music_model.py finds them.")
+    cli.add_dimension(parser)
+    cli.add_modelsize(parser)
+    parser.add_argument("-e", "--earlystopping", action="store_true",
+                        help="stop when the validation loss has not improved for --patience epochs")
+    parser.add_argument("-p", "--patience", type=int, default=10,
+                        help="epochs without improvement before early stopping (default: %(default)s)")
+    parser.add_argument("-n", "--numepochs", type=int, default=100,
+                        help="the most epochs to train for (default: %(default)s)")
+    parser.add_argument("-f", "--file", metavar="WEIGHTS",
+                        help="start from these weights (to resume or fine-tune) instead of an untrained model")
+    parser.add_argument("-b", "--batchsize", type=int, default=64, help="windows per batch (default: %(default)s)")
+    parser.add_argument("--dataset", metavar="PATH",
+                        help="the dataset to train on (default: datasets/training-dataset-{D}d.npz)")
+    parser.add_argument("--allow-pickle", action="store_true",
+                        help="allow an original IMPS dataset (object array 'perfs'), which loads with pickle: "
+                             "only for files you trust, since pickle can run code")
+    args = parser.parse_args()
+    if args.numepochs < 1 or args.batchsize < 1 or args.patience < 0:
+        parser.error("--numepochs and --batchsize must be at least 1 and --patience not negative")
+    return args
+
+
+def main():
+    args = parse_args()
+    from imps.dataset import load_dataset
+
+    size = model_size(args.modelsize)
+    path = args.dataset or dataset_path("datasets", args.dimension)
+    dataset = load_dataset(path, allow_pickle=args.allow_pickle)
+    if dataset.dimension != args.dimension:
+        cli.fail(f"{path} holds {dataset.dimension}-d events but --dimension is {args.dimension}: "
+                 f"use --dimension={dataset.dimension} or another dataset")
+    cli.say(f"dataset {path}: {dataset.summary()}")
+    from imps.training import train
+    from imps.weights import load_weights
+
+    initial = load_weights(args.file) if args.file else None
+    cli.say(f"training size {size.name} ({size.layers} layers of {size.units} units), up to {args.numepochs} epochs")
+    result = train(dataset, size, epochs=args.numepochs, batch_size=args.batchsize,
+                   early_stopping=args.earlystopping, patience=args.patience, initial_weights=initial,
+                   verbose=1 if sys.stdout.isatty() else 2)
+    cli.say(f"done: {result.summary()}")
+
+
+if __name__ == "__main__":
+    from imps.dataset import DatasetError
+    from imps.weights import WeightsError
+
+    cli.run(main, (DatasetError, WeightsError))
