@@ -35,6 +35,7 @@ def parse_args():
 def main():
     args = parse_args()
     from imps.dataset import load_dataset
+    from imps.weights import load_weights
 
     size = model_size(args.modelsize)
     path = args.dataset or dataset_path("datasets", args.dimension)
@@ -43,10 +44,13 @@ def main():
         cli.fail(f"{path} holds {dataset.dimension}-d events but --dimension is {args.dimension}: "
                  f"use --dimension={dataset.dimension} or another dataset")
     cli.say(f"dataset {path}: {dataset.summary()}")
+    dataset.window_starts()  # refuse a dataset too short to train before TensorFlow's slow start
+    initial = None
+    if args.file:
+        initial = load_weights(args.file)
+        initial.check_matches(args.dimension, size, args.file)
     from imps.training import train
-    from imps.weights import load_weights
 
-    initial = load_weights(args.file) if args.file else None
     cli.say(f"training size {size.name} ({size.layers} layers of {size.units} units), up to {args.numepochs} epochs")
     result = train(dataset, size, epochs=args.numepochs, batch_size=args.batchsize,
                    early_stopping=args.earlystopping, patience=args.patience, initial_weights=initial,

@@ -12,6 +12,7 @@ from __future__ import annotations
 import os
 import tempfile
 import zipfile
+import zlib
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -20,7 +21,7 @@ from typing import Callable, Iterable
 import numpy as np
 
 from .logs import read_log
-from .sizes import log_glob
+from .sizes import SEQ_LEN, log_glob
 
 
 class DatasetError(Exception):
@@ -46,6 +47,16 @@ class Dataset:
     def performances(self) -> list[np.ndarray]:
         return np.split(self.events, np.cumsum(self.lengths)[:-1])
 
+    def window_starts(self, seq_len: int = SEQ_LEN) -> np.ndarray:
+        """Index of the first event of every window of seq_len + 1 events lying wholly
+        inside one performance; DatasetError when there is not one."""
+        ends = np.cumsum(self.lengths)
+        starts = [np.arange(end - n, end - seq_len) for n, end in zip(self.lengths, ends) if n > seq_len]
+        if not starts:
+            raise DatasetError(f"the dataset has no performance longer than {seq_len} events, so not one "
+                               f"{seq_len}-step training window: record more and run generate_dataset.py again")
+        return np.concatenate(starts)
+
     def summary(self) -> str:
         seconds = float(self.events[:, 0].sum())
         return (f"{len(self.lengths)} performances, {len(self.events)} events, {self.events.size} values, "
@@ -69,11 +80,16 @@ def save_dataset(dataset: Dataset, path: Path | str) -> Path:
 
 LEGACY_FLAG = "--allow-pickle"
 
+# What a damaged or foreign file raises while being read (zlib.error: corrupt compressed data).
+_UNREADABLE = (zipfile.BadZipFile, OSError, ValueError, EOFError, zlib.error)
+
 
 def load_dataset(path: Path | str, allow_pickle: bool = False) -> Dataset:
     path = Path(path)
     if not path.is_file():
         raise DatasetError(f"no dataset at {path}: make one with generate_dataset.py")
+    if not zipfile.is_zipfile(path):  # np.load would return a bare array for an .npy, or try pickle
+        raise DatasetError(f"{path} is not a readable dataset file (not an .npz archive)")
     try:
         with np.load(path, allow_pickle=False) as data:
             if "events" in data.files and "lengths" in data.files:
@@ -81,13 +97,16 @@ def load_dataset(path: Path | str, allow_pickle: bool = False) -> Dataset:
                                         np.asarray(data["lengths"], np.int64)), path)
             if "perfs" not in data.files:
                 raise DatasetError(f"{path} holds neither an IMPS dataset (events, lengths) nor an original one (perfs)")
-    except (zipfile.BadZipFile, OSError, ValueError, EOFError) as error:
+    except _UNREADABLE as error:
         raise DatasetError(f"{path} is not a readable dataset file ({error})") from None
     if not allow_pickle:
         raise DatasetError(f"{path} is an original IMPS dataset, which only loads with pickle, and pickle can run "
                            f"code: if you trust the file, pass {LEGACY_FLAG}, or regenerate it with generate_dataset.py")
-    with np.load(path, allow_pickle=True) as data:
-        return _checked(Dataset.from_performances(data["perfs"]), path)
+    try:
+        with np.load(path, allow_pickle=True) as data:
+            return _checked(Dataset.from_performances(data["perfs"]), path)
+    except _UNREADABLE as error:
+        raise DatasetError(f"{path} is not a readable dataset file ({error})") from None
 
 
 def _checked(dataset: Dataset, path: Path) -> Dataset:

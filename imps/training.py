@@ -20,19 +20,11 @@ import numpy as np
 import tensorflow as tf
 
 from . import model as mdrnn
-from .dataset import Dataset, DatasetError
+from .dataset import Dataset
 from .sizes import SCALE, SEQ_LEN, ModelSize, model_name, weights_path
 from .weights import MDRNNWeights
 
 VALIDATION_FRACTION = 0.1
-
-
-def window_starts(lengths: np.ndarray, seq_len: int = SEQ_LEN) -> np.ndarray:
-    """Index of the first event of every window of seq_len + 1 events lying wholly
-    inside one performance."""
-    ends = np.cumsum(lengths)
-    starts = [np.arange(end - length, end - seq_len) for length, end in zip(lengths, ends) if length > seq_len]
-    return np.concatenate(starts) if starts else np.zeros(0, np.int64)
 
 
 def split_windows(starts: np.ndarray, validation_fraction: float = VALIDATION_FRACTION):
@@ -98,10 +90,7 @@ def train(dataset: Dataset, size: ModelSize, models_dir: Path | str = "models", 
           initial_weights: MDRNNWeights | None = None, tensorboard_dir: Path | str | None = "logs",
           verbose: int = 1, seed: int | None = None) -> TrainingResult:
     dimension = dataset.dimension
-    starts = window_starts(dataset.lengths)
-    if len(starts) == 0:
-        raise DatasetError(f"the dataset has no performance longer than {SEQ_LEN} events, so not one "
-                           f"{SEQ_LEN}-step training window: record more and run generate_dataset.py again")
+    starts = dataset.window_starts()
     train_starts, validation_starts = split_windows(starts)
     events = tf.constant(dataset.events * np.float32(SCALE))
     train_data = window_batches(events, train_starts, batch_size, shuffle=True, seed=seed)

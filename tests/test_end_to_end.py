@@ -1,0 +1,95 @@
+"""The four IMPS steps, as a musician runs them, with liblo's oscsend and oscdump as
+the patch: log in user-only mode, collate, train, perform."""
+
+import numpy as np
+
+from conftest import LEGACY_WEIGHTS_4D_S, free_udp_port
+from imps.dataset import load_dataset
+from imps.logs import read_log
+from scripts import OSCDump, Server, oscsend, run_script
+
+WEIGHTS = "models/musicMDRNN-dim9-layers2-units32-mixtures5-scale10.weights.h5"
+
+
+def gesture(i: int) -> list[float]:
+    """Eight faders moving smoothly, as a hand would."""
+    phase = i / 15.0
+    return [round(0.5 + 0.45 * np.sin(phase + k), 4) for k in range(8)]
+
+
+def perform_and_listen(tmp_path, *flags, events=20, dimension=9):
+    """Start the server, play `events` gestures with oscsend, and return what oscdump heard."""
+    server_port, synth_port = free_udp_port(), free_udp_port()
+    synth = OSCDump(synth_port)
+    server = Server(f"-d={dimension}", *flags, "--serverip", "127.0.0.1", "--serverport", str(server_port),
+                    "--clientip", "127.0.0.1", "--clientport", str(synth_port), cwd=tmp_path)
+    try:
+        assert server.wait_for_output("listening"), server.output
+        for i in range(events):
+            oscsend(server_port, "/interface", "f" * (dimension - 1), *gesture(i)[:dimension - 1])
+        predictions = synth.wait_for("/prediction", events)
+    finally:
+        code = server.stop()
+        synth.close()
+    assert code == 0, server.output
+    return predictions, server
+
+
+def check_predictions(predictions, count, n_values):
+    assert len(predictions) >= count
+    for address, types, *values in predictions:
+        assert types == "f" * n_values
+        floats = [float(v) for v in values]
+        assert len(floats) == n_values and all(0.0 <= v <= 1.0 for v in floats)
+
+
+def test_log_collate_train_perform(tmp_path):
+    # 1. Log about 300 events in user-only mode.
+    server_port = free_udp_port()
+    server = Server("--dimension=9", "--log", "--only", "--serverip", "127.0.0.1", "--serverport", str(server_port),
+                    cwd=tmp_path)
+    assert server.wait_for_output("listening"), server.output
+    for i in range(300):
+        oscsend(server_port, "/interface", "ffffffff", *gesture(i))
+    assert server.stop() == 0, server.output
+    assert "300 events from the musician" in server.output
+    [log] = (tmp_path / "logs").glob("*-9d-mdrnn.log")
+    contents = read_log(log, 8)
+    assert len(contents.events) == 300 and not contents.skipped
+    assert {e.source for e in contents.events} == {"interface"}
+
+    # 2. Collate the logs into a dataset.
+    result = run_script("generate_dataset.py", "--dimension=9", cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert "1 performances, 299 events" in result.stdout
+    dataset = load_dataset(tmp_path / "datasets" / "training-dataset-9d.npz")
+    assert dataset.events.shape == (299, 9) and (dataset.events[:, 0] >= 0).all()
+    np.testing.assert_allclose(dataset.events[0, 1:], gesture(1), atol=1e-6)
+
+    # 3. Train the xs model for two epochs.
+    result = run_script("train_predictive_music_model.py", "--dimension=9", "--modelsize=xs", "--earlystopping",
+                        "--numepochs=2", cwd=tmp_path)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert (tmp_path / WEIGHTS).is_file()
+    assert WEIGHTS in result.stdout
+
+    # 4. Perform with the trained weights in polyphony mode, logging.
+    predictions, server = perform_and_listen(tmp_path, "--modelsize=xs", "--log", "--polyphony")
+    assert f"performing with {WEIGHTS}" in server.output
+    check_predictions(predictions, 20, 8)
+    newest = max((tmp_path / "logs").glob("*-9d-mdrnn.log"))
+    sources = [e.source for e in read_log(newest, 8).events]
+    assert sources.count("interface") == 20 and sources.count("rnn") >= 20
+
+
+def test_perform_with_original_imps_weights(tmp_path):
+    predictions, server = perform_and_listen(tmp_path, "--modelfile", str(LEGACY_WEIGHTS_4D_S), "--polyphony",
+                                             dimension=4)
+    assert f"performing with {LEGACY_WEIGHTS_4D_S}" in server.output
+    check_predictions(predictions, 20, 3)
+
+
+def test_keras_engine_performs_too(tmp_path):
+    predictions, server = perform_and_listen(tmp_path, "--engine=keras", "--modelsize=xxs", "--polyphony",
+                                             events=5, dimension=3)
+    check_predictions(predictions, 5, 2)

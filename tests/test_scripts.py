@@ -1,0 +1,119 @@
+"""The command lines: flags as IMPS had them, help, and one-line errors."""
+
+import socket
+
+import numpy as np
+import pytest
+
+from conftest import LEGACY_DATASET_4D, free_udp_port
+from imps.dataset import Dataset, save_dataset
+from scripts import Server, run_script
+
+SCRIPTS = ["predictive_music_model.py", "generate_dataset.py", "train_predictive_music_model.py"]
+
+
+def one_error_line(result):
+    lines = [line for line in result.stderr.splitlines() if line.strip()]
+    assert len(lines) == 1, result.stderr
+    assert lines[0].startswith("error: ") and "Traceback" not in result.stderr
+    return lines[0]
+
+
+@pytest.mark.parametrize("name", SCRIPTS)
+def test_every_script_explains_its_flags(name, tmp_path):
+    result = run_script(name, "--help", cwd=tmp_path)
+    assert result.returncode == 0
+    assert "--dimension" in result.stdout
+    if name == "predictive_music_model.py":
+        for flag in ["--log", "--verbose", "--only", "--call", "--polyphony", "--battle", "--callresponsethresh",
+                     "--clientip", "--clientport", "--serverip", "--serverport", "--modelsize", "--sigmatemp",
+                     "--pitemp", "--modelfile"]:
+            assert flag in result.stdout
+    if name == "train_predictive_music_model.py":
+        for flag in ["--modelsize", "--earlystopping", "--patience", "--numepochs", "--file", "--batchsize"]:
+            assert flag in result.stdout
+    if name == "generate_dataset.py":
+        assert "--source" in result.stdout
+
+
+@pytest.mark.parametrize("flag", [["-d=5"], ["-d", "5"], ["--dimension=5"], ["--dimension", "5"]])
+def test_dimension_flag_spellings(flag, tmp_path):
+    server = Server(*flag, "--only", "--log", "--serverip", "127.0.0.1", "--serverport", str(free_udp_port()),
+                    cwd=tmp_path)
+    assert server.wait_for_output("listening"), server.output
+    assert server.stop() == 0, server.output
+    assert [p.name.endswith("-5d-mdrnn.log") for p in (tmp_path / "logs").iterdir()] == [True]
+
+
+@pytest.mark.parametrize("name", SCRIPTS)
+def test_dimension_below_two_is_refused(name, tmp_path):
+    result = run_script(name, "--dimension=1", cwd=tmp_path)
+    assert result.returncode == 2
+    assert "at least 2" in one_error_line(result)
+
+
+@pytest.mark.parametrize("name", ["predictive_music_model.py", "train_predictive_music_model.py"])
+def test_unknown_model_size_is_refused(name, tmp_path):
+    result = run_script(name, "--modelsize=huge", cwd=tmp_path)
+    assert result.returncode == 2
+    assert "xxs" in one_error_line(result)
+
+
+def test_missing_dataset_says_how_to_make_one(tmp_path):
+    result = run_script("train_predictive_music_model.py", "--dimension=3", cwd=tmp_path)
+    assert result.returncode == 1
+    line = one_error_line(result)
+    assert "datasets/training-dataset-3d.npz" in line and "generate_dataset.py" in line
+
+
+def test_dataset_too_short_for_one_window(tmp_path):
+    save_dataset(Dataset.from_performances([np.random.rand(30, 3)]), tmp_path / "datasets" / "training-dataset-3d.npz")
+    result = run_script("train_predictive_music_model.py", "--dimension=3", "--modelsize=xxs", cwd=tmp_path)
+    assert result.returncode == 1
+    assert "50" in one_error_line(result)
+
+
+def test_original_dataset_needs_the_pickle_flag(tmp_path):
+    result = run_script("train_predictive_music_model.py", "--dimension=4", "--dataset", str(LEGACY_DATASET_4D),
+                        cwd=tmp_path)
+    assert result.returncode == 1
+    assert "--allow-pickle" in one_error_line(result)
+
+
+def test_dataset_of_another_dimension_is_refused(tmp_path):
+    save_dataset(Dataset.from_performances([np.random.rand(80, 3)]), tmp_path / "d.npz")
+    result = run_script("train_predictive_music_model.py", "--dimension=4", "--dataset", "d.npz", cwd=tmp_path)
+    assert result.returncode == 1
+    assert "--dimension=3" in one_error_line(result)
+
+
+def test_no_logs_to_collate(tmp_path):
+    result = run_script("generate_dataset.py", "--dimension=3", cwd=tmp_path)
+    assert result.returncode == 1
+    assert "--log" in one_error_line(result)
+
+
+def test_port_in_use_names_the_port_and_flag(tmp_path):
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as taken:
+        taken.bind(("127.0.0.1", 0))
+        port = taken.getsockname()[1]
+        result = run_script("predictive_music_model.py", "--only", "--serverip", "127.0.0.1", "--serverport",
+                            str(port), cwd=tmp_path, timeout=30)
+    assert result.returncode == 1
+    line = one_error_line(result)
+    assert str(port) in line and "--serverport" in line
+
+
+def test_missing_model_file_is_one_line(tmp_path):
+    result = run_script("predictive_music_model.py", "--modelfile", "nope.weights.h5", cwd=tmp_path, timeout=30)
+    assert result.returncode == 1
+    assert "nope.weights.h5" in one_error_line(result)
+
+
+def test_untrained_model_says_so_and_names_the_file(tmp_path):
+    server = Server("-d=3", "--modelsize=xs", "--polyphony", "--serverip", "127.0.0.1", "--serverport",
+                    str(free_udp_port()), cwd=tmp_path)
+    assert server.wait_for_output("listening"), server.output
+    assert server.stop() == 0
+    assert "UNTRAINED" in server.output
+    assert "models/musicMDRNN-dim3-layers2-units32-mixtures5-scale10.weights.h5" in server.output
