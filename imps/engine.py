@@ -31,50 +31,73 @@ class Mixture:
     pi_logits: np.ndarray  # (n_mixtures,)
 
 
-def _sigmoid(x: np.ndarray) -> np.ndarray:
-    return 1.0 / (1.0 + np.exp(-x))
-
-
-def _keras2_hard_sigmoid(x: np.ndarray) -> np.ndarray:
-    return np.clip(0.2 * x + 0.5, 0.0, 1.0)
-
-
 class NumpyMDRNN:
-    """The MDRNN's one-step forward pass in numpy, state carried between calls."""
+    """The MDRNN's one-step forward pass in numpy, state carried between calls.
+
+    Written for the fewest numpy calls per step, since at these sizes each call's
+    overhead outweighs its arithmetic: the input and recurrent kernels are stacked so
+    one product serves both; the gate columns are reordered to i, f, o, g so that one
+    activation covers the three gates; and the logistic gates use
+    sigmoid(z) = (tanh(z / 2) + 1) / 2 with the halving folded into the weights, so a
+    single tanh serves gates and cell input alike. Keras 2's hard-sigmoid gates
+    (0.2 z + 0.5, clipped) likewise have their 0.2 folded in.
+    """
 
     def __init__(self, weights: MDRNNWeights):
         self.dimension = weights.dimension
         self.n_mixtures = weights.n_mixtures
-        self.units = weights.units
-        self._gate = _keras2_hard_sigmoid if weights.gate_activation == KERAS2_HARD_SIGMOID else _sigmoid
-        # [x, h] @ [kernel; recurrent_kernel] is one matrix product per layer instead of two.
-        self._lstms = [(np.vstack([l.kernel, l.recurrent_kernel]).astype(np.float64), l.bias.astype(np.float64))
-                       for l in weights.lstms]
-        # The three MDN heads as one product: columns are mus, sigmas, pi logits.
+        self.units = u = weights.units
+        self._hard_gates = weights.gate_activation == KERAS2_HARD_SIGMOID
+        gate_scale = 0.2 if self._hard_gates else 0.5
+        order = np.r_[0:2 * u, 3 * u:4 * u, 2 * u:3 * u]  # Keras's i, f, c, o becomes i, f, o, c
+        scale = np.ones(4 * u)
+        scale[:3 * u] = gate_scale
+        self._layers = []
+        n_in = self.dimension
+        for lstm in weights.lstms:
+            kernel = np.vstack([lstm.kernel, lstm.recurrent_kernel]).astype(np.float64)[:, order] * scale
+            bias = lstm.bias.astype(np.float64)[order] * scale
+            self._layers.append((n_in, kernel, bias, np.empty(n_in + u), np.empty(4 * u), np.empty(u)))
+            n_in = u
         self._head = np.hstack([weights.mus.kernel, weights.sigmas.kernel, weights.pis.kernel]).astype(np.float64)
         self._head_bias = np.concatenate([weights.mus.bias, weights.sigmas.bias, weights.pis.bias]).astype(np.float64)
         self.reset()
 
     def reset(self) -> None:
-        self._h = [np.zeros(self.units) for _ in self._lstms]
-        self._c = [np.zeros(self.units) for _ in self._lstms]
+        self._h = [np.zeros(self.units) for _ in self._layers]
+        self._c = [np.zeros(self.units) for _ in self._layers]
 
     def step(self, x: np.ndarray) -> Mixture:
         u = self.units
-        out = np.asarray(x, dtype=np.float64).reshape(-1)
-        for layer, (kernel, bias) in enumerate(self._lstms):
-            z = np.concatenate([out, self._h[layer]]) @ kernel + bias
-            i = self._gate(z[:u])
-            f = self._gate(z[u:2 * u])
-            o = self._gate(z[3 * u:])
-            c = f * self._c[layer] + i * np.tanh(z[2 * u:3 * u])
-            out = o * np.tanh(c)
-            self._c[layer] = c
-            self._h[layer] = out
-        params = out @ self._head + self._head_bias
+        out = x
+        for layer, (n_in, kernel, bias, xh, z, scratch) in enumerate(self._layers):
+            h, c = self._h[layer], self._c[layer]
+            xh[:n_in] = out
+            xh[n_in:] = h
+            np.dot(xh, kernel, out=z)
+            z += bias
+            gates = z[:3 * u]
+            if self._hard_gates:
+                np.tanh(z[3 * u:], out=z[3 * u:])
+                gates += 0.5
+                np.clip(gates, 0.0, 1.0, out=gates)
+            else:
+                np.tanh(z, out=z)
+                gates *= 0.5
+                gates += 0.5
+            c *= z[u:2 * u]  # forget
+            np.multiply(z[:u], z[3 * u:], out=scratch)  # input gate times cell input
+            c += scratch
+            np.tanh(c, out=h)
+            h *= z[2 * u:3 * u]  # output gate
+            out = h
+        params = np.dot(out, self._head)
+        params += self._head_bias
         k, d = self.n_mixtures, self.dimension
         sig = params[k * d:2 * k * d]
-        sigmas = np.where(sig > 0, sig, np.expm1(np.minimum(sig, 0))) + 1.0 + MDN_SIGMA_EPSILON
+        # keras-mdn-layer's sigma activation: ELU + 1 + epsilon.
+        sigmas = np.where(sig > 0, sig, np.expm1(np.minimum(sig, 0.0)))
+        sigmas += 1.0 + MDN_SIGMA_EPSILON
         return Mixture(params[:k * d].reshape(k, d), sigmas.reshape(k, d), params[2 * k * d:])
 
 
