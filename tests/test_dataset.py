@@ -1,0 +1,444 @@
+"""Datasets: events from logs, collation over a folder, and files that load without pickle."""
+
+from __future__ import annotations
+
+import datetime as dt
+import zipfile
+from collections import Counter
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from conftest import LEGACY_DATASET_4D
+from imps.dataset import (LEGACY_FLAG, Dataset, DatasetError, FileReport, collate_logs, load_dataset,
+                          performance_from_log, save_dataset)
+from imps.logs import PerformanceLog
+from imps.sizes import dataset_path, log_name
+
+T0 = dt.datetime(2024, 3, 5, 7, 8, 9)
+
+
+def at(seconds: float) -> str:
+    return (T0 + dt.timedelta(seconds=seconds)).isoformat()
+
+
+def write_log(path: Path, lines: list[str], tail: str = "") -> Path:
+    path.write_text("".join(line + "\n" for line in lines) + tail, encoding="utf-8")
+    return path
+
+
+def small_dataset(lengths=(7, 3, 5), dimension=3, seed=0) -> Dataset:
+    rng = np.random.default_rng(seed)
+    return Dataset.from_performances([rng.random((n, dimension)).astype(np.float32) for n in lengths])
+
+
+# performance_from_log
+
+def test_dt_between_consecutive_interface_lines(tmp_path):
+    path = write_log(tmp_path / "a-3d-mdrnn.log", [
+        f"{at(0)},interface,0.1,0.2",  # starts the clock
+        f"{at(0.5)},rnn,0.9,0.9",  # the model's lines are not the musician's
+        f"{at(1.0)},interface,0.3,0.4",
+        f"{at(1.25)},rnn,0.8,0.8",
+        f"{at(1.25)},interface,0.5,0.6",
+        f"{at(1.25)},interface,0.7,0.8",  # same instant: dt 0
+        f"{at(3.0)},interface,1.0,0.0",
+    ])
+    events, report = performance_from_log(path, 3)
+    assert events.dtype == np.float32
+    assert events.shape == (4, 3)
+    np.testing.assert_allclose(events, np.float32([
+        [1.0, 0.3, 0.4],
+        [0.25, 0.5, 0.6],
+        [0.0, 0.7, 0.8],
+        [1.75, 1.0, 0.0],
+    ]), rtol=0, atol=1e-6)
+    assert isinstance(report, FileReport)
+    assert report.path == path
+    assert report.events == 4
+    assert report.skipped == Counter()
+    assert report.line() == "a-3d-mdrnn.log: 4 events"
+
+
+def test_out_of_time_order_lines_are_skipped_and_counted(tmp_path):
+    path = write_log(tmp_path / "b-2d-mdrnn.log", [
+        f"{at(0)},interface,0.0",
+        f"{at(2)},interface,0.2",
+        f"{at(1)},interface,0.1",  # earlier than the one before it
+        f"{at(1.5)},interface,0.15",  # still earlier than the last kept line (2 s)
+        f"{at(0.5)},rnn,0.9",  # rnn lines are ignored, never counted as out of order
+        f"{at(3)},interface,0.3",
+    ])
+    events, report = performance_from_log(path, 2)
+    np.testing.assert_allclose(events, np.float32([[2.0, 0.2], [1.0, 0.3]]), atol=1e-6)
+    assert report.skipped == Counter({"out of time order": 2})
+    assert report.events == 2
+    assert report.line() == "b-2d-mdrnn.log: 2 events (skipped 2 out of time order)"
+
+
+def test_performance_from_a_log_written_by_performance_log(tmp_path):
+    log = PerformanceLog.start(tmp_path, 4, now=T0)
+    gaps = [0.0, 0.1, 0.25, 0.05, 1.5]
+    when = T0
+    values = np.random.default_rng(3).random((len(gaps), 3)).astype(np.float32)
+    for gap, v in zip(gaps, values):
+        when += dt.timedelta(seconds=gap)
+        log.write("interface", v, when=when)
+        log.write("rnn", 1 - v, when=when)
+    log.close()
+    events, report = performance_from_log(log.path, 4)
+    assert events.shape == (4, 4)
+    np.testing.assert_allclose(events[:, 0], gaps[1:], atol=1e-6)
+    np.testing.assert_array_equal(events[:, 1:], values[1:])
+    assert report.skipped == Counter()
+
+
+def test_a_log_with_one_or_no_interface_events_gives_no_rows(tmp_path):
+    one = write_log(tmp_path / "one-3d-mdrnn.log", [f"{at(0)},interface,0.1,0.2", f"{at(1)},rnn,0.1,0.2"])
+    events, report = performance_from_log(one, 3)
+    assert events.shape == (0, 3)
+    assert report.events == 0
+    empty = write_log(tmp_path / "empty-3d-mdrnn.log", [])
+    events, report = performance_from_log(empty, 3)
+    assert events.shape == (0, 3) and events.dtype == np.float32
+    assert report.line() == "empty-3d-mdrnn.log: 0 events"
+
+
+def test_messy_lines_are_reported_with_their_reasons(tmp_path):
+    path = write_log(tmp_path / "m-3d-mdrnn.log", [
+        f"{at(0)},interface,0.1,0.2",
+        "",
+        f"{at(1)},interface,nan,0.2",
+        f"{at(1)},interface,0.1,0.2,0.3",
+        f"{at(2)},interface,0.3,0.4",
+    ], tail=f"{at(3)},interface,0.5")
+    events, report = performance_from_log(path, 3)
+    np.testing.assert_allclose(events, np.float32([[2.0, 0.3, 0.4]]), atol=1e-6)
+    assert report.skipped == Counter({"not a log line": 1, "non-finite value": 1,
+                                      "wrong number of values (not 2)": 1, "unfinished last line": 1})
+    assert report.line() == ("m-3d-mdrnn.log: 1 events (skipped 1 non-finite value, 1 not a log line, "
+                             "1 unfinished last line, 1 wrong number of values (not 2))")
+
+
+# collate_logs
+
+def make_logs_folder(folder: Path) -> Path:
+    folder.mkdir()
+    write_log(folder / log_name("2024-01-01T10-00-00", 3), [
+        f"{at(0)},interface,0.0,0.0",
+        f"{at(0.5)},interface,0.1,0.1",
+        f"{at(0.75)},rnn,0.5,0.5",
+        f"{at(1.0)},interface,0.2,0.2",
+        f"{at(2.0)},interface,0.3,0.3",
+    ])
+    write_log(folder / log_name("2024-01-01T10-00-00-2", 3), [  # a second log in that second
+        f"{at(10)},interface,0.9,0.9",
+        "garbage",
+        f"{at(10.25)},interface,0.8,0.8",
+        f"{at(9)},interface,0.0,0.0",
+        f"{at(11)},interface,oops,0.7",
+        f"{at(11)},interface,0.7,0.7",
+    ], tail=f"{at(12)},interface,0.6")
+    (folder / log_name("2024-01-02T10-00-00", 3)).write_text("")  # empty: performance crashed at once
+    write_log(folder / log_name("2024-01-03T10-00-00", 4), [  # another dimension: not collated
+        f"{at(0)},interface,0.1,0.2,0.3",
+        f"{at(1)},interface,0.1,0.2,0.3",
+    ])
+    write_log(folder / "notes.txt", [f"{at(0)},interface,0.1,0.2", f"{at(1)},interface,0.1,0.2"])
+    return folder
+
+
+def test_collate_logs_over_a_folder(tmp_path):
+    folder = make_logs_folder(tmp_path / "logs")
+    seen = []
+
+    def progress(files):
+        seen.extend(files)
+        return files
+
+    dataset, reports = collate_logs(folder, 3, progress=progress)
+    names = ["2024-01-01T10-00-00-2-3d-mdrnn.log", "2024-01-01T10-00-00-3d-mdrnn.log",
+             "2024-01-02T10-00-00-3d-mdrnn.log"]
+    assert [p.name for p in seen] == names
+    assert [r.path.name for r in reports] == names
+    assert [r.events for r in reports] == [2, 3, 0]
+    assert reports[0].skipped == Counter({"not a log line": 1, "out of time order": 1, "non-numeric value": 1,
+                                          "unfinished last line": 1})
+    assert reports[1].skipped == Counter()
+    assert reports[2].skipped == Counter()
+
+    assert isinstance(dataset, Dataset)
+    assert dataset.dimension == 3
+    # The empty log adds no performance.
+    assert dataset.lengths.tolist() == [2, 3]
+    assert dataset.events.dtype == np.float32 and dataset.lengths.dtype == np.int64
+    np.testing.assert_allclose(dataset.events, np.float32([
+        [0.25, 0.8, 0.8],
+        [0.75, 0.7, 0.7],
+        [0.5, 0.1, 0.1],
+        [0.5, 0.2, 0.2],
+        [1.0, 0.3, 0.3],
+    ]), atol=1e-6)
+    assert [len(p) for p in dataset.performances()] == [2, 3]
+
+
+def test_collate_logs_takes_only_its_dimension(tmp_path):
+    folder = make_logs_folder(tmp_path / "logs")
+    dataset, reports = collate_logs(folder, 4)
+    assert [r.path.name for r in reports] == ["2024-01-03T10-00-00-4d-mdrnn.log"]
+    assert dataset.lengths.tolist() == [1]
+    np.testing.assert_allclose(dataset.events, np.float32([[1.0, 0.1, 0.2, 0.3]]), atol=1e-6)
+
+
+def test_collate_logs_default_progress_and_string_folder(in_tmp_dir):
+    make_logs_folder(in_tmp_dir / "logs")
+    dataset, reports = collate_logs("logs", 3)
+    assert len(reports) == 3
+    assert len(dataset.events) == 5
+
+
+def test_collate_logs_missing_folder(tmp_path):
+    with pytest.raises(DatasetError, match="no logs folder"):
+        collate_logs(tmp_path / "nowhere", 3)
+    (tmp_path / "a-file").write_text("")
+    with pytest.raises(DatasetError, match="no logs folder"):
+        collate_logs(tmp_path / "a-file", 3)
+
+
+def test_collate_logs_without_logs_of_the_dimension(tmp_path):
+    folder = make_logs_folder(tmp_path / "logs")
+    with pytest.raises(DatasetError) as caught:
+        collate_logs(folder, 9)
+    assert "*-9d-mdrnn.log" in str(caught.value)
+    assert "--dimension=9" in str(caught.value)
+    (tmp_path / "empty").mkdir()
+    with pytest.raises(DatasetError, match="no .*-2d-mdrnn.log logs"):
+        collate_logs(tmp_path / "empty", 2)
+
+
+def test_collate_logs_without_usable_events(tmp_path):
+    folder = tmp_path / "logs"
+    folder.mkdir()
+    (folder / log_name("2024-01-01T10-00-00", 3)).write_text("")
+    write_log(folder / log_name("2024-01-01T10-00-01", 3), [  # only the model played
+        f"{at(0)},rnn,0.1,0.2", f"{at(1)},rnn,0.1,0.2"])
+    write_log(folder / log_name("2024-01-01T10-00-02", 3), [  # one note: it only starts the clock
+        f"{at(0)},interface,0.1,0.2"])
+    write_log(folder / log_name("2024-01-01T10-00-03", 3), [  # the wrong number of values
+        f"{at(0)},interface,0.1", f"{at(1)},interface,0.1"])
+    with pytest.raises(DatasetError) as caught:
+        collate_logs(folder, 3)
+    assert "4 logs" in str(caught.value)
+    assert "no usable 3-d interface events" in str(caught.value)
+
+
+# Dataset
+
+def test_dataset_from_performances_and_back():
+    a = np.arange(12, dtype=np.float64).reshape(4, 3)
+    b = np.zeros((0, 3))
+    c = np.ones((2, 3))
+    dataset = Dataset.from_performances([a, b, c])
+    assert dataset.events.dtype == np.float32
+    assert dataset.lengths.tolist() == [4, 2]
+    assert dataset.dimension == 3
+    parts = dataset.performances()
+    assert len(parts) == 2
+    np.testing.assert_array_equal(parts[0], a)
+    np.testing.assert_array_equal(parts[1], c)
+
+
+def test_dataset_from_no_performances():
+    with pytest.raises(DatasetError):
+        Dataset.from_performances([])
+    with pytest.raises(DatasetError):
+        Dataset.from_performances([np.zeros((0, 3)), np.zeros((0, 3))])
+
+
+def test_summary():
+    events = np.float32([[0.5, 0, 0], [0.25, 1, 1], [1.0, 0, 1], [2.0, 1, 0]])
+    dataset = Dataset(events, np.array([3, 1], np.int64))
+    assert dataset.summary() == "2 performances, 4 events, 12 values, 3.8 seconds of playing"
+
+
+# save_dataset / load_dataset
+
+def test_save_and_load_round_trip_without_pickle(tmp_path):
+    dataset = small_dataset()
+    path = dataset_path(tmp_path / "datasets", 3)
+    assert save_dataset(dataset, path) == path
+    assert path.is_file()
+    # Nothing left beside it: the temporary file was renamed into place.
+    assert [p.name for p in path.parent.iterdir()] == ["training-dataset-3d.npz"]
+
+    # A plain numeric file: numpy reads every array in it without pickle.
+    with np.load(path, allow_pickle=False) as data:
+        assert sorted(data.files) == ["events", "lengths"]
+        arrays = {key: data[key] for key in data.files}
+    assert all(array.dtype != object for array in arrays.values())
+    assert arrays["events"].dtype == np.float32
+    assert arrays["lengths"].dtype == np.int64
+
+    loaded = load_dataset(path)
+    np.testing.assert_array_equal(loaded.events, dataset.events)
+    np.testing.assert_array_equal(loaded.lengths, dataset.lengths)
+    assert loaded.events.dtype == np.float32 and loaded.lengths.dtype == np.int64
+    assert loaded.summary() == dataset.summary()
+
+
+def test_save_replaces_an_old_dataset(tmp_path):
+    path = tmp_path / "training-dataset-3d.npz"
+    save_dataset(small_dataset((4,), seed=1), path)
+    save_dataset(small_dataset((5, 6), seed=2), path)
+    assert load_dataset(path).lengths.tolist() == [5, 6]
+    assert [p.name for p in tmp_path.iterdir()] == [path.name]
+
+
+def test_a_failed_save_leaves_the_old_dataset_and_no_temporary_file(tmp_path, monkeypatch):
+    path = tmp_path / "training-dataset-3d.npz"
+    save_dataset(small_dataset((4,), seed=1), path)
+    before = path.read_bytes()
+
+    def broken(file, **arrays):
+        file.write(b"PK\x03\x04 half a zip")
+        raise OSError("disk full")
+
+    monkeypatch.setattr(np, "savez_compressed", broken)
+    with pytest.raises(OSError, match="disk full"):
+        save_dataset(small_dataset((9,), seed=2), path)
+    assert path.read_bytes() == before
+    assert [p.name for p in tmp_path.iterdir()] == [path.name]
+
+
+def test_load_missing_dataset(tmp_path):
+    with pytest.raises(DatasetError, match="no dataset at .*generate_dataset.py"):
+        load_dataset(tmp_path / "training-dataset-3d.npz")
+
+
+def test_legacy_dataset_refuses_without_allow_pickle():
+    with pytest.raises(DatasetError) as caught:
+        load_dataset(LEGACY_DATASET_4D)
+    message = str(caught.value)
+    assert LEGACY_FLAG == "--allow-pickle"
+    assert "--allow-pickle" in message
+    assert "pickle" in message and "generate_dataset.py" in message
+
+
+def test_legacy_dataset_loads_with_allow_pickle():
+    dataset = load_dataset(LEGACY_DATASET_4D, allow_pickle=True)
+    assert len(dataset.lengths) == 4
+    assert len(dataset.events) == 12074
+    assert int(dataset.lengths.sum()) == 12074
+    assert dataset.dimension == 4
+    assert dataset.events.dtype == np.float32
+    assert dataset.lengths.dtype == np.int64
+    # dt in seconds, then three interface values in [0, 1].
+    assert (dataset.events[:, 0] >= 0).all()
+    assert ((dataset.events[:, 1:] >= 0) & (dataset.events[:, 1:] <= 1)).all()
+    assert dataset.summary().startswith("4 performances, 12074 events, 48296 values, ")
+    # The same performances as the original file holds.
+    with np.load(LEGACY_DATASET_4D, allow_pickle=True) as data:
+        perfs = list(data["perfs"])
+    for ours, theirs in zip(dataset.performances(), perfs):
+        np.testing.assert_array_equal(ours, theirs)
+
+
+def test_legacy_dataset_resaved_loads_without_pickle(tmp_path):
+    path = save_dataset(load_dataset(LEGACY_DATASET_4D, allow_pickle=True), tmp_path / "training-dataset-4d.npz")
+    dataset = load_dataset(path)
+    assert dataset.lengths.sum() == 12074 and len(dataset.lengths) == 4
+
+
+def write_legacy(path: Path, performances: list[np.ndarray]) -> Path:
+    perfs = np.empty(len(performances), dtype=object)
+    for i, p in enumerate(performances):
+        perfs[i] = p
+    np.savez_compressed(path, perfs=perfs)
+    return path
+
+
+def test_a_synthetic_original_dataset(tmp_path):
+    a = np.random.default_rng(0).random((20, 3)).astype(np.float32)
+    b = np.random.default_rng(1).random((20, 3)).astype(np.float32)  # same length: still one per performance
+    path = write_legacy(tmp_path / "old.npz", [a, b])
+    with pytest.raises(DatasetError, match="--allow-pickle"):
+        load_dataset(path)
+    dataset = load_dataset(path, allow_pickle=True)
+    assert dataset.lengths.tolist() == [20, 20]
+    np.testing.assert_array_equal(dataset.events, np.concatenate([a, b]))
+
+
+def test_corrupt_original_dataset_gives_dataset_error(tmp_path):
+    rng = np.random.default_rng(0)
+    path = write_legacy(tmp_path / "old.npz", [rng.random((2000, 3)), rng.random((900, 3))])
+    corrupt_middle(path)
+    with pytest.raises(DatasetError, match="not a readable dataset file"):
+        load_dataset(path, allow_pickle=True)
+
+
+def corrupt_middle(path: Path) -> None:
+    raw = bytearray(path.read_bytes())
+    assert len(raw) > 3000
+    raw[200:2200] = bytes(b ^ 0xFF for b in raw[200:2200])
+    path.write_bytes(bytes(raw))
+
+
+@pytest.mark.parametrize("damage", ["empty", "text", "truncated", "compressed data", "npy array", "pickle"])
+def test_corrupt_file_gives_dataset_error(tmp_path, damage):
+    path = tmp_path / "training-dataset-3d.npz"
+    save_dataset(small_dataset((3000,), seed=5), path)
+    raw = path.read_bytes()
+    if damage == "empty":
+        path.write_bytes(b"")
+    elif damage == "text":
+        path.write_text("this is not a dataset\n")
+    elif damage == "truncated":
+        path.write_bytes(raw[: len(raw) // 2])
+    elif damage == "compressed data":
+        corrupt_middle(path)
+    elif damage == "npy array":
+        with open(path, "wb") as f:
+            np.save(f, np.zeros((10, 3), np.float32))
+    elif damage == "pickle":
+        import pickle
+        path.write_bytes(pickle.dumps({"events": [1, 2, 3]}))
+    with pytest.raises(DatasetError, match="not a readable dataset file"):
+        load_dataset(path)
+    with pytest.raises(DatasetError, match="not a readable dataset file"):
+        load_dataset(path, allow_pickle=True)
+
+
+def test_npz_with_other_arrays_gives_dataset_error(tmp_path):
+    path = tmp_path / "other.npz"
+    np.savez(path, x=np.zeros(3))
+    with pytest.raises(DatasetError, match="neither an IMPS dataset"):
+        load_dataset(path)
+
+
+def test_npz_with_object_events_gives_dataset_error_without_pickle(tmp_path):
+    path = tmp_path / "sneaky.npz"
+    events = np.empty(2, dtype=object)
+    events[0], events[1] = np.zeros((2, 3)), np.zeros((1, 3))
+    np.savez(path, events=events, lengths=np.array([2, 1]))
+    with pytest.raises(DatasetError, match="not a readable dataset file"):
+        load_dataset(path, allow_pickle=True)
+
+
+def test_inconsistent_lengths_give_dataset_error(tmp_path):
+    path = tmp_path / "bad.npz"
+    np.savez(path, events=np.zeros((10, 3), np.float32), lengths=np.array([4, 5], np.int64))
+    with pytest.raises(DatasetError, match="inconsistent"):
+        load_dataset(path)
+    np.savez(path, events=np.zeros((10, 3), np.float32), lengths=np.array([12, -2], np.int64))
+    with pytest.raises(DatasetError, match="inconsistent"):
+        load_dataset(path)
+    np.savez(path, events=np.zeros(10, np.float32), lengths=np.array([10], np.int64))
+    with pytest.raises(DatasetError, match="inconsistent"):
+        load_dataset(path)
+
+
+def test_saved_file_is_a_zip_of_npy_arrays(tmp_path):
+    path = save_dataset(small_dataset(), tmp_path / "d.npz")
+    with zipfile.ZipFile(path) as z:
+        assert sorted(z.namelist()) == ["events.npy", "lengths.npy"]

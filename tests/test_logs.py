@@ -1,0 +1,279 @@
+"""Performance logs: named by time, never overwritten, written through, read back forgivingly."""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+import threading
+from collections import Counter
+
+import numpy as np
+import pytest
+
+from imps.logs import LogEvent, PerformanceLog, read_log
+
+NOW = dt.datetime(2024, 3, 5, 7, 8, 9, 123456)
+
+
+def test_start_names_the_log_after_the_time_and_dimension(tmp_path):
+    log = PerformanceLog.start(tmp_path, 4, now=NOW)
+    try:
+        assert log.path == tmp_path / "2024-03-05T07-08-09-4d-mdrnn.log"
+        assert log.path.is_file()
+        assert log.path.read_text() == ""
+        assert log.lines == 0
+    finally:
+        log.close()
+
+
+def test_start_without_a_time_uses_now(tmp_path):
+    before = dt.datetime.now().replace(microsecond=0)
+    log = PerformanceLog.start(tmp_path, 3)
+    after = dt.datetime.now()
+    log.close()
+    match = re.fullmatch(r"(\d{4}-\d\d-\d\dT\d\d-\d\d-\d\d)-3d-mdrnn\.log", log.path.name)
+    assert match, log.path.name
+    stamp = dt.datetime.strptime(match.group(1), "%Y-%m-%dT%H-%M-%S")
+    assert before <= stamp <= after
+
+
+def test_start_makes_the_logs_folder(in_tmp_dir):
+    log = PerformanceLog.start("logs/deeper", 2, now=NOW)
+    log.close()
+    assert (in_tmp_dir / "logs" / "deeper" / "2024-03-05T07-08-09-2d-mdrnn.log").is_file()
+
+
+def test_two_logs_in_the_same_second_never_overwrite(tmp_path):
+    first = PerformanceLog.start(tmp_path, 4, now=NOW)
+    first.write("interface", [0.1, 0.2, 0.3], when=NOW)
+    second = PerformanceLog.start(tmp_path, 4, now=NOW)
+    third = PerformanceLog.start(tmp_path, 4, now=NOW.replace(microsecond=999999))
+    second.write("rnn", [0.4, 0.5, 0.6], when=NOW)
+    for log in (first, second, third):
+        log.close()
+    assert first.path.name == "2024-03-05T07-08-09-4d-mdrnn.log"
+    assert second.path.name == "2024-03-05T07-08-09-2-4d-mdrnn.log"
+    assert third.path.name == "2024-03-05T07-08-09-3-4d-mdrnn.log"
+    assert len({first.path, second.path, third.path}) == 3
+    assert [e.source for e in read_log(first.path, 3).events] == ["interface"]
+    assert [e.source for e in read_log(second.path, 3).events] == ["rnn"]
+    assert read_log(third.path, 3).events == []
+
+
+def test_start_never_overwrites_an_existing_file(tmp_path):
+    existing = tmp_path / "2024-03-05T07-08-09-4d-mdrnn.log"
+    existing.write_text("precious\n")
+    log = PerformanceLog.start(tmp_path, 4, now=NOW)
+    log.write("interface", [1, 2, 3])
+    log.close()
+    assert log.path != existing
+    assert existing.read_text() == "precious\n"
+    assert len(read_log(log.path, 3).events) == 1
+
+
+def test_another_dimension_in_the_same_second_gets_its_own_name(tmp_path):
+    a = PerformanceLog.start(tmp_path, 4, now=NOW)
+    b = PerformanceLog.start(tmp_path, 2, now=NOW)
+    a.close()
+    b.close()
+    assert a.path.name == "2024-03-05T07-08-09-4d-mdrnn.log"
+    assert b.path.name == "2024-03-05T07-08-09-2d-mdrnn.log"
+
+
+def test_lines_are_on_disk_as_soon_as_written(tmp_path):
+    log = PerformanceLog.start(tmp_path, 3, now=NOW)
+    try:
+        log.write("interface", [0.25, 0.5], when=NOW)
+        with open(log.path, encoding="utf-8") as other:
+            assert other.read() == "2024-03-05T07:08:09.123456,interface,0.25,0.5\n"
+        log.write("rnn", [0.75, 1.0], when=NOW + dt.timedelta(seconds=1))
+        with open(log.path, encoding="utf-8") as other:
+            lines = other.read().splitlines()
+        assert lines == ["2024-03-05T07:08:09.123456,interface,0.25,0.5",
+                         "2024-03-05T07:08:10.123456,rnn,0.75,1.0"]
+        # What another reader sees before close parses completely.
+        assert len(read_log(log.path, 2).events) == 2
+        assert log.lines == 2
+    finally:
+        log.close()
+
+
+def test_values_are_written_as_float32(tmp_path):
+    log = PerformanceLog.start(tmp_path, 4, now=NOW)
+    log.write("interface", [np.float64(0.1), 1, np.float32(1 / 3)], when=NOW)
+    log.close()
+    line = log.path.read_text()
+    assert line == f"{NOW.isoformat()},interface,0.1,1.0,0.33333334\n"
+    values = read_log(log.path, 3).events[0].values
+    assert np.array_equal(np.float32(values), np.float32([0.1, 1.0, 1 / 3]))
+
+
+def test_writes_after_close_are_dropped_quietly(tmp_path):
+    log = PerformanceLog.start(tmp_path, 2, now=NOW)
+    log.write("interface", [0.5], when=NOW)
+    log.close()
+    log.write("interface", [0.6], when=NOW)  # a late OSC message must not crash the server
+    log.close()  # closing twice is harmless
+    assert log.lines == 1
+    assert log.path.read_text() == f"{NOW.isoformat()},interface,0.5\n"
+
+
+def test_concurrent_writers_give_whole_lines(tmp_path):
+    log = PerformanceLog.start(tmp_path, 4, now=NOW)
+    n_threads, n_lines = 8, 400
+    barrier = threading.Barrier(n_threads)
+
+    def writer(thread):
+        barrier.wait()
+        source = "interface" if thread % 2 else "rnn"
+        for i in range(n_lines):
+            log.write(source, [thread, i, 0.125])
+
+    threads = [threading.Thread(target=writer, args=(t,)) for t in range(n_threads)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    log.close()
+
+    assert log.lines == n_threads * n_lines
+    text = log.path.read_text()
+    assert text.endswith("\n")
+    assert len(text.splitlines()) == n_threads * n_lines
+    contents = read_log(log.path, 3)
+    assert contents.skipped == Counter()
+    assert len(contents.events) == n_threads * n_lines
+    seen = Counter()
+    for event in contents.events:
+        thread, i, last = event.values
+        assert last == 0.125
+        assert event.source == ("interface" if int(thread) % 2 else "rnn")
+        seen[(int(thread), int(i))] += 1
+    assert seen == Counter({(t, i): 1 for t in range(n_threads) for i in range(n_lines)})
+    # Each thread's lines keep their order.
+    for thread in range(n_threads):
+        order = [int(e.values[1]) for e in contents.events if int(e.values[0]) == thread]
+        assert order == list(range(n_lines))
+
+
+def test_read_log_round_trip(tmp_path):
+    log = PerformanceLog.start(tmp_path, 4, now=NOW)
+    written = []
+    rng = np.random.default_rng(7)
+    for i in range(50):
+        when = NOW + dt.timedelta(seconds=0.137 * i)
+        source = "rnn" if i % 3 == 0 else "interface"
+        values = rng.random(3).astype(np.float32)
+        log.write(source, values, when=when)
+        written.append((when.timestamp(), source, values))
+    log.close()
+
+    contents = read_log(log.path, 3)
+    assert contents.skipped == Counter()
+    assert len(contents.events) == 50
+    for event, (time, source, values) in zip(contents.events, written):
+        assert isinstance(event, LogEvent)
+        assert event.time == pytest.approx(time, abs=1e-6)
+        assert event.source == source
+        assert np.array_equal(np.float32(event.values), values)
+
+
+def test_read_log_accepts_a_timezone_and_windows_line_endings(tmp_path):
+    path = tmp_path / "x-3d-mdrnn.log"
+    path.write_bytes(b"2024-03-05T07:08:09+00:00,interface,0.5,0.25\r\n"
+                     b"2024-03-05T07:08:10,rnn,1,2\r\n")
+    contents = read_log(path, 2)
+    assert contents.skipped == Counter()
+    assert [e.values for e in contents.events] == [[0.5, 0.25], [1.0, 2.0]]
+    assert contents.events[0].time == dt.datetime(2024, 3, 5, 7, 8, 9, tzinfo=dt.timezone.utc).timestamp()
+
+
+def test_read_log_skips_and_counts_every_bad_line_by_reason(tmp_path):
+    path = tmp_path / "messy-4d-mdrnn.log"
+    good = [
+        "2024-03-05T07:08:09.000000,interface,0.1,0.2,0.3\n",
+        "2024-03-05T07:08:09.500000,rnn,0.4,0.5,0.6\n",
+        "2024-03-05T07:08:10,interface,1,0,-2.5e-1\n",
+    ]
+    bad = {
+        "not a log line": ["\n", "   \n", "hello\n", "\x00\x01garbage\n"],
+        "wrong number of values (not 3)": [
+            "2024-03-05T07:08:11,interface,0.1,0.2\n",
+            "2024-03-05T07:08:11,interface,0.1,0.2,0.3,0.4\n",
+            "2024-03-05T07:08:11,interface\n",
+        ],
+        "non-numeric value": [
+            "2024-03-05T07:08:11,interface,0.1,abc,0.3\n",
+            "2024-03-05T07:08:11,interface,0.1,,0.3\n",
+        ],
+        "non-finite value": [
+            "2024-03-05T07:08:11,interface,nan,0.2,0.3\n",
+            "2024-03-05T07:08:11,rnn,0.1,NaN,0.3\n",
+            "2024-03-05T07:08:11,interface,0.1,0.2,inf\n",
+            "2024-03-05T07:08:11,interface,-inf,0.2,0.3\n",
+        ],
+        "bad timestamp": [
+            "yesterday,interface,0.1,0.2,0.3\n",
+            "2024-13-45T07:08:11,interface,0.1,0.2,0.3\n",
+            ",interface,0.1,0.2,0.3\n",
+        ],
+        "unknown source": [
+            "2024-03-05T07:08:11,musician,0.1,0.2,0.3\n",
+            "2024-03-05T07:08:11,Interface,0.1,0.2,0.3\n",
+        ],
+    }
+    lines = [good[0], *bad["not a log line"][:2], good[1]]
+    for reason, examples in bad.items():
+        if reason != "not a log line":
+            lines += examples
+    lines += bad["not a log line"][2:]
+    lines.append(good[2])
+    with open(path, "wb") as f:
+        f.write("".join(lines).encode())
+        f.write(b"\xff\xfe not utf-8 at all\n")  # decoded with replacement, then skipped
+        f.write(b"2024-03-05T07:08:12,interface,0.1,0.2,0.")  # the crash cut this one short
+
+    contents = read_log(path, 3)
+    expected = Counter({reason: len(examples) for reason, examples in bad.items()})
+    expected["not a log line"] += 1
+    expected["unfinished last line"] = 1
+    assert contents.skipped == expected
+    assert [(e.source, e.values) for e in contents.events] == [
+        ("interface", [0.1, 0.2, 0.3]),
+        ("rnn", [0.4, 0.5, 0.6]),
+        ("interface", [1.0, 0.0, -0.25]),
+    ]
+    assert contents.events[0].time == dt.datetime(2024, 3, 5, 7, 8, 9).timestamp()
+    assert contents.events[2].time - contents.events[0].time == pytest.approx(1.0)
+
+
+def test_read_log_counts_another_dimensions_lines_as_wrong_count(tmp_path):
+    path = tmp_path / "a-4d-mdrnn.log"
+    log = PerformanceLog(path)
+    for i in range(5):
+        log.write("interface", [0.1, 0.2, 0.3], when=NOW)
+    log.close()
+    contents = read_log(path, 1)
+    assert contents.events == []
+    assert contents.skipped == Counter({"wrong number of values (not 1)": 5})
+
+
+def test_read_log_of_an_empty_file_and_of_only_an_unfinished_line(tmp_path):
+    empty = tmp_path / "empty.log"
+    empty.write_text("")
+    contents = read_log(empty, 3)
+    assert contents.events == [] and contents.skipped == Counter()
+
+    cut = tmp_path / "cut.log"
+    cut.write_text("2024-03-05T07:08:12,interface,0.1,0.2,0.3")  # whole but for its newline
+    contents = read_log(cut, 3)
+    assert contents.events == []
+    assert contents.skipped == Counter({"unfinished last line": 1})
+
+
+def test_performance_log_refuses_an_existing_path(tmp_path):
+    path = tmp_path / "taken.log"
+    path.write_text("keep\n")
+    with pytest.raises(FileExistsError):
+        PerformanceLog(path)
+    assert path.read_text() == "keep\n"

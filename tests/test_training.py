@@ -1,0 +1,275 @@
+"""Training: windows cut from performances, and real (small) training runs."""
+
+from __future__ import annotations
+
+import keras
+import numpy as np
+import pytest
+import tensorflow as tf
+
+from conftest import LEGACY_DATASET_4D
+from imps import model as mdrnn
+from imps.dataset import Dataset, DatasetError, load_dataset
+from imps.sizes import SCALE, SEQ_LEN, model_name, model_size, weights_path
+from imps.training import TrainingResult, split_windows, train, window_batches
+from imps.weights import MDRNNWeights, WeightsError, load_weights
+
+XXS = model_size("xxs")
+
+
+def synthetic_dataset(lengths=(200, 200), dimension=3, seed=0) -> Dataset:
+    """Performances with some structure to learn: steady timing and smooth movement."""
+    rng = np.random.default_rng(seed)
+    performances = []
+    for n in lengths:
+        t = np.arange(n)
+        dt = 0.1 + 0.02 * rng.random(n)
+        values = [0.5 + 0.4 * np.sin(t / (5 + k) + rng.random()) for k in range(dimension - 1)]
+        performances.append(np.column_stack([dt, *values]).astype(np.float32))
+    return Dataset.from_performances(performances)
+
+
+def performance_of(lengths) -> np.ndarray:
+    """For every event index, which performance it belongs to."""
+    return np.repeat(np.arange(len(lengths)), lengths)
+
+
+# window starts
+
+def test_window_starts_lie_wholly_inside_one_performance():
+    lengths = np.array([60, 50, 10, 51, 120], np.int64)
+    dataset = Dataset(np.zeros((lengths.sum(), 3), np.float32), lengths)
+    starts = dataset.window_starts()
+    expected = np.concatenate([np.arange(0, 10), [120], np.arange(171, 171 + 70)])
+    np.testing.assert_array_equal(starts, expected)
+    assert np.issubdtype(starts.dtype, np.integer)
+    owner = performance_of(lengths)
+    assert (owner[starts] == owner[starts + SEQ_LEN]).all()  # first and last event of each window
+    # Every window of SEQ_LEN + 1 events that fits is there: a performance of n events gives n - SEQ_LEN.
+    assert len(starts) == sum(max(0, n - SEQ_LEN) for n in lengths)
+
+
+def test_window_starts_with_another_window_length():
+    dataset = Dataset(np.zeros((12, 2), np.float32), np.array([5, 3, 4], np.int64))
+    np.testing.assert_array_equal(dataset.window_starts(seq_len=3), [0, 1, 8])
+
+
+def test_performances_of_50_events_or_fewer_give_no_windows():
+    lengths = np.array([50, 51, 3, 50], np.int64)
+    dataset = Dataset(np.zeros((lengths.sum(), 2), np.float32), lengths)
+    np.testing.assert_array_equal(dataset.window_starts(), [50])
+
+
+def test_no_window_at_all_is_a_dataset_error_naming_50():
+    dataset = Dataset(np.zeros((80, 2), np.float32), np.array([50, 30], np.int64))
+    with pytest.raises(DatasetError, match="50"):
+        dataset.window_starts()
+
+
+# split
+
+@pytest.mark.parametrize("n, n_validation", [(100, 10), (11874, 1187), (25, 2), (9, 0), (10, 1), (1, 0)])
+def test_split_windows_holds_out_the_last_tenth(n, n_validation):
+    starts = np.arange(n) * 3 + 7
+    train_starts, validation_starts = split_windows(starts)
+    assert len(validation_starts) == n_validation
+    np.testing.assert_array_equal(train_starts, starts[: n - n_validation])
+    np.testing.assert_array_equal(validation_starts, starts[n - n_validation:])
+
+
+def test_split_windows_with_another_fraction():
+    train_starts, validation_starts = split_windows(np.arange(10), validation_fraction=0.3)
+    np.testing.assert_array_equal(train_starts, np.arange(7))
+    np.testing.assert_array_equal(validation_starts, [7, 8, 9])
+
+
+# batches
+
+def numbered_events(n: int, dimension: int) -> np.ndarray:
+    return np.arange(n * dimension, dtype=np.float32).reshape(n, dimension)
+
+
+def test_window_batches_are_exactly_the_windows_at_the_starts():
+    events = numbered_events(300, 3)
+    starts = np.array([0, 7, 120, 249])
+    batches = list(window_batches(tf.constant(events), starts, batch_size=3, shuffle=False))
+    assert [tuple(inputs.shape) for inputs, _ in batches] == [(3, SEQ_LEN, 3), (1, SEQ_LEN, 3)]
+    inputs = np.concatenate([i.numpy() for i, _ in batches])
+    targets = np.concatenate([t.numpy() for _, t in batches])
+    for k, s in enumerate(starts):
+        np.testing.assert_array_equal(inputs[k], events[s:s + SEQ_LEN])
+        np.testing.assert_array_equal(targets[k], events[s + 1:s + SEQ_LEN + 1])
+    assert inputs.dtype == np.float32 and targets.dtype == np.float32
+
+
+def test_window_batches_with_a_short_window():
+    events = numbered_events(10, 2)
+    (inputs, targets), = list(window_batches(tf.constant(events), np.array([2, 6]), 8, shuffle=False, seq_len=3))
+    np.testing.assert_array_equal(inputs.numpy(), [events[2:5], events[6:9]])
+    np.testing.assert_array_equal(targets.numpy(), [events[3:6], events[7:10]])
+
+
+def test_shuffled_window_batches_hold_every_window_once_per_pass():
+    events = numbered_events(400, 2)
+    starts = np.arange(0, 340, 5)
+    data = window_batches(tf.constant(events), starts, batch_size=16, shuffle=True, seed=3)
+    passes = []
+    for _ in range(2):
+        drawn = []
+        for inputs, targets in data:
+            firsts = inputs.numpy()[:, 0, 0] / 2  # the event index where each window starts
+            drawn += firsts.astype(int).tolist()
+            np.testing.assert_array_equal(targets.numpy()[:, :-1], inputs.numpy()[:, 1:])
+        assert sorted(drawn) == starts.tolist()
+        passes.append(drawn)
+    assert passes[0] != starts.tolist() or passes[1] != starts.tolist()  # shuffled, not in order
+
+
+# training
+
+@pytest.fixture(scope="module")
+def trained(tmp_path_factory):
+    """One small training run, shared by the tests that look at what it wrote."""
+    root = tmp_path_factory.mktemp("training")
+    dataset = synthetic_dataset()
+    result = train(dataset, XXS, models_dir=root / "models", epochs=2, batch_size=32,
+                   tensorboard_dir=root / "logs", verbose=0, seed=1)
+    return root, dataset, result
+
+
+def test_train_writes_the_final_weights_and_the_checkpoint(trained):
+    root, _, result = trained
+    name = model_name(3, XXS)
+    final = weights_path(root / "models", 3, XXS)
+    assert result.weights_path == final
+    assert final.is_file()
+    checkpoint = root / "models" / f"{name}-checkpoint.weights.h5"
+    assert checkpoint.is_file()
+    # Nothing else: no temporary files left behind.
+    assert sorted(p.name for p in (root / "models").iterdir()) == sorted([final.name, checkpoint.name])
+    # TensorBoard logs went where they were told.
+    runs = list((root / "logs" / "tensorboard").iterdir())
+    assert len(runs) == 1 and runs[0].name.endswith(name)
+
+
+def test_train_result_fields(trained):
+    _, _, result = trained
+    assert isinstance(result, TrainingResult)
+    assert result.monitored == "val_loss"
+    assert result.epochs_run == 2
+    assert len(result.history["loss"]) == 2
+    assert len(result.history["val_loss"]) == 2
+    assert all(np.isfinite(result.history["loss"])) and all(np.isfinite(result.history["val_loss"]))
+    assert 1 <= result.best_epoch <= 2
+    assert result.best_epoch == int(np.argmin(result.history["val_loss"])) + 1
+    assert result.best_loss == pytest.approx(min(result.history["val_loss"]))
+    assert result.seconds > 0
+    text = result.summary()
+    assert f"best val_loss {result.best_loss:.4f} at epoch {result.best_epoch} of 2" in text
+    assert str(result.weights_path) in text
+
+
+def test_trained_weights_load_back_and_match_the_size(trained):
+    root, _, result = trained
+    weights = load_weights(result.weights_path)
+    assert (weights.dimension, weights.layers, weights.units, weights.n_mixtures) == (3, 2, 16, 5)
+    weights.check_matches(3, XXS, result.weights_path)
+    with pytest.raises(WeightsError):
+        weights.check_matches(3, model_size("xs"), result.weights_path)
+    # The final weights are the best epoch's, which the checkpoint also holds.
+    checkpoint = load_weights(root / "models" / f"{model_name(3, XXS)}-checkpoint.weights.h5")
+    for a, b in zip(arrays(weights), arrays(checkpoint)):
+        np.testing.assert_array_equal(a, b)
+
+
+def test_trained_weights_give_the_best_validation_loss(trained):
+    """Put back into a fresh model, the written weights score what training reported."""
+    _, dataset, result = trained
+    model = mdrnn.build_mdrnn(3, XXS)
+    mdrnn.set_weights(model, load_weights(result.weights_path))
+    mdrnn.compile_for_training(model, 3)
+    loss = model.evaluate(validation_data(dataset), verbose=0)
+    assert loss == pytest.approx(result.best_loss, rel=1e-3)
+
+
+def arrays(weights: MDRNNWeights) -> list[np.ndarray]:
+    out = []
+    for lstm in weights.lstms:
+        out += [lstm.kernel, lstm.recurrent_kernel, lstm.bias]
+    for dense in (weights.mus, weights.sigmas, weights.pis):
+        out += [dense.kernel, dense.bias]
+    return out
+
+
+def validation_data(dataset: Dataset, batch_size: int = 64):
+    _, validation_starts = split_windows(dataset.window_starts())
+    return window_batches(tf.constant(dataset.events * np.float32(SCALE)), validation_starts, batch_size,
+                          shuffle=False)
+
+
+def test_training_from_initial_weights(tmp_path):
+    dataset = synthetic_dataset(seed=2)
+    initial = MDRNNWeights.random(3, XXS, seed=42)
+    result = train(dataset, XXS, models_dir=tmp_path, epochs=1, batch_size=32, initial_weights=initial,
+                   tensorboard_dir=None, verbose=0, seed=5)
+    assert result.epochs_run == 1 and result.best_epoch == 1
+    final = load_weights(result.weights_path)
+    # Nine small Adam steps move every weight a little from where it started ...
+    moved = max(float(np.abs(a - b).max()) for a, b in zip(arrays(final), arrays(initial)))
+    assert 0 < moved < 0.05
+    # ... and nowhere near another starting point.
+    other = MDRNNWeights.random(3, XXS, seed=43)
+    assert max(float(np.abs(a - b).max()) for a, b in zip(arrays(final), arrays(other))) > 0.2
+    assert not (tmp_path / "tensorboard").exists()
+
+
+@pytest.mark.parametrize("dimension, size", [(3, "xs"), (4, "xxs")])
+def test_initial_weights_of_the_wrong_shape_are_refused(tmp_path, dimension, size):
+    initial = MDRNNWeights.random(dimension, model_size(size))
+    with pytest.raises(WeightsError):
+        train(synthetic_dataset(), XXS, models_dir=tmp_path / "models", epochs=1, batch_size=32,
+              initial_weights=initial, tensorboard_dir=None, verbose=0)
+    assert not (tmp_path / "models").exists()
+
+
+def test_too_short_a_dataset_is_refused(tmp_path):
+    dataset = synthetic_dataset(lengths=(50, 20, 50))
+    with pytest.raises(DatasetError, match="50"):
+        train(dataset, XXS, models_dir=tmp_path / "models", epochs=1, tensorboard_dir=None, verbose=0)
+    assert not (tmp_path / "models").exists()
+
+
+def test_too_few_windows_to_validate_monitors_the_training_loss(tmp_path):
+    dataset = synthetic_dataset(lengths=(55,), dimension=2)  # 5 windows: none held out
+    result = train(dataset, XXS, models_dir=tmp_path, epochs=1, batch_size=32, tensorboard_dir=None, verbose=0,
+                   seed=0)
+    assert result.monitored == "loss"
+    assert "val_loss" not in result.history
+    assert result.best_epoch == 1
+    assert result.best_loss == pytest.approx(result.history["loss"][0])
+    assert load_weights(result.weights_path).dimension == 2
+
+
+def test_one_epoch_on_the_original_imps_dataset_learns(tmp_path):
+    dataset = load_dataset(LEGACY_DATASET_4D, allow_pickle=True)
+    size = XXS
+    seed = 11
+    validation = validation_data(dataset)
+
+    # The model train() starts from: the same seed, the same builder.
+    keras.utils.set_random_seed(seed)
+    fresh = mdrnn.build_mdrnn(4, size)
+    mdrnn.compile_for_training(fresh, 4)
+    before = fresh.evaluate(validation, verbose=0)
+
+    result = train(dataset, size, models_dir=tmp_path, epochs=1, batch_size=64, tensorboard_dir=None, verbose=0,
+                   seed=seed)
+    trained_model = mdrnn.build_mdrnn(4, size)
+    mdrnn.set_weights(trained_model, load_weights(result.weights_path))
+    mdrnn.compile_for_training(trained_model, 4)
+    after = trained_model.evaluate(validation, verbose=0)
+
+    assert np.isfinite(before) and np.isfinite(after)
+    assert after < before
+    assert after == pytest.approx(result.best_loss, rel=1e-3)
+    assert result.monitored == "val_loss" and result.epochs_run == 1
