@@ -24,6 +24,7 @@ until the musician plays again, when whatever it had still to play is dropped.
 
 from __future__ import annotations
 
+import collections
 import heapq
 import itertools
 import queue
@@ -81,6 +82,7 @@ class Player:
         self._condition = threading.Condition()
         self._stopping = False
         self.dropped = 0
+        self.lateness: collections.deque = collections.deque(maxlen=100_000)  # seconds past due, per send
         self._thread = threading.Thread(target=self._run, name="player", daemon=True)
 
     def start(self) -> None:
@@ -118,7 +120,8 @@ class Player:
                     self._condition.wait(wait)
                 if self._stopping:
                     return
-                _, _, event, generation = heapq.heappop(self._heap)
+                due, _, event, generation = heapq.heappop(self._heap)
+            self.lateness.append(time.monotonic() - due)
             self._play(event, generation)
 
 

@@ -7,6 +7,7 @@ from ever sleeping on a bundle's time tag (python-osc's strict timing would).
 
 from __future__ import annotations
 
+import errno
 import ipaddress
 import math
 import socket
@@ -78,15 +79,25 @@ class RejectCountingDispatcher(Dispatcher):
 
     def call_handlers_for_packet(self, data: bytes, client_address):
         # Handlers run at once whatever a bundle's time tag says: waiting on one would stall the server.
+        if len(data) % 4:
+            # OSC packets are whole 32-bit words; python-osc would zero-pad a cut-off float.
+            self._on_reject("malformed packet", f"could not parse a {len(data)}-byte packet (OSC packets are whole 4-byte words)")
+            return []
         try:
             packet = osc_packet.OscPacket(data)
-        except osc_packet.ParseError as error:
+        except (osc_packet.ParseError, UnicodeDecodeError) as error:  # python-osc decodes strings as UTF-8
             self._on_reject("malformed packet", f"could not parse a {len(data)}-byte packet ({error})")
             return []
         for timed_message in packet.messages:
             for handler in self.handlers_for_address(timed_message.message.address):
                 handler.invoke(client_address, timed_message.message)
         return []
+
+
+class _CountingUDPServer(BlockingOSCUDPServer):
+    def verify_request(self, request, client_address) -> bool:
+        # python-osc silently drops datagrams that do not start like OSC; let the dispatcher count them.
+        return True
 
 
 class OSCServer:
@@ -101,9 +112,9 @@ class OSCServer:
         for address, handler in handlers.items():
             dispatcher.map(address, handler)
         try:
-            self._server = BlockingOSCUDPServer((ip, port), dispatcher)
+            self._server = _CountingUDPServer((ip, port), dispatcher)
         except OSError as error:
-            if error.errno == 98:
+            if error.errno == errno.EADDRINUSE:
                 raise OSCError(f"port {port} on {ip} is already in use: close the other program or choose another "
                                f"port with {port_flag}") from None
             raise OSCError(f"cannot listen on {ip}:{port} ({error.strerror}): check the address and {port_flag}") from None
@@ -127,8 +138,10 @@ class OSCServer:
 
 
 def is_loopback(ip: str) -> bool:
+    """Whether every address `ip` names is this machine's own (IPv4 or IPv6)."""
     try:
-        return ipaddress.ip_address(socket.gethostbyname(ip)).is_loopback
+        addresses = {info[4][0] for info in socket.getaddrinfo(ip, None, type=socket.SOCK_DGRAM)}
+        return bool(addresses) and all(ipaddress.ip_address(a.split("%")[0]).is_loopback for a in addresses)
     except (OSError, ValueError):
         return False
 

@@ -7,6 +7,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
 
+import numpy as np
+
 from .engine import Predictor
 from .interaction import Performance
 from .logs import PerformanceLog
@@ -88,6 +90,10 @@ class PerformanceServer:
     def summary(self) -> str:
         p = self.performance
         parts = [f"{p.user_events} events from the musician", f"{p.predictions_sent} predictions sent"]
+        if p.player.lateness:
+            late = np.array(p.player.lateness) * 1000
+            parts.append(f"predictions left {np.median(late):.2f} ms (median), {np.percentile(late, 99):.2f} ms "
+                         "(99th percentile) after they were due")
         if p.inputs_dropped:
             parts.append(f"{p.inputs_dropped} stale model inputs dropped")
         if self.rejects:

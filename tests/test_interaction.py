@@ -1,0 +1,460 @@
+"""imps.interaction: the player and the four modes, with a quick fake model (and one
+real untrained model). Times are time.monotonic(), as the package uses."""
+
+from __future__ import annotations
+
+import threading
+import time
+
+import numpy as np
+import pytest
+
+from imps.engine import NumpyMDRNN, Predictor
+from imps.interaction import (BATTLE, CALL_RESPONSE, INBOX_SIZE, MIN_DT, POLYPHONY, USER_ONLY, Performance,
+                              Player)
+from imps.logs import PerformanceLog, read_log
+from imps.sizes import SIZES
+from imps.weights import MDRNNWeights
+
+WAIT = 5.0  # seconds: only ever a limit on waiting for something that should happen
+
+
+class Recorder:
+    """Collects items from other threads; waits on a condition until enough arrive."""
+
+    def __init__(self):
+        self.items: list = []
+        self._condition = threading.Condition()
+
+    def add(self, item) -> None:
+        with self._condition:
+            self.items.append(item)
+            self._condition.notify_all()
+
+    def wait_until(self, predicate, timeout: float = WAIT) -> list:
+        deadline = time.monotonic() + timeout
+        with self._condition:
+            while not predicate(self.items):
+                remaining = deadline - time.monotonic()
+                if remaining <= 0:
+                    break
+                self._condition.wait(remaining)
+            return list(self.items)
+
+    def wait_for(self, count: int, timeout: float = WAIT) -> list:
+        return self.wait_until(lambda items: len(items) >= count, timeout)
+
+
+class Sent(Recorder):
+    """The `send` callback: records (monotonic time, values) for each prediction sent."""
+
+    def __call__(self, values) -> None:
+        self.add((time.monotonic(), tuple(float(v) for v in values)))
+
+    def values(self) -> list[tuple]:
+        return [values for _, values in self.items]
+
+
+class FakePredictor:
+    """Stands in for Predictor: the next event is [dt, respond(event) or fixed values]."""
+
+    def __init__(self, dimension: int = 3, dt: float = 0.01, values=None, respond=None):
+        self.dimension = dimension
+        self.pi_temp = 1.0
+        self.sigma_temp = 0.01
+        self.dt = dt
+        self.values = np.full(dimension - 1, 0.5) if values is None else np.asarray(values, np.float64)
+        self.respond = respond
+        self.inputs = Recorder()
+
+    def predict(self, event: np.ndarray) -> np.ndarray:
+        event = np.array(event, np.float64)
+        assert event.shape == (self.dimension,)
+        self.inputs.add(event)
+        values = self.values if self.respond is None else self.respond(event)
+        return np.concatenate([[self.dt], values])
+
+
+class BlockingPredictor(FakePredictor):
+    """A slow model: its first prediction waits until the test releases it."""
+
+    def __init__(self, **kwargs):
+        super().__init__(**kwargs)
+        self.entered = threading.Event()
+        self.release = threading.Event()
+
+    def predict(self, event):
+        if not self.entered.is_set():
+            self.entered.set()
+            self.release.wait(WAIT)
+        return super().predict(event)
+
+
+@pytest.fixture
+def performances():
+    """Makes Performances and stops every one of them after the test."""
+    made = []
+
+    def make(mode, predictor, send, **kwargs) -> Performance:
+        performance = Performance(mode, predictor, send, **kwargs)
+        made.append(performance)
+        return performance
+
+    yield make
+    for performance in made:
+        performance.stop()
+
+
+@pytest.fixture
+def log(tmp_path):
+    performance_log = PerformanceLog.start(tmp_path / "logs", 3)
+    yield performance_log
+    performance_log.close()
+
+
+def logged(performance_log: PerformanceLog):
+    performance_log.close()
+    contents = read_log(performance_log.path, 2)
+    assert not contents.skipped
+    return contents.events
+
+
+def in_unit_range(values) -> bool:
+    return all(0.0 <= v <= 1.0 for v in values)
+
+
+# Player
+
+
+def test_player_plays_in_due_order_and_never_early():
+    played = Recorder()
+    player = Player(lambda event, generation: played.add((time.monotonic(), event[0], generation)))
+    player.start()
+    try:
+        now = time.monotonic()
+        dues = {3.0: now + 0.15, 1.0: now + 0.05, 2.0: now + 0.10}
+        for name, due in dues.items():
+            player.schedule(due, np.array([name]), 7)
+        items = played.wait_for(3)
+        assert [name for _, name, _ in items] == [1.0, 2.0, 3.0]
+        for when, name, generation in items:
+            assert when >= dues[name]
+            assert generation == 7
+    finally:
+        player.stop()
+
+
+def test_player_clear_drops_what_is_pending():
+    played = Recorder()
+    player = Player(lambda event, generation: played.add(event[0]))
+    player.start()
+    try:
+        now = time.monotonic()
+        player.schedule(now + 0.1, np.array([1.0]), 0)
+        player.schedule(now + 0.15, np.array([2.0]), 0)
+        player.clear()
+        player.schedule(now + 0.25, np.array([3.0]), 0)  # due after both cleared ones
+        assert played.wait_for(1) == [3.0]
+        assert played.wait_for(2, timeout=0.05) == [3.0]
+    finally:
+        player.stop()
+
+
+def test_player_stop_wakes_it_however_far_off_the_next_item_is():
+    played = Recorder()
+    player = Player(lambda event, generation: played.add(event[0]))
+    player.start()
+    player.schedule(time.monotonic() + 3600.0, np.array([1.0]), 0)
+    player.stop()
+    assert not player._thread.is_alive()
+    assert played.items == []
+
+
+def test_player_stop_when_idle():
+    player = Player(lambda event, generation: None)
+    player.start()
+    player.stop()
+    assert not player._thread.is_alive()
+
+
+def test_a_full_player_drops_the_earliest_due():
+    played = Recorder()
+    player = Player(lambda event, generation: played.add(event[0]), capacity=2)
+    now = time.monotonic()
+    player.schedule(now + 0.15, np.array([1.0]), 0)
+    player.schedule(now + 0.05, np.array([2.0]), 0)
+    player.schedule(now + 0.10, np.array([3.0]), 0)
+    assert player.dropped == 1
+    player.start()
+    try:
+        # 2.0 was due first: had it been kept, it would have played first.
+        assert played.wait_for(2) == [3.0, 1.0]
+    finally:
+        player.stop()
+
+
+# Performance: construction
+
+
+def test_unknown_mode_is_a_value_error():
+    with pytest.raises(ValueError, match="unknown mode"):
+        Performance("duet", FakePredictor(), Sent())
+
+
+@pytest.mark.parametrize("mode", [POLYPHONY, BATTLE, CALL_RESPONSE])
+def test_modes_with_a_model_need_one(mode):
+    with pytest.raises(ValueError, match="needs a model"):
+        Performance(mode, None, Sent())
+
+
+# User only
+
+
+def test_user_only_logs_the_musician_and_never_predicts(performances, log):
+    predictor = FakePredictor()
+    sent = Sent()
+    performance = performances(USER_ONLY, predictor, sent, log=log)
+    performance.start()
+    performance.user_event([0.25, 0.5])
+    performance.user_event([-1.0, 2.0])  # clipped to the unit range
+    performance.user_event([1, 0])
+    assert performance.user_events == 3
+    # No model thread and no player: nothing can ever predict or send.
+    assert not performance._model_thread.is_alive()
+    assert not performance.player._thread.is_alive()
+    performance.stop()
+    assert predictor.inputs.items == []
+    assert sent.items == []
+    assert performance.predictions_sent == 0
+    events = logged(log)
+    assert [e.source for e in events] == ["interface"] * 3
+    assert [e.values for e in events] == [[0.25, 0.5], [0.0, 1.0], [1.0, 0.0]]
+
+
+def test_user_only_needs_no_model(performances):
+    performance = performances(USER_ONLY, None, Sent())
+    performance.start()
+    performance.user_event([0.5, 0.5])
+    assert performance.user_events == 1
+
+
+# Polyphony
+
+
+def test_polyphony_answers_each_user_event_once_with_clipped_values(performances, log):
+    predictor = FakePredictor(values=[-0.5, 1.7])
+    sent = Sent()
+    performance = performances(POLYPHONY, predictor, sent, log=log)
+    performance.start()
+    user_values = [[0.1, 0.2], [0.3, 1.4], [0.5, 0.6]]
+    for values in user_values:
+        performance.user_event(values)
+    items = sent.wait_for(3)
+    assert [values for _, values in items] == [(0.0, 1.0)] * 3
+    # The model is not fed its own output in polyphony: no more predictions come.
+    assert len(sent.wait_for(4, timeout=0.1)) == 3
+    inputs = predictor.inputs.items
+    assert len(inputs) == 3
+    assert inputs[0][0] == 0.0  # the first event has no previous one
+    assert all(event[0] >= 0.0 for event in inputs)
+    assert [list(event[1:]) for event in inputs] == [[0.1, 0.2], [0.3, 1.0], [0.5, 0.6]]
+    performance.stop()  # the player has finished with the last prediction
+    assert performance.user_events == 3
+    assert performance.predictions_sent == 3
+    events = logged(log)
+    assert sorted(e.source for e in events) == ["interface"] * 3 + ["rnn"] * 3
+    assert [e.values for e in events if e.source == "rnn"] == [[0.0, 1.0]] * 3
+    np.testing.assert_allclose([e.values for e in events if e.source == "interface"],
+                               [[0.1, 0.2], [0.3, 1.0], [0.5, 0.6]], rtol=1e-6)
+
+
+def test_polyphony_with_an_untrained_model(performances):
+    predictor = Predictor(NumpyMDRNN(MDRNNWeights.random(3, SIZES["xxs"])), seed=1)
+    sent = Sent()
+    performance = performances(POLYPHONY, predictor, sent)
+    performance.start()
+    rng = np.random.default_rng(0)
+    for _ in range(5):
+        performance.user_event(rng.random(2))
+    items = sent.wait_for(5)
+    assert len(items) == 5
+    for _, values in items:
+        assert len(values) == 2
+        assert in_unit_range(values)
+
+
+def test_a_prediction_is_not_sent_before_its_dt(performances):
+    sent = Sent()
+    performance = performances(POLYPHONY, FakePredictor(dt=0.2), sent)
+    performance.start()
+    before = time.monotonic()
+    performance.user_event([0.5, 0.5])
+    [(when, _)] = sent.wait_for(1)
+    assert when >= before + 0.2
+
+
+@pytest.mark.parametrize("timescale", [3.0, 0.5])
+def test_timescale_multiplies_the_wait(performances, timescale):
+    sent = Sent()
+    performance = performances(POLYPHONY, FakePredictor(dt=0.1), sent)
+    performance.timescale = timescale
+    performance.start()
+    before = time.monotonic()
+    performance.user_event([0.5, 0.5])
+    [(when, _)] = sent.wait_for(1)
+    assert when >= before + 0.1 * timescale
+
+
+def test_verbose_reports_both_players(performances):
+    reports = Recorder()
+    performance = performances(POLYPHONY, FakePredictor(values=[0.25, 0.75]), Sent(), verbose=True,
+                               report=reports.add)
+    performance.start()
+    performance.user_event([0.5, 1.0])
+    lines = reports.wait_for(2)
+    assert lines[0].startswith("user: dt 0.000 ") and lines[0].endswith("0.500 1.000")
+    assert lines[1].startswith("model: dt 0.010 ") and lines[1].endswith("0.250 0.750")
+
+
+# Battle
+
+
+def test_battle_plays_by_itself_from_its_own_output(performances):
+    predictor = FakePredictor(respond=lambda event: (event[1:] + 0.125) % 1.0)
+    sent = Sent()
+    performance = performances(BATTLE, predictor, sent)
+    performance.start()
+    items = sent.wait_for(6)
+    assert len(items) >= 6
+    assert performance.user_events == 0
+    values = [v for _, v in items]
+    for earlier, later in zip(values, values[1:]):
+        assert later == pytest.approx(tuple((np.array(earlier) + 0.125) % 1.0))
+    inputs = predictor.inputs.items
+    first = inputs[0]
+    assert first[0] == pytest.approx(0.1) and in_unit_range(first[1:])  # a random start
+    for played, next_input in zip(values, inputs[1:]):
+        assert next_input[0] == pytest.approx(0.01)  # the dt it was played with
+        assert tuple(next_input[1:]) == pytest.approx(played)
+    performance.stop()
+    assert not performance._model_thread.is_alive()
+    assert not performance.player._thread.is_alive()
+    count = len(sent.items)
+    assert len(sent.wait_for(count + 1, timeout=0.1)) == count  # silent once stopped
+
+
+def test_battle_keeps_each_gap_at_least_dt_times_timescale(performances):
+    sent = Sent()
+    performance = performances(BATTLE, FakePredictor(dt=0.02), sent)
+    performance.timescale = 3.0
+    performance.start()
+    times = [when for when, _ in sent.wait_for(4)]
+    for earlier, later in zip(times, times[1:]):
+        assert later - earlier >= 0.06
+
+
+def test_a_negative_dt_still_waits_the_minimum(performances):
+    predictor = FakePredictor(dt=-1.0)
+    sent = Sent()
+    performance = performances(BATTLE, predictor, sent)
+    performance.start()
+    sent.wait_for(3)
+    inputs = predictor.inputs.wait_for(3)
+    assert [event[0] for event in inputs[1:3]] == [MIN_DT, MIN_DT]
+
+
+# Call and response
+
+
+def test_call_and_response(performances):
+    threshold = 0.4
+    predictor = FakePredictor(respond=lambda event: 1.0 - event[1:])
+    sent = Sent()
+    reports = Recorder()
+    performance = performances(CALL_RESPONSE, predictor, sent, call_response_threshold=threshold,
+                               report=reports.add)
+    performance.start()
+
+    # The call: the musician plays for longer than the threshold, never pausing that long.
+    call = [[0.1 * n, 0.2] for n in range(8)]
+    for n, values in enumerate(call):
+        if n:
+            time.sleep(0.1)
+        last_call = time.monotonic()
+        performance.user_event(values)
+    predictor.inputs.wait_for(len(call))  # the model follows the call silently
+
+    # The response: once the musician is quiet, the model plays from its answer to their
+    # last event and goes on from its own output.
+    items = sent.wait_for(4)
+    assert len(items) >= 4
+    assert all(when >= last_call + threshold for when, _ in items)
+    np.testing.assert_allclose([v for _, v in items[:4]], [(0.3, 0.8), (0.7, 0.2), (0.3, 0.8), (0.7, 0.2)])
+    assert "call and response: the model plays (response)" in reports.items
+
+    # The musician plays again: what the model had still to play is dropped and it is quiet
+    # until the musician has been quiet for the threshold again.
+    new_call = time.monotonic()
+    performance.user_event([0.9, 0.75])
+    predictor.inputs.wait_until(lambda inputs: any(tuple(e[1:]) == (0.9, 0.75) for e in inputs))
+    seen = time.monotonic()
+    answer = pytest.approx((0.1, 0.25))
+    items = sent.wait_until(lambda items: any(values == answer for _, values in items))
+    resumed = next(when for when, values in items if values == answer)
+    assert resumed >= new_call + threshold
+    # At most a prediction already on its way out when the musician played; then silence.
+    assert not [when for when, _ in items if seen + 0.1 < when < resumed]
+    assert reports.items.count("call and response: the musician plays (call)") == 1
+    # and the new response goes on from its own output again
+    items = sent.wait_until(lambda items: any(when > resumed for when, _ in items))
+    assert [values for when, values in items if when > resumed][0] == pytest.approx((0.9, 0.75))
+
+
+def test_call_and_response_is_silent_while_the_musician_plays(performances):
+    predictor = FakePredictor()
+    sent = Sent()
+    performance = performances(CALL_RESPONSE, predictor, sent, call_response_threshold=0.2)
+    performance.start()
+    for _ in range(3):
+        performance.user_event([0.5, 0.5])
+    assert len(predictor.inputs.wait_for(3)) == 3
+    # Predictions were made, but nothing plays while the threshold has not passed since the last event.
+    first = sent.wait_for(1)
+    last_event = performance._last_user_time
+    assert first[0][0] >= last_event + 0.2
+
+
+# The bounded inbox
+
+
+def test_a_slow_model_drops_stale_input_rather_than_blocking_the_musician(performances, log):
+    predictor = BlockingPredictor(dt=0.001)
+    sent = Sent()
+    performance = performances(POLYPHONY, predictor, sent, log=log)
+    performance.start()
+    try:
+        performance.user_event([0.0, 0.0])
+        assert predictor.entered.wait(WAIT)  # the model is now busy with that event
+        flood = 100
+
+        def play():
+            for n in range(1, flood + 1):
+                performance.user_event([n / 1000, 0.5])
+
+        musician = threading.Thread(target=play)
+        musician.start()
+        musician.join(WAIT)
+        assert not musician.is_alive(), "user_event blocked on a busy model"
+        assert performance.inputs_dropped == flood - INBOX_SIZE
+        assert performance.user_events == flood + 1
+    finally:
+        predictor.release.set()
+    inputs = predictor.inputs.wait_for(1 + INBOX_SIZE)
+    # The stalest went; the model goes on from the newest.
+    kept = [round(event[1] * 1000) for event in inputs[1:]]
+    assert kept == list(range(flood - INBOX_SIZE + 1, flood + 1))
+    assert len(sent.wait_for(1 + INBOX_SIZE)) == 1 + INBOX_SIZE
+    performance.stop()
+    # Nothing the musician played is missing from the log.
+    events = logged(log)
+    assert sum(e.source == "interface" for e in events) == flood + 1

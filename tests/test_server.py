@@ -1,0 +1,304 @@
+"""imps.server.PerformanceServer in-process over real UDP on localhost: a python-osc
+client plays the musician's patch and the osc_receiver fixture plays the synth."""
+
+from __future__ import annotations
+
+import math
+import socket
+import threading
+import time
+from pathlib import Path
+
+import pytest
+from pythonosc.udp_client import SimpleUDPClient
+
+from imps.engine import NumpyMDRNN, Predictor
+from imps.logs import PerformanceLog, read_log
+from imps.osc import INTERFACE, PREDICTION, TEMPERATURE, TIMESCALE, OSCError
+from imps.server import PerformanceServer, ServerConfig
+from imps.sizes import SIZES, log_glob
+from imps.weights import MDRNNWeights
+
+WAIT = 5.0  # seconds: only ever a limit on waiting for something that should happen
+DIMENSION = 3
+
+
+class Reports:
+    """The server's report callback: keeps every line, lets a test wait for one."""
+
+    def __init__(self):
+        self.lines: list[str] = []
+        self._condition = threading.Condition()
+
+    def __call__(self, line: str) -> None:
+        with self._condition:
+            self.lines.append(line)
+            self._condition.notify_all()
+
+    def count(self, line: str) -> int:
+        with self._condition:
+            return self.lines.count(line)
+
+    def wait_for_count(self, line: str, count: int, timeout: float = WAIT) -> int:
+        deadline = time.monotonic() + timeout
+        with self._condition:
+            while self.lines.count(line) < count:
+                remaining = deadline - time.monotonic()
+                if remaining <= 0:
+                    break
+                self._condition.wait(remaining)
+            return self.lines.count(line)
+
+    def wait_for_line(self, start: str, timeout: float = WAIT) -> str | None:
+        deadline = time.monotonic() + timeout
+        with self._condition:
+            while True:
+                for line in self.lines:
+                    if line.startswith(start):
+                        return line
+                remaining = deadline - time.monotonic()
+                if remaining <= 0:
+                    return None
+                self._condition.wait(remaining)
+
+
+def untrained_predictor() -> Predictor:
+    return Predictor(NumpyMDRNN(MDRNNWeights.random(DIMENSION, SIZES["xxs"])), seed=0)
+
+
+class Session:
+    """A started PerformanceServer, the client that plays to it, and what it reports."""
+
+    def __init__(self, port: int, receiver, mode: str, logs_dir: Path | None):
+        self.reports = Reports()
+        self.predictor = untrained_predictor() if mode != "useronly" else None
+        config = ServerConfig(DIMENSION, mode, server_ip="127.0.0.1", server_port=port, client_ip="127.0.0.1",
+                              client_port=receiver.port, logs_dir=logs_dir, call_response_threshold=0.3)
+        self.server = PerformanceServer(config, self.predictor, report=self.reports)
+        self.server.start()
+        self.client = SimpleUDPClient("127.0.0.1", port)
+        self.receiver = receiver
+
+    def predictions(self, count: int, timeout: float = WAIT) -> list[tuple]:
+        messages = self.receiver.wait_for(count, timeout)
+        assert all(address == PREDICTION for _, address, _ in messages)
+        return [args for _, _, args in messages]
+
+    def sync(self, timescale: float = 1.0) -> None:
+        """Returns once the server has handled everything sent before: it serves in order,
+        so once it reports this /timescale, earlier messages are done."""
+        marker = f"timescale: {timescale:g}"
+        expected = self.reports.count(marker) + 1
+        self.client.send_message(TIMESCALE, [timescale])
+        assert self.reports.wait_for_count(marker, expected) == expected
+
+    def log_events(self):
+        contents = read_log(self.server.log.path, DIMENSION - 1)
+        assert not contents.skipped
+        return contents.events
+
+
+@pytest.fixture
+def start_session(udp_port, osc_receiver, in_tmp_dir):
+    sessions = []
+
+    def start(mode: str = "polyphony", logs_dir: Path | None = Path("logs")) -> Session:
+        session = Session(udp_port, osc_receiver, mode, logs_dir)
+        sessions.append(session)
+        return session
+
+    yield start
+    for session in sessions:
+        session.server.stop()
+
+
+def test_polyphony_answers_the_interface_with_predictions(start_session):
+    session = start_session()
+    session.client.send_message(INTERFACE, [0.25, 0.75])
+    [prediction] = session.predictions(1)
+    assert len(prediction) == DIMENSION - 1
+    assert all(isinstance(v, float) and 0.0 <= v <= 1.0 for v in prediction)
+    for values in ([0.0, 1.0], [0.5, 0.5], [1, 0]):  # ints are numbers too
+        session.client.send_message(INTERFACE, values)
+    predictions = session.predictions(4)
+    assert len(predictions) == 4
+    for prediction in predictions:
+        assert len(prediction) == DIMENSION - 1
+        assert all(0.0 <= v <= 1.0 for v in prediction)
+    session.server.stop()  # after the player has finished with the last prediction
+    performance = session.server.performance
+    assert performance.user_events == 4
+    assert performance.predictions_sent == 4
+    events = session.log_events()
+    assert sorted(e.source for e in events) == ["interface"] * 4 + ["rnn"] * 4
+    assert [e.values for e in events if e.source == "interface"] == [[0.25, 0.75], [0.0, 1.0], [0.5, 0.5],
+                                                                     [1.0, 0.0]]
+    sent = [pytest.approx(list(p), abs=1e-6) for p in predictions]
+    assert [e.values for e in events if e.source == "rnn"] == sent
+
+
+BAD_INTERFACE = {
+    "too few": [0.5],
+    "too many": [0.1, 0.2, 0.3],
+    "none": [],
+    "strings": ["loud", "soft"],
+    "a bool": [True, 0.5],
+    "not a number": [math.nan, 0.5],
+    "infinite": [0.5, math.inf],
+}
+
+
+def test_bad_interface_messages_are_dropped_counted_and_not_logged(start_session):
+    session = start_session()
+    for values in BAD_INTERFACE.values():
+        session.client.send_message(INTERFACE, values)
+    session.client.send_message(INTERFACE, [0.125, 0.625])  # and it carries on
+    [prediction] = session.predictions(1)
+    assert len(prediction) == DIMENSION - 1
+    server = session.server
+    assert server.rejects == {"bad /interface": len(BAD_INTERFACE)}
+    assert server.performance.user_events == 1
+    # The first is reported; the rest, so soon after, are held back rather than flooding the terminal.
+    warnings = [line for line in session.reports.lines if line.startswith("warning:")]
+    assert warnings[0] == "warning: /interface dropped: expected 2 floats, got 1 arguments"
+    assert len(warnings) < len(BAD_INTERFACE)
+    summary = server.summary()
+    assert f"rejected: {len(BAD_INTERFACE)} bad /interface" in summary
+    assert "1 events from the musician" in summary
+    server.stop()
+    events = session.log_events()
+    assert [(e.source, e.values) for e in events if e.source == "interface"] == [("interface", [0.125, 0.625])]
+    assert [e.source for e in events] == ["interface", "rnn"]
+
+
+def test_temperature_sets_the_predictors_temperatures(start_session):
+    session = start_session()
+    session.client.send_message(TEMPERATURE, [0.5, 2.0])
+    assert session.reports.wait_for_line("temperatures:") == "temperatures: sigma 0.5, pi 2"
+    assert session.predictor.sigma_temp == 0.5
+    assert session.predictor.pi_temp == 2.0
+    session.client.send_message(TEMPERATURE, [0, 0])  # zero is allowed: the most likely event
+    session.sync()
+    assert (session.predictor.sigma_temp, session.predictor.pi_temp) == (0.0, 0.0)
+    assert not session.server.rejects
+
+
+def test_timescale_sets_the_performances_timescale(start_session):
+    session = start_session()
+    assert session.server.performance.timescale == 1.0
+    session.sync(timescale=2.5)
+    assert session.server.performance.timescale == 2.5
+    session.sync(timescale=0.0)
+    assert session.server.performance.timescale == 0.0
+    assert not session.server.rejects
+
+
+def test_bad_temperature_and_timescale_are_rejected_and_change_nothing(start_session):
+    session = start_session()
+    before = (session.predictor.sigma_temp, session.predictor.pi_temp)
+    for values in ([1.0], [-0.5, 1.0], [1.0, -2.0], ["hot", 1.0], [math.nan, 1.0], [1.0, 2.0, 3.0]):
+        session.client.send_message(TEMPERATURE, values)
+    for values in ([-1.0], [], ["fast"], [1.0, 2.0]):
+        session.client.send_message(TIMESCALE, values)
+    session.sync(timescale=1.5)
+    assert (session.predictor.sigma_temp, session.predictor.pi_temp) == before
+    assert session.server.performance.timescale == 1.5
+    assert session.server.rejects == {"bad /temperature": 6, "bad /timescale": 4}
+    assert not [line for line in session.reports.lines if line.startswith("temperatures:")]
+
+
+def test_unknown_addresses_and_garbage_are_counted(start_session, udp_port):
+    session = start_session()
+    session.client.send_message("/volume", [0.5])
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as raw:
+        raw.sendto(b"\x00\x01\x02 not osc", ("127.0.0.1", udp_port))
+    session.sync()
+    assert session.server.rejects == {"unknown address": 1, "malformed packet": 1}
+    assert "rejected: 1 malformed packet, 1 unknown address" in session.server.summary()
+
+
+def test_summary_counts_events_predictions_and_log_lines(start_session):
+    session = start_session()
+    for values in ([0.1, 0.2], [0.3, 0.4]):
+        session.client.send_message(INTERFACE, values)
+    session.predictions(2)
+    session.server.stop()  # as the command line does before its summary
+    summary = session.server.summary()
+    assert "2 events from the musician" in summary
+    assert "2 predictions sent" in summary
+    assert f"4 lines logged to {session.server.log.path}" in summary
+    assert "rejected" not in summary
+    assert "stale" not in summary
+
+
+def test_stop_closes_the_log_and_frees_the_port(start_session, udp_port):
+    session = start_session()
+    session.client.send_message(INTERFACE, [0.5, 0.5])
+    session.predictions(1)
+    log = session.server.log
+    session.server.stop()
+    assert log._file.closed
+    lines = log.lines
+    session.server.performance.user_event([0.5, 0.5])  # a late event is not written to a closed log
+    assert log.lines == lines
+    assert len(read_log(log.path, DIMENSION - 1).events) == lines
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
+        s.bind(("127.0.0.1", udp_port))  # would fail were the server still listening
+
+
+def test_the_log_is_named_for_the_dimension_in_the_logs_folder(start_session, in_tmp_dir):
+    session = start_session()
+    path = session.server.log.path
+    assert path.parent.resolve() == (in_tmp_dir / "logs").resolve()
+    assert path.match(log_glob(DIMENSION))
+
+
+def test_without_a_logs_folder_nothing_is_logged(start_session, in_tmp_dir):
+    session = start_session(logs_dir=None)
+    session.client.send_message(INTERFACE, [0.5, 0.5])
+    session.predictions(1)
+    assert session.server.log is None
+    assert "logged" not in session.server.summary()
+    assert not (in_tmp_dir / "logs").exists()
+
+
+def test_user_only_logs_and_never_sends(start_session):
+    session = start_session(mode="useronly")
+    session.client.send_message(INTERFACE, [0.5, 0.25])
+    session.client.send_message(TEMPERATURE, [0.5, 0.5])  # accepted: there is no model to set
+    session.sync()
+    assert session.server.performance.user_events == 1
+    assert not session.server.rejects
+    assert session.receiver.wait_for(1, timeout=0.2) == []
+    session.server.stop()
+    assert [(e.source, e.values) for e in session.log_events()] == [("interface", [0.5, 0.25])]
+
+
+def test_battle_plays_with_no_musician(start_session):
+    session = start_session(mode="battle")
+    predictions = session.predictions(3)
+    assert len(predictions) >= 3
+    for prediction in predictions:
+        assert len(prediction) == DIMENSION - 1
+        assert all(0.0 <= v <= 1.0 for v in prediction)
+    assert session.server.performance.user_events == 0
+
+
+def test_a_port_in_use_is_an_oscerror_and_the_log_is_closed(udp_port, osc_receiver, in_tmp_dir, monkeypatch):
+    closed = []
+    original_close = PerformanceLog.close
+
+    def close(self):
+        closed.append(self.path)
+        original_close(self)
+
+    monkeypatch.setattr(PerformanceLog, "close", close)
+    config = ServerConfig(DIMENSION, "polyphony", server_ip="127.0.0.1", server_port=udp_port,
+                          client_ip="127.0.0.1", client_port=osc_receiver.port, logs_dir=Path("logs"))
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as taken:
+        taken.bind(("127.0.0.1", udp_port))
+        with pytest.raises(OSCError) as caught:
+            PerformanceServer(config, untrained_predictor(), report=lambda line: None)
+    assert str(udp_port) in str(caught.value)
+    assert "--serverport" in str(caught.value)
+    assert len(closed) == 1
