@@ -4,7 +4,7 @@
 import sys
 
 from imps import cli
-from imps.sizes import dataset_path, model_size
+from imps.sizes import STRATEGIES, checkpoint_path, dataset_path, model_size
 
 
 def parse_args():
@@ -26,6 +26,10 @@ def parse_args():
     parser.add_argument("--allow-pickle", action="store_true",
                         help="allow an original IMPS dataset (object array 'perfs'), which loads with pickle: "
                              "only for files you trust, since pickle can run code")
+    parser.add_argument("--strategy", choices=STRATEGIES, default="auto",
+                        help="how to spread training over devices: mirrored copies the model onto every GPU and "
+                             "splits each batch among them; auto uses mirrored when more than one GPU is visible "
+                             "(default: %(default)s)")
     args = parser.parse_args()
     if args.numepochs < 1 or args.batchsize < 1 or args.patience < 0:
         parser.error("--numepochs and --batchsize must be at least 1 and --patience not negative")
@@ -52,10 +56,15 @@ def main():
     from imps.training import train
 
     cli.say(f"training size {size.name} ({size.layers} layers of {size.units} units), up to {args.numepochs} epochs")
-    result = train(dataset, size, epochs=args.numepochs, batch_size=args.batchsize,
-                   early_stopping=args.earlystopping, patience=args.patience, initial_weights=initial,
-                   verbose=1 if sys.stdout.isatty() else 2)
-    cli.say(f"done: {result.summary()}")
+    try:
+        result = train(dataset, size, epochs=args.numepochs, batch_size=args.batchsize,
+                       early_stopping=args.earlystopping, patience=args.patience, initial_weights=initial,
+                       verbose=1 if sys.stdout.isatty() else 2, strategy=args.strategy)
+    except KeyboardInterrupt:
+        saved = checkpoint_path("models", args.dimension, size)
+        cli.fail(f"interrupted: the best weights so far are in {saved}" if saved.exists()
+                 else "interrupted before the first epoch ended: nothing was saved", code=130)
+    cli.say(f"done:\n{result.summary()}")
 
 
 if __name__ == "__main__":

@@ -26,6 +26,10 @@ SIZES = {
 }
 DEFAULT_SIZE = "s"
 
+# How training spreads over devices: mirrored copies the model onto every GPU;
+# auto chooses mirrored when more than one GPU is visible.
+STRATEGIES = ("auto", "default", "mirrored")
+
 
 def model_size(name: str) -> ModelSize:
     """The size called `name`, or a ValueError that lists the choices."""
@@ -47,6 +51,11 @@ LEGACY_WEIGHTS_SUFFIX = ".h5"  # what the original IMPS wrote
 def weights_path(models_dir: Path, dimension: int, size: ModelSize) -> Path:
     """Where the trainer writes final weights and the performer looks first."""
     return Path(models_dir) / (model_name(dimension, size) + WEIGHTS_SUFFIX)
+
+
+def checkpoint_path(models_dir: Path, dimension: int, size: ModelSize) -> Path:
+    """The trainer's best weights so far, replaced at each improvement."""
+    return Path(models_dir) / (model_name(dimension, size) + "-checkpoint" + WEIGHTS_SUFFIX)
 
 
 def weights_candidates(models_dir: Path, dimension: int, size: ModelSize) -> list[Path]:

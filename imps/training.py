@@ -11,6 +11,8 @@ did for the original IMPS.
 from __future__ import annotations
 
 import datetime
+import os
+import tempfile
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -21,7 +23,7 @@ import tensorflow as tf
 
 from . import model as mdrnn
 from .dataset import Dataset
-from .sizes import SCALE, SEQ_LEN, ModelSize, model_name, weights_path
+from .sizes import SCALE, SEQ_LEN, STRATEGIES, ModelSize, checkpoint_path, model_name, weights_path
 from .weights import MDRNNWeights
 
 VALIDATION_FRACTION = 0.1
@@ -52,6 +54,7 @@ def window_batches(events: tf.Tensor, starts: np.ndarray, batch_size: int, shuff
 @dataclass
 class TrainingResult:
     weights_path: Path
+    plot_path: Path
     best_loss: float
     best_epoch: int  # counted from 1
     monitored: str
@@ -60,8 +63,13 @@ class TrainingResult:
     history: dict
 
     def summary(self) -> str:
-        return (f"best {self.monitored} {self.best_loss:.4f} at epoch {self.best_epoch} of {self.epochs_run}, "
-                f"{self.seconds:.1f} s; weights written to {self.weights_path}")
+        minutes, seconds = divmod(round(self.seconds), 60)
+        return "\n".join([
+            f"  best {self.monitored}: {self.best_loss:.4f} at epoch {self.best_epoch} of {self.epochs_run}",
+            f"  time taken:    {minutes} min {seconds} s",
+            f"  weights:       {self.weights_path}",
+            f"  loss plot:     {self.plot_path}",
+        ])
 
 
 class BestWeights(keras.callbacks.Callback):
@@ -85,10 +93,51 @@ class BestWeights(keras.callbacks.Callback):
             mdrnn.save_weights(self.model, self.checkpoint_path)
 
 
+def distribution_strategy(name: str = "auto") -> tf.distribute.Strategy:
+    """A tf.distribute strategy by name (see sizes.STRATEGIES)."""
+    if name not in STRATEGIES:
+        raise ValueError(f"unknown strategy {name!r}: choose one of {', '.join(STRATEGIES)}")
+    if name == "auto":
+        name = "mirrored" if len(tf.config.list_logical_devices("GPU")) > 1 else "default"
+    return tf.distribute.MirroredStrategy() if name == "mirrored" else tf.distribute.get_strategy()
+
+
+def plot_losses(history: dict, path: Path) -> Path:
+    """Training and validation loss per epoch as a PNG, written whole or not at all."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    from matplotlib import pyplot as plt
+
+    figure, axes = plt.subplots(figsize=(7, 4), dpi=100)
+    epochs = np.arange(1, len(history.get("loss", [])) + 1)
+    axes.plot(epochs, history.get("loss", []), label="training")
+    if "val_loss" in history:
+        axes.plot(epochs, history["val_loss"], label="validation")
+    axes.set_xlabel("epoch")
+    axes.set_ylabel("loss (negative log-likelihood)")
+    axes.set_title(path.name.removesuffix("-loss.png"), fontsize=9)
+    axes.legend()
+    figure.tight_layout()
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".png", dir=path.parent)
+    try:
+        with os.fdopen(fd, "wb") as f:
+            figure.savefig(f, format="png")
+        os.replace(tmp, path)
+    finally:
+        plt.close(figure)
+        if os.path.exists(tmp):
+            os.remove(tmp)
+    return path
+
+
 def train(dataset: Dataset, size: ModelSize, models_dir: Path | str = "models", epochs: int = 100,
           batch_size: int = 64, early_stopping: bool = False, patience: int = 10,
           initial_weights: MDRNNWeights | None = None, tensorboard_dir: Path | str | None = "logs",
-          verbose: int = 1, seed: int | None = None) -> TrainingResult:
+          verbose: int = 1, seed: int | None = None, strategy: str = "auto",
+          callbacks: list | None = None) -> TrainingResult:
+    """Fit the MDRNN to `dataset` and write its best weights (and a loss plot) into
+    `models_dir`. Extra Keras `callbacks` run alongside the trainer's own."""
     dimension = dataset.dimension
     starts = dataset.window_starts()
     train_starts, validation_starts = split_windows(starts)
@@ -100,29 +149,32 @@ def train(dataset: Dataset, size: ModelSize, models_dir: Path | str = "models", 
 
     if seed is not None:
         keras.utils.set_random_seed(seed)
-    model = mdrnn.build_mdrnn(dimension, size)
-    if initial_weights is not None:
-        initial_weights.check_matches(dimension, size, "the starting weights")
-        mdrnn.set_weights(model, initial_weights)
-    mdrnn.compile_for_training(model, dimension)
+    with distribution_strategy(strategy).scope():
+        model = mdrnn.build_mdrnn(dimension, size)
+        if initial_weights is not None:
+            initial_weights.check_matches(dimension, size, "the starting weights")
+            mdrnn.set_weights(model, initial_weights)
+        mdrnn.compile_for_training(model, dimension)
 
     name = model_name(dimension, size)
     final_path = weights_path(Path(models_dir), dimension, size)
-    best = BestWeights(monitor, final_path.with_name(f"{name}-checkpoint.weights.h5"))
-    callbacks = [best, keras.callbacks.TerminateOnNaN()]
+    best = BestWeights(monitor, checkpoint_path(Path(models_dir), dimension, size))
+    all_callbacks = [best, keras.callbacks.TerminateOnNaN(), *(callbacks or [])]
     if early_stopping:
-        callbacks.append(keras.callbacks.EarlyStopping(monitor=monitor, patience=patience))
+        all_callbacks.append(keras.callbacks.EarlyStopping(monitor=monitor, patience=patience))
     if tensorboard_dir is not None:
         run = datetime.datetime.now().strftime("%Y-%m-%dT%H-%M-%S")
-        callbacks.append(keras.callbacks.TensorBoard(log_dir=str(Path(tensorboard_dir) / "tensorboard" / f"{run}-{name}")))
+        all_callbacks.append(keras.callbacks.TensorBoard(
+            log_dir=str(Path(tensorboard_dir) / "tensorboard" / f"{run}-{name}")))
 
     began = time.monotonic()
     # shuffle=False: the window pipeline shuffles; Keras cannot shuffle a tf.data.Dataset.
-    history = model.fit(train_data, validation_data=validation_data, epochs=epochs, callbacks=callbacks,
+    history = model.fit(train_data, validation_data=validation_data, epochs=epochs, callbacks=all_callbacks,
                         verbose=verbose, shuffle=False)
     seconds = time.monotonic() - began
     if best.best_weights is not None:
         model.set_weights(best.best_weights)
     mdrnn.save_weights(model, final_path)
-    return TrainingResult(final_path, best.best_loss, best.best_epoch, monitor, len(history.history.get("loss", [])),
-                          seconds, history.history)
+    plot = plot_losses(history.history, final_path.with_name(f"{name}-loss.png"))
+    return TrainingResult(final_path, plot, best.best_loss, best.best_epoch, monitor,
+                          len(history.history.get("loss", [])), seconds, history.history)

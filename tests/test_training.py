@@ -11,7 +11,7 @@ from conftest import LEGACY_DATASET_4D
 from imps import model as mdrnn
 from imps.dataset import Dataset, DatasetError, load_dataset
 from imps.sizes import SCALE, SEQ_LEN, model_name, model_size, weights_path
-from imps.training import TrainingResult, split_windows, train, window_batches
+from imps.training import TrainingResult, distribution_strategy, split_windows, train, window_batches
 from imps.weights import MDRNNWeights, WeightsError, load_weights
 
 XXS = model_size("xxs")
@@ -145,8 +145,10 @@ def test_train_writes_the_final_weights_and_the_checkpoint(trained):
     assert final.is_file()
     checkpoint = root / "models" / f"{name}-checkpoint.weights.h5"
     assert checkpoint.is_file()
+    plot = root / "models" / f"{name}-loss.png"
+    assert result.plot_path == plot and plot.read_bytes().startswith(b"\x89PNG")
     # Nothing else: no temporary files left behind.
-    assert sorted(p.name for p in (root / "models").iterdir()) == sorted([final.name, checkpoint.name])
+    assert sorted(p.name for p in (root / "models").iterdir()) == sorted([final.name, checkpoint.name, plot.name])
     # TensorBoard logs went where they were told.
     runs = list((root / "logs" / "tensorboard").iterdir())
     assert len(runs) == 1 and runs[0].name.endswith(name)
@@ -165,8 +167,8 @@ def test_train_result_fields(trained):
     assert result.best_loss == pytest.approx(min(result.history["val_loss"]))
     assert result.seconds > 0
     text = result.summary()
-    assert f"best val_loss {result.best_loss:.4f} at epoch {result.best_epoch} of 2" in text
-    assert str(result.weights_path) in text
+    assert f"best val_loss: {result.best_loss:.4f} at epoch {result.best_epoch} of 2" in text
+    assert str(result.weights_path) in text and str(result.plot_path) in text and "time taken" in text
 
 
 def test_trained_weights_load_back_and_match_the_size(trained):
@@ -273,3 +275,19 @@ def test_one_epoch_on_the_original_imps_dataset_learns(tmp_path):
     assert after < before
     assert after == pytest.approx(result.best_loss, rel=1e-3)
     assert result.monitored == "val_loss" and result.epochs_run == 1
+
+
+def test_mirrored_strategy_trains_on_one_cpu_device(tmp_path):
+    """The multi-GPU path, exercised with the one device this machine has."""
+    result = train(synthetic_dataset(), XXS, models_dir=tmp_path, epochs=1, batch_size=32, tensorboard_dir=None,
+                   verbose=0, seed=2, strategy="mirrored")
+    assert result.weights_path.is_file() and np.isfinite(result.best_loss)
+
+
+def test_distribution_strategy_by_name():
+    import tensorflow as tf
+
+    assert isinstance(distribution_strategy("mirrored"), tf.distribute.MirroredStrategy)
+    assert not isinstance(distribution_strategy("auto"), tf.distribute.MirroredStrategy)  # no GPUs here
+    with pytest.raises(ValueError, match="auto, default, mirrored"):
+        distribution_strategy("tpu")
