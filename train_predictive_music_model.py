@@ -4,7 +4,8 @@
 import sys
 
 from imps import cli
-from imps.sizes import STRATEGIES, checkpoint_path, dataset_path, model_size
+from imps.sizes import (LEARNING_RATE, SEQ_LEN, STRATEGIES, WARMUP_EPOCHS, WARMUP_SEQ_LEN, checkpoint_path,
+                        dataset_path, model_size)
 
 
 def parse_args():
@@ -26,13 +27,21 @@ def parse_args():
     parser.add_argument("--allow-pickle", action="store_true",
                         help="allow an original IMPS dataset (object array 'perfs'), which loads with pickle: "
                              "only for files you trust, since pickle can run code")
+    parser.add_argument("--learningrate", type=float, default=LEARNING_RATE,
+                        help="Adam's learning rate, halved whenever the validation loss stalls for 2 epochs "
+                             "(default: %(default)s)")
+    parser.add_argument("--warmup", type=int, default=WARMUP_EPOCHS, metavar="EPOCHS",
+                        help=f"epochs on {WARMUP_SEQ_LEN}-event windows before the {SEQ_LEN}-event ones: many quick "
+                             "steps that get the "
+                             "model going sooner; 0 to skip (default: %(default)s)")
     parser.add_argument("--strategy", choices=STRATEGIES, default="auto",
                         help="how to spread training over devices: mirrored copies the model onto every GPU and "
                              "splits each batch among them; auto uses mirrored when more than one GPU is visible "
                              "(default: %(default)s)")
     args = parser.parse_args()
-    if args.numepochs < 1 or args.batchsize < 1 or args.patience < 0:
-        parser.error("--numepochs and --batchsize must be at least 1 and --patience not negative")
+    if args.numepochs < 1 or args.batchsize < 1 or args.patience < 0 or args.warmup < 0 or args.learningrate <= 0:
+        parser.error("--numepochs and --batchsize must be at least 1, --patience and --warmup not negative, "
+                     "and --learningrate above 0")
     return args
 
 
@@ -59,7 +68,8 @@ def main():
     try:
         result = train(dataset, size, epochs=args.numepochs, batch_size=args.batchsize,
                        early_stopping=args.earlystopping, patience=args.patience, initial_weights=initial,
-                       verbose=1 if sys.stdout.isatty() else 2, strategy=args.strategy)
+                       verbose=1 if sys.stdout.isatty() else 2, strategy=args.strategy,
+                       learning_rate=args.learningrate, warmup_epochs=args.warmup, report=cli.say)
     except KeyboardInterrupt:
         saved = checkpoint_path("models", args.dimension, size)
         cli.fail(f"interrupted: the best weights so far are in {saved}" if saved.exists()

@@ -49,6 +49,7 @@ class PerformanceLog:
 
     def write(self, source: str, values: Sequence[float], when: dt_module.datetime | None = None) -> None:
         stamp = (when or dt_module.datetime.now()).isoformat()
+        # The shortest text that reads back as the same 32-bit float OSC carried.
         line = ",".join([stamp, source, *(str(np.float32(v)) for v in values)]) + "\n"
         with self._lock:
             if not self._file.closed:

@@ -9,17 +9,19 @@ from __future__ import annotations
 
 import errno
 import ipaddress
+import logging
 import math
 import socket
+import struct
 import threading
 import time
 from collections import Counter
 from typing import Callable
 
 from pythonosc import osc_packet
+from pythonosc.parsing import osc_types
 from pythonosc.dispatcher import Dispatcher
-from pythonosc.osc_server import BlockingOSCUDPServer
-from pythonosc.udp_client import SimpleUDPClient
+from pythonosc.osc_message_builder import OscMessageBuilder
 
 INTERFACE = "/interface"
 PREDICTION = "/prediction"
@@ -78,63 +80,138 @@ class RejectCountingDispatcher(Dispatcher):
         self._on_reject("unknown address", f"messages to {address} are not understood")
 
     def call_handlers_for_packet(self, data: bytes, client_address):
+        problem = _packet_problem(data)
+        if problem is None:
+            try:
+                packet = osc_packet.OscPacket(data)
+                problem = next(filter(None, (_message_problem(m.message.dgram) for m in packet.messages)), None)
+            except Exception as error:  # any failure to parse untrusted bytes is a malformed packet
+                problem = str(error) or type(error).__name__
+        if problem is not None:
+            self._on_reject("malformed packet", f"could not parse a {len(data)}-byte packet ({problem})")
+            return []
         # Handlers run at once whatever a bundle's time tag says: waiting on one would stall the server.
-        if len(data) % 4:
-            # OSC packets are whole 32-bit words; python-osc would zero-pad a cut-off float.
-            self._on_reject("malformed packet", f"could not parse a {len(data)}-byte packet (OSC packets are whole 4-byte words)")
-            return []
-        try:
-            packet = osc_packet.OscPacket(data)
-        except (osc_packet.ParseError, UnicodeDecodeError) as error:  # python-osc decodes strings as UTF-8
-            self._on_reject("malformed packet", f"could not parse a {len(data)}-byte packet ({error})")
-            return []
         for timed_message in packet.messages:
             for handler in self.handlers_for_address(timed_message.message.address):
                 handler.invoke(client_address, timed_message.message)
         return []
 
 
-class _CountingUDPServer(BlockingOSCUDPServer):
-    def verify_request(self, request, client_address) -> bool:
-        # python-osc silently drops datagrams that do not start like OSC; let the dispatcher count them.
-        return True
+# Bytes each fixed-width OSC argument type takes; python-osc zero-pads a cut-off one.
+_ARGUMENT_BYTES = {"i": 4, "f": 4, "c": 4, "r": 4, "m": 4, "d": 8, "h": 8, "t": 8,
+                   "T": 0, "F": 0, "N": 0, "I": 0, "[": 0, "]": 0}
+_VARIABLE_WIDTH = {"s", "b"}  # python-osc checks these lengths itself
+
+
+def _packet_problem(data: bytes) -> str | None:
+    if len(data) % 4:
+        return "OSC packets are whole 4-byte words"
+    if not data.startswith((b"/", b"#bundle\x00")):
+        return "not an OSC message or bundle"
+    return None
+
+
+def _message_problem(dgram: bytes) -> str | None:
+    """What python-osc lets through but OSC forbids: unknown type tags (which it skips)
+    and arguments cut short (which it pads with zeros)."""
+    _, index = osc_types.get_string(dgram, 0)
+    if index >= len(dgram):
+        return None  # no type tags, no arguments: an old-style message python-osc reads as such
+    tags, index = osc_types.get_string(dgram, index)
+    unknown = set(tags[1:]) - _ARGUMENT_BYTES.keys() - _VARIABLE_WIDTH
+    if unknown:
+        return f"unknown type tag {''.join(sorted(unknown))!r}"
+    if not _VARIABLE_WIDTH & set(tags) and len(dgram) < index + sum(_ARGUMENT_BYTES[t] for t in tags[1:]):
+        return "arguments cut short"
+    return None
+
+
+class _QuietUnknownTypeTags(logging.Filter):
+    """python-osc warns on the root logger, once per packet, about type tags it does not
+    know; such packets are rejected and counted here instead, so drop its warning."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return not (record.levelno == logging.WARNING and record.getMessage().startswith("Unhandled parameter type"))
+
+
+logging.getLogger().addFilter(_QuietUnknownTypeTags())
+
+
+RECEIVE_BUFFER_BYTES = 8 * 1024 * 1024  # seconds of a flood, queued by the kernel, not dropped
 
 
 class OSCServer:
-    """A UDP OSC server on its own thread. Its loop blocks in select() and wakes twice
-    a second to check for shutdown: no busy waiting."""
+    """A UDP OSC server on its own thread. The thread sleeps in recvfrom() until a packet
+    arrives (no polling); stop() wakes it with an empty datagram to itself."""
 
     def __init__(self, ip: str, port: int, handlers: dict[str, Callable], warner: RateLimitedWarner | None = None,
                  port_flag: str = "--serverport"):
         self.rejects: Counter = Counter()
         self.warner = warner or RateLimitedWarner()
-        dispatcher = RejectCountingDispatcher(self.reject)
+        self.dispatcher = RejectCountingDispatcher(self.reject)
         for address, handler in handlers.items():
-            dispatcher.map(address, handler)
+            self.dispatcher.map(address, handler)
+        self._stopping = False
         try:
-            self._server = _CountingUDPServer((ip, port), dispatcher)
+            family, _, _, _, address = socket.getaddrinfo(ip, port, type=socket.SOCK_DGRAM)[0]
+            self._socket = socket.socket(family, socket.SOCK_DGRAM)
+            _enlarge_receive_buffer(self._socket)
+            self._socket.bind(address)
         except OSError as error:
+            if getattr(self, "_socket", None) is not None:
+                self._socket.close()
             if error.errno == errno.EADDRINUSE:
                 raise OSCError(f"port {port} on {ip} is already in use: close the other program or choose another "
                                f"port with {port_flag}") from None
-            raise OSCError(f"cannot listen on {ip}:{port} ({error.strerror}): check the address and {port_flag}") from None
-        self._thread = threading.Thread(target=self._server.serve_forever, name="osc-server", daemon=True)
+            reason = error.strerror or str(error)
+            raise OSCError(f"cannot listen on {ip}:{port} ({reason}): check the address and {port_flag}") from None
+        self._thread = threading.Thread(target=self._serve, name="osc-server", daemon=True)
 
     @property
     def address(self) -> tuple[str, int]:
-        return self._server.server_address[:2]
+        return self._socket.getsockname()[:2]
 
     def reject(self, kind: str, message: str) -> None:
         self.rejects[kind] += 1
         self.warner.warn(message)
 
+    def _serve(self) -> None:
+        while True:
+            try:
+                data, client = self._socket.recvfrom(65536)
+            except OSError:
+                return  # the socket was closed
+            if self._stopping:
+                return
+            try:
+                self.dispatcher.call_handlers_for_packet(data, client)
+            except Exception as error:  # a handler's failure must not end the performance
+                self.reject("handler error", f"a message could not be handled ({type(error).__name__}: {error})")
+
     def start(self) -> None:
         self._thread.start()
 
     def stop(self) -> None:
+        self._stopping = True
         if self._thread.is_alive():
-            self._server.shutdown()
-        self._server.server_close()
+            host, port = self.address
+            wake_host = {"0.0.0.0": "127.0.0.1", "::": "::1"}.get(host, host)
+            with socket.socket(self._socket.family, socket.SOCK_DGRAM) as waker:
+                waker.sendto(b"", (wake_host, port))
+            self._thread.join(timeout=1.0)
+        self._socket.close()
+
+
+def _enlarge_receive_buffer(sock: socket.socket) -> None:
+    """Ask for a large kernel queue; as root, past the system's usual cap."""
+    for option in (getattr(socket, "SO_RCVBUFFORCE", None), socket.SO_RCVBUF):
+        if option is None:
+            continue
+        try:
+            sock.setsockopt(socket.SOL_SOCKET, option, RECEIVE_BUFFER_BYTES)
+            return
+        except OSError:
+            continue
 
 
 def is_loopback(ip: str) -> bool:
@@ -147,10 +224,18 @@ def is_loopback(ip: str) -> bool:
 
 
 class PredictionSender:
-    """Sends `/prediction x1 ... xN` to the synth."""
+    """Sends `/prediction x1 ... xN` to the synth. python-osc encodes the address and type
+    tags once; each send only packs the floats, an order of magnitude cheaper than
+    building the message anew, which matters when a flood of input is being answered."""
 
-    def __init__(self, ip: str, port: int):
-        self._client = SimpleUDPClient(ip, port)
+    def __init__(self, ip: str, port: int, n_values: int):
+        message = OscMessageBuilder(PREDICTION)
+        for _ in range(n_values):
+            message.add_arg(0.0, OscMessageBuilder.ARG_TYPE_FLOAT)
+        self._header = message.build().dgram[:-4 * n_values]
+        self._floats = struct.Struct(f">{n_values}f")
+        self._address = socket.getaddrinfo(ip, port, type=socket.SOCK_DGRAM)[0]
+        self._socket = socket.socket(self._address[0], socket.SOCK_DGRAM)
 
     def send(self, values) -> None:
-        self._client.send_message(PREDICTION, [float(v) for v in values])
+        self._socket.sendto(self._header + self._floats.pack(*values), self._address[4])

@@ -34,7 +34,7 @@ class PerformanceServer:
         self.report = report
         self.warner = RateLimitedWarner(emit=report)
         self.log = PerformanceLog.start(config.logs_dir, config.dimension) if config.logs_dir is not None else None
-        sender = PredictionSender(config.client_ip, config.client_port)
+        sender = PredictionSender(config.client_ip, config.client_port, config.dimension - 1)
         self.performance = Performance(config.mode, predictor, sender.send, self.log,
                                        config.call_response_threshold, config.verbose, report)
         handlers = {INTERFACE: self._interface, TEMPERATURE: self._temperature, TIMESCALE: self._timescale}

@@ -6,6 +6,9 @@ from pathlib import Path
 N_MIXTURES = 5
 SCALE = 10.0  # inputs and targets are multiplied by this in training and performance alike
 SEQ_LEN = 50  # training window length in events
+WARMUP_SEQ_LEN = 5  # window length for the first, quick epochs of training
+WARMUP_EPOCHS = 6
+LEARNING_RATE = 3e-3
 MIN_DIMENSION = 2
 
 

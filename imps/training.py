@@ -6,6 +6,15 @@ after it. Windows are cut from the dataset as batches are drawn (tf.data), never
 held in memory at once, so memory grows with the dataset, not fifty times with it.
 The last 10% of windows are held out for validation, as Keras's validation_split
 did for the original IMPS.
+
+Two things make training reach a good model several times sooner than the plain
+approach (Adam at 1e-3 on 50-event windows throughout; see utils/benchmark_training.py):
+
+- a warm-up on short windows: the first epochs read WARMUP_SEQ_LEN-event windows,
+  each a tenth of the work of a 50-event one, so the model takes many more steps in
+  the same time while it learns what one event says about the next; then it goes on
+  with 50-event windows to learn longer context;
+- a higher learning rate (3e-3), halved whenever the validation loss stalls.
 """
 
 from __future__ import annotations
@@ -16,6 +25,7 @@ import tempfile
 import time
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Callable
 
 import keras
 import numpy as np
@@ -23,7 +33,7 @@ import tensorflow as tf
 
 from . import model as mdrnn
 from .dataset import Dataset
-from .sizes import SCALE, SEQ_LEN, STRATEGIES, ModelSize, checkpoint_path, model_name, weights_path
+from .sizes import LEARNING_RATE, SCALE, SEQ_LEN, STRATEGIES, WARMUP_EPOCHS, WARMUP_SEQ_LEN, ModelSize, checkpoint_path, model_name, weights_path
 from .weights import MDRNNWeights
 
 VALIDATION_FRACTION = 0.1
@@ -45,9 +55,22 @@ def window_batches(events: tf.Tensor, starts: np.ndarray, batch_size: int, shuff
         windows = tf.gather(events, batch_starts[:, None] + offsets[None, :])
         return windows[:, :-1], windows[:, 1:]
 
-    data = tf.data.Dataset.from_tensor_slices(starts.astype(np.int64))
+    starts = tf.constant(starts, tf.int64)
     if shuffle:
-        data = data.shuffle(len(starts), seed=seed, reshuffle_each_iteration=True)
+        # A fresh permutation of the starts each pass, as one tensor: a shuffle buffer of a
+        # million single-element tensors would cost far more memory than the data.
+        generator = (tf.random.Generator.from_seed(seed) if seed is not None
+                     else tf.random.Generator.from_non_deterministic_state())
+
+        def one_pass(_):
+            order = tf.argsort(generator.uniform([tf.size(starts)]))
+            return tf.data.Dataset.from_tensor_slices(tf.gather(starts, order))
+
+        # Told its length, Keras can show progress and ETA from the first epoch.
+        data = tf.data.Dataset.range(1).flat_map(one_pass).apply(
+            tf.data.experimental.assert_cardinality(int(starts.shape[0])))
+    else:
+        data = tf.data.Dataset.from_tensor_slices(starts)
     return data.batch(batch_size).map(gather, num_parallel_calls=tf.data.AUTOTUNE).prefetch(tf.data.AUTOTUNE)
 
 
@@ -134,10 +157,13 @@ def plot_losses(history: dict, path: Path) -> Path:
 def train(dataset: Dataset, size: ModelSize, models_dir: Path | str = "models", epochs: int = 100,
           batch_size: int = 64, early_stopping: bool = False, patience: int = 10,
           initial_weights: MDRNNWeights | None = None, tensorboard_dir: Path | str | None = "logs",
-          verbose: int = 1, seed: int | None = None, strategy: str = "auto",
-          callbacks: list | None = None) -> TrainingResult:
+          verbose: int = 1, seed: int | None = None, strategy: str = "auto", learning_rate: float = LEARNING_RATE,
+          warmup_epochs: int = WARMUP_EPOCHS, callbacks: list | None = None,
+          report: Callable[[str], None] = print) -> TrainingResult:
     """Fit the MDRNN to `dataset` and write its best weights (and a loss plot) into
-    `models_dir`. Extra Keras `callbacks` run alongside the trainer's own."""
+    `models_dir`: `warmup_epochs` on short windows, then up to `epochs` on 50-event
+    windows. Extra Keras `callbacks` run alongside the trainer's own in the second part."""
+    began = time.monotonic()
     dimension = dataset.dimension
     starts = dataset.window_starts()
     train_starts, validation_starts = split_windows(starts)
@@ -154,12 +180,28 @@ def train(dataset: Dataset, size: ModelSize, models_dir: Path | str = "models", 
         if initial_weights is not None:
             initial_weights.check_matches(dimension, size, "the starting weights")
             mdrnn.set_weights(model, initial_weights)
-        mdrnn.compile_for_training(model, dimension)
+        if warmup_epochs > 0:
+            warmup = mdrnn.build_mdrnn(dimension, size, seq_len=WARMUP_SEQ_LEN)
+            warmup.set_weights(model.get_weights())
+            mdrnn.compile_for_training(warmup, dimension, learning_rate)
+        mdrnn.compile_for_training(model, dimension, learning_rate)
+
+    if warmup_epochs > 0:
+        # Short windows from the training part only, none reaching into the validation windows.
+        short = dataset.window_starts(WARMUP_SEQ_LEN)
+        short = short[short + WARMUP_SEQ_LEN <= train_starts[-1] + SEQ_LEN]
+        report(f"warming up: {warmup_epochs} epochs on {WARMUP_SEQ_LEN}-event windows")
+        warmup.fit(window_batches(events, short, batch_size, shuffle=True, seq_len=WARMUP_SEQ_LEN, seed=seed),
+                   epochs=warmup_epochs, verbose=verbose, shuffle=False)
+        model.set_weights(warmup.get_weights())
+        report(f"training on {SEQ_LEN}-event windows")
 
     name = model_name(dimension, size)
     final_path = weights_path(Path(models_dir), dimension, size)
     best = BestWeights(monitor, checkpoint_path(Path(models_dir), dimension, size))
-    all_callbacks = [best, keras.callbacks.TerminateOnNaN(), *(callbacks or [])]
+    all_callbacks = [best, keras.callbacks.TerminateOnNaN(),
+                     keras.callbacks.ReduceLROnPlateau(monitor=monitor, factor=0.5, patience=2, min_lr=1e-4),
+                     *(callbacks or [])]
     if early_stopping:
         all_callbacks.append(keras.callbacks.EarlyStopping(monitor=monitor, patience=patience))
     if tensorboard_dir is not None:
@@ -167,7 +209,6 @@ def train(dataset: Dataset, size: ModelSize, models_dir: Path | str = "models", 
         all_callbacks.append(keras.callbacks.TensorBoard(
             log_dir=str(Path(tensorboard_dir) / "tensorboard" / f"{run}-{name}")))
 
-    began = time.monotonic()
     # shuffle=False: the window pipeline shuffles; Keras cannot shuffle a tf.data.Dataset.
     history = model.fit(train_data, validation_data=validation_data, epochs=epochs, callbacks=all_callbacks,
                         verbose=verbose, shuffle=False)

@@ -318,18 +318,30 @@ def test_stop_frees_the_port(udp_port):
 
 
 def test_prediction_sender_sends_floats_to_prediction(osc_receiver):
-    sender = PredictionSender("127.0.0.1", osc_receiver.port)
+    sender = PredictionSender("127.0.0.1", osc_receiver.port, 3)
     sender.send(np.array([0.25, 0.5, 1.0]))
-    sender.send([0, 1])  # ints go out as floats, as a synth patch expects
-    sender.send(np.array([0.5], np.float32))
+    sender.send([0, 1, 0])  # ints go out as floats, as a synth patch expects
+    sender.send(np.array([0.5, 0.75, 0.125], np.float32))
     messages = osc_receiver.wait_for(3)
     assert [(address, args) for _, address, args in messages] == [
         (PREDICTION, (0.25, 0.5, 1.0)),
-        (PREDICTION, (0.0, 1.0)),
-        (PREDICTION, (0.5,)),
+        (PREDICTION, (0.0, 1.0, 0.0)),
+        (PREDICTION, (0.5, 0.75, 0.125)),
     ]
     for _, _, args in messages:
         assert all(type(v) is float for v in args)
+
+
+def test_prediction_sender_bytes_are_what_python_osc_builds():
+    from pythonosc.osc_message_builder import OscMessageBuilder
+
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as synth:
+        synth.bind(("127.0.0.1", 0))
+        PredictionSender("127.0.0.1", synth.getsockname()[1], 2).send([0.25, 1.0])
+        builder = OscMessageBuilder(PREDICTION)
+        builder.add_arg(0.25, "f")
+        builder.add_arg(1.0, "f")
+        assert synth.recv(1024) == builder.build().dgram
 
 
 # is_loopback

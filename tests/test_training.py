@@ -213,7 +213,7 @@ def test_training_from_initial_weights(tmp_path):
     dataset = synthetic_dataset(seed=2)
     initial = MDRNNWeights.random(3, XXS, seed=42)
     result = train(dataset, XXS, models_dir=tmp_path, epochs=1, batch_size=32, initial_weights=initial,
-                   tensorboard_dir=None, verbose=0, seed=5)
+                   tensorboard_dir=None, verbose=0, seed=5, warmup_epochs=0, learning_rate=1e-3)
     assert result.epochs_run == 1 and result.best_epoch == 1
     final = load_weights(result.weights_path)
     # Nine small Adam steps move every weight a little from where it started ...
@@ -291,3 +291,17 @@ def test_distribution_strategy_by_name():
     assert not isinstance(distribution_strategy("auto"), tf.distribute.MirroredStrategy)  # no GPUs here
     with pytest.raises(ValueError, match="auto, default, mirrored"):
         distribution_strategy("tpu")
+
+
+def test_warm_up_on_short_windows_comes_first_and_helps(tmp_path):
+    """A few epochs on 5-event windows before the 50-event ones leave the model better
+    after its first long epoch than the same epoch without them."""
+    dataset = synthetic_dataset(seed=4)
+    said = []
+    warmed = train(dataset, XXS, models_dir=tmp_path / "a", epochs=1, batch_size=32, tensorboard_dir=None,
+                   verbose=0, seed=6, warmup_epochs=3, report=said.append)
+    assert said == ["warming up: 3 epochs on 5-event windows", "training on 50-event windows"]
+    cold = train(dataset, XXS, models_dir=tmp_path / "b", epochs=1, batch_size=32, tensorboard_dir=None,
+                 verbose=0, seed=6, warmup_epochs=0, report=said.append)
+    assert len(said) == 2  # no warm-up, nothing said
+    assert warmed.best_loss < cold.best_loss

@@ -1,0 +1,166 @@
+"""Pictures of performances and datasets, as PNG files (matplotlib, no display needed).
+
+- `plot_log`: one lane per value over time, the musician's (`interface`) and the
+  model's (`rnn`) events in different colours.
+- `plot_dataset`: events per performance, and how the times between events spread.
+
+Each PNG is written to a temporary file beside its destination and renamed into
+place, so it is complete or absent.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import tempfile
+from pathlib import Path
+
+import numpy as np
+
+from .dataset import Dataset
+from .logs import SOURCES, read_log
+from .sizes import LOG_SUFFIX
+
+COLOURS = {"interface": "#1f77b4", "rnn": "#d62728"}
+LABELS = {"interface": "interface (musician)", "rnn": "rnn (model)"}
+
+
+class PlotError(Exception):
+    """Input that cannot be drawn, with a message for the musician."""
+
+
+def _pyplot():
+    import matplotlib
+
+    matplotlib.use("Agg")
+    from matplotlib import pyplot
+
+    return pyplot
+
+
+def save_png(figure, path: Path | str) -> Path:
+    """Write `figure` to `path` whole or not at all, and close it."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".png", dir=path.parent)
+    try:
+        with os.fdopen(fd, "wb") as f:
+            figure.savefig(f, format="png")
+        os.replace(tmp, path)
+    finally:
+        _pyplot().close(figure)
+        if os.path.exists(tmp):
+            os.remove(tmp)
+    return path
+
+
+def values_in_log(path: Path) -> int:
+    """How many values each line of the log at `path` has: from its name
+    (`...-{D}d-mdrnn.log`), or else from its first interface or rnn line."""
+    match = re.search(rf"-(\d+)d-{re.escape(LOG_SUFFIX)}$", path.name)
+    if match and int(match.group(1)) >= 2:
+        return int(match.group(1)) - 1
+    with open(path, encoding="utf-8", errors="replace") as f:
+        for line in f:
+            fields = line.strip().split(",")
+            if len(fields) > 2 and fields[1] in SOURCES:
+                return len(fields) - 2
+    raise PlotError(f"{path} holds no IMPS log lines (timestamp,interface|rnn,x1,...,xN)")
+
+
+def plot_log(path: Path | str, output: Path | str, n_values: int | None = None, start: float | None = None,
+             end: float | None = None, title: str | None = None, dpi: int = 100) -> Path:
+    """Draw the log at `path` as a PNG at `output`: one lane per value, time in seconds
+    from the log's first event; `start` and `end` (seconds) choose a stretch of it."""
+    path = Path(path)
+    if not path.is_file():
+        raise PlotError(f"no log file at {path}")
+    if n_values is None:
+        n_values = values_in_log(path)
+    contents = read_log(path, n_values)
+    if not contents.events:
+        reasons = ", ".join(f"{n} {why}" for why, n in sorted(contents.skipped.items())) or "it is empty"
+        raise PlotError(f"{path} has no usable lines with {n_values} values ({reasons})")
+    t0 = contents.events[0].time
+    times = {source: [] for source in SOURCES}
+    values = {source: [] for source in SOURCES}
+    for event in contents.events:
+        times[event.source].append(event.time - t0)
+        values[event.source].append(event.values)
+    lo = 0.0 if start is None else start
+    hi = max(max(t) for t in times.values() if t) if end is None else end
+    if hi <= lo:
+        raise PlotError(f"nothing to draw between {lo:g} s and {hi:g} s: the log lasts "
+                        f"{max(max(t) for t in times.values() if t):.1f} s")
+
+    plt = _pyplot()
+    lane_height = 0.85 if n_values <= 12 else max(0.3, 10.0 / n_values)
+    height = 1.2 + lane_height * n_values
+    figure, lanes = plt.subplots(n_values, 1, sharex=True, squeeze=False, figsize=(12, height), dpi=dpi)
+    lanes = lanes[:, 0]
+    counts = {}
+    for source in SOURCES:
+        t = np.asarray(times[source])
+        v = np.asarray(values[source]).reshape(-1, n_values)
+        shown = (t >= lo) & (t <= hi)
+        counts[source] = int(shown.sum())
+        if not counts[source]:
+            continue
+        moved = np.vstack([np.ones((1, n_values), bool), np.diff(v, axis=0) != 0])
+        for k, lane in enumerate(lanes):
+            # A control holds its value until the next event: steps, with a dot where this one moved.
+            lane.plot(t[shown], v[shown, k], drawstyle="steps-post", color=COLOURS[source], linewidth=1.1,
+                      alpha=0.9, label=f"{LABELS[source]}: {counts[source]} events")
+            dots = shown & moved[:, k]
+            lane.plot(t[dots], v[dots, k], linestyle="none", color=COLOURS[source], marker=".", markersize=3)
+    for k, lane in enumerate(lanes):
+        lane.set_ylim(-0.05, 1.05)
+        lane.set_yticks([0, 1] if n_values > 4 else [0, 0.5, 1])
+        lane.set_ylabel(f"x{k + 1}", rotation=0, ha="right", va="center", fontsize=9)
+        lane.tick_params(labelsize=8)
+        lane.grid(True, axis="x", alpha=0.3)
+    lanes[-1].set_xlim(lo, hi)
+    lanes[-1].set_xlabel("seconds since the first event")
+    handles, labels = lanes[0].get_legend_handles_labels()
+    if handles:
+        figure.legend(handles, labels, loc="upper right", bbox_to_anchor=(0.99, 1.0), ncol=2, fontsize=9, frameon=False)
+    figure.suptitle(title or f"{path.name}: {hi - lo:.1f} s", x=0.01, y=1 - 0.12 / height, ha="left", va="top",
+                    fontsize=10)
+    figure.subplots_adjust(left=0.05, right=0.99, bottom=0.7 / height, top=1 - 0.5 / height, hspace=0.12)
+    return save_png(figure, output)
+
+
+def plot_dataset(dataset: Dataset, output: Path | str, title: str = "dataset", dpi: int = 100) -> Path:
+    """A dataset's summary as a PNG: events in each performance, and a histogram of the
+    times between events on logarithmic axes."""
+    if not len(dataset.events):
+        raise PlotError(f"{title} holds no events")
+    plt = _pyplot()
+    figure, (bars, histogram) = plt.subplots(1, 2, figsize=(12, 4.2), dpi=dpi)
+    n = len(dataset.lengths)
+    bars.bar(np.arange(1, n + 1), dataset.lengths, width=0.8 if n < 200 else 1.0, color=COLOURS["interface"])
+    bars.set_xlabel("performance")
+    bars.set_ylabel("events")
+    bars.set_title(f"events per performance (mean {dataset.lengths.mean():.0f})", fontsize=10)
+    bars.set_xlim(0.4, n + 0.6)
+    if n <= 20:
+        bars.set_xticks(np.arange(1, n + 1))
+
+    dt = dataset.events[:, 0].astype(np.float64)
+    positive = dt[dt > 0]
+    if len(positive):
+        low, high = positive.min(), positive.max()
+        edges = np.geomspace(low, high * 1.0001, 60) if high > low else np.array([low * 0.9, low * 1.1])
+        histogram.hist(positive, bins=edges, color=COLOURS["interface"])
+        histogram.set_xscale("log")
+        histogram.set_yscale("log")
+        median = float(np.median(positive))
+        histogram.axvline(median, color="black", linewidth=1, linestyle="--", label=f"median {median * 1000:.0f} ms")
+        histogram.legend(fontsize=9, frameon=False)
+    not_shown = len(dt) - len(positive)
+    histogram.set_xlabel("seconds since the previous event (log scale)")
+    histogram.set_ylabel("events (log scale)")
+    histogram.set_title("time between events" + (f" ({not_shown} events of 0 s not shown)" if not_shown else ""), fontsize=10)
+    figure.suptitle(f"{title}: {dataset.dimension}-d, {dataset.summary()}", x=0.01, ha="left", fontsize=10)
+    figure.tight_layout()
+    return save_png(figure, output)

@@ -1,0 +1,161 @@
+#!/usr/bin/env python3
+"""How fast and how punctual the performance server is, as tables for the README.
+
+    python utils/benchmark_performance.py            # everything, about two minutes
+    python utils/benchmark_performance.py --only step --sizes xs s
+
+- step: one whole prediction (event in, sampled event out) at dimension 9, numpy
+  engine against the Keras-call path on the same weights, median and 99th percentile.
+- startup: launch of predictive_music_model.py to "listening" (socket bound, model loaded).
+- idle: CPU used by the server over 10 s with nothing arriving.
+- timing: a musician sending 100 events a second in polyphony mode; how long after
+  its scheduled time each /prediction leaves, as the server reports at exit.
+"""
+
+from __future__ import annotations
+
+import argparse
+import re
+import signal
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from imps.engine import KerasMDRNN, NumpyMDRNN, Predictor  # noqa: E402
+from imps.sizes import SIZES  # noqa: E402
+from imps.weights import MDRNNWeights  # noqa: E402
+
+DIMENSION = 9
+
+
+def time_predictions(predictor: Predictor, reps: int) -> np.ndarray:
+    events = np.random.default_rng(0).random((reps, DIMENSION))
+    for event in events[:20]:  # warm up
+        predictor.predict(event)
+    times = np.empty(reps)
+    for i, event in enumerate(events):
+        began = time.perf_counter()
+        predictor.predict(event)
+        times[i] = time.perf_counter() - began
+    return times
+
+
+def bench_step(sizes: list[str], reps: int, keras_reps: int) -> None:
+    print(f"\n### One prediction, dimension {DIMENSION} (µs)\n")
+    print("| size | numpy median | numpy p99 | keras median | keras p99 | keras / numpy |")
+    print("| --- | ---: | ---: | ---: | ---: | ---: |")
+    for name in sizes:
+        weights = MDRNNWeights.random(DIMENSION, SIZES[name], seed=1)
+        fast = time_predictions(Predictor(NumpyMDRNN(weights), seed=0), reps) * 1e6
+        slow = time_predictions(Predictor(KerasMDRNN(weights), seed=0), keras_reps) * 1e6
+        print(f"| {name} | {np.median(fast):.1f} | {np.percentile(fast, 99):.1f} | {np.median(slow):.0f} | "
+              f"{np.percentile(slow, 99):.0f} | {np.median(slow) / np.median(fast):.0f}x |", flush=True)
+
+
+def free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def start_server(*flags: str) -> tuple[subprocess.Popen, float, int]:
+    """Launch the server; return it, the seconds until it said it was listening, and its port."""
+    port = free_port()
+    began = time.perf_counter()
+    process = subprocess.Popen([sys.executable, str(ROOT / "predictive_music_model.py"), "-d", str(DIMENSION),
+                                "--serverip", "127.0.0.1", "--serverport", str(port), "--clientip", "127.0.0.1",
+                                "--clientport", str(free_port()), *flags],
+                               cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    for line in process.stdout:
+        if "listening" in line:
+            return process, time.perf_counter() - began, port
+    raise RuntimeError("the server did not start")
+
+
+def stop_server(process: subprocess.Popen) -> str:
+    process.send_signal(signal.SIGINT)
+    output, _ = process.communicate(timeout=10)
+    return output
+
+
+def cpu_seconds(pid: int) -> float:
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    ticks = int(fields[11]) + int(fields[12])  # utime + stime
+    return ticks / float(__import__("os").sysconf("SC_CLK_TCK"))
+
+
+def bench_startup(runs: int) -> None:
+    print("\n### Start-up: launch to listening (s)\n")
+    print("| engine | median | max |")
+    print("| --- | ---: | ---: |")
+    for engine in ("numpy", "keras"):
+        times = []
+        for _ in range(runs if engine == "numpy" else 2):
+            process, seconds, _ = start_server("--polyphony", "--engine", engine)
+            stop_server(process)
+            times.append(seconds)
+        print(f"| {engine} | {np.median(times):.2f} | {max(times):.2f} |", flush=True)
+
+
+def bench_idle(seconds: float) -> None:
+    print(f"\n### Idle: CPU over {seconds:.0f} s with nothing arriving\n")
+    print("| mode | CPU (% of one core) |")
+    print("| --- | ---: |")
+    for mode in ("--call", "--polyphony"):
+        process, _, _ = start_server(mode)
+        before = cpu_seconds(process.pid)
+        time.sleep(seconds)
+        used = cpu_seconds(process.pid) - before
+        stop_server(process)
+        print(f"| {mode.strip('-')} | {100 * used / seconds:.2f} |", flush=True)
+
+
+def bench_timing(rate: float, seconds: float) -> None:
+    from pythonosc.udp_client import SimpleUDPClient
+
+    process, _, port = start_server("--polyphony")
+    client = SimpleUDPClient("127.0.0.1", port)
+    rng = np.random.default_rng(0)
+    began = time.perf_counter()
+    sent = 0
+    while time.perf_counter() - began < seconds:
+        client.send_message("/interface", [float(v) for v in rng.random(DIMENSION - 1)])
+        sent += 1
+        time.sleep(max(0.0, began + sent / rate - time.perf_counter()))
+    time.sleep(1.0)  # let the last predictions fall due
+    output = stop_server(process)
+    found = re.search(r"(\d+) predictions sent.*?left ([\d.]+) ms \(median\), ([\d.]+) ms \(99th", output)
+    print(f"\n### On time: {rate:.0f} events/s for {seconds:.0f} s in polyphony mode, size s\n")
+    print("| events sent | predictions sent | late by, median (ms) | late by, p99 (ms) |")
+    print("| ---: | ---: | ---: | ---: |")
+    print(f"| {sent} | {found.group(1)} | {found.group(2)} | {found.group(3)} |", flush=True)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--only", choices=("step", "startup", "idle", "timing"), nargs="*",
+                        help="run only these benchmarks")
+    parser.add_argument("--sizes", nargs="*", default=list(SIZES), choices=list(SIZES))
+    parser.add_argument("--reps", type=int, default=5000, help="predictions timed per size, numpy engine")
+    parser.add_argument("--keras-reps", type=int, default=300, help="predictions timed per size, Keras path")
+    args = parser.parse_args()
+    chosen = set(args.only or ("step", "startup", "idle", "timing"))
+    if "step" in chosen:
+        bench_step(args.sizes, args.reps, args.keras_reps)
+    if "startup" in chosen:
+        bench_startup(runs=5)
+    if "idle" in chosen:
+        bench_idle(10.0)
+    if "timing" in chosen:
+        bench_timing(100.0, 10.0)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,168 @@
+#!/usr/bin/env python3
+"""Training benchmarks, as tables for the README.
+
+    python utils/benchmark_training.py speed     # about 3 minutes
+    python utils/benchmark_training.py memory    # about 2 minutes, needs ~8 GB free
+
+speed: on the real 4-d dataset from the original IMPS, the plain approach (model.fit
+on materialised stride-1 windows, batch 64, Adam defaults, 10 epochs, validation_split
+0.1) against IMPS's trainer, same model size, same validation windows, one after the
+other in this process. It reports when each first reaches the plain approach's best
+validation loss.
+
+memory: peak resident memory of a process that builds the training data for a
+1,000,000-event 9-d dataset and trains a few batches on it, streamed windows (IMPS)
+against materialised windows (the plain approach).
+"""
+
+from __future__ import annotations
+
+import argparse
+import resource
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+import keras  # noqa: E402
+
+from imps import model as mdrnn  # noqa: E402
+from imps.dataset import Dataset, load_dataset  # noqa: E402
+from imps.sizes import SCALE, SEQ_LEN, SIZES  # noqa: E402
+from imps.training import train  # noqa: E402
+
+FIXTURE = ROOT.parent / "shared" / "fixtures" / "training-dataset-4d-12ksmall.npz"
+
+
+def materialised_windows(dataset: Dataset) -> tuple[np.ndarray, np.ndarray]:
+    """Every stride-1 window of every performance, copied out, as the original IMPS did."""
+    xs, ys = [], []
+    for performance in dataset.performances():
+        for start in range(len(performance) - SEQ_LEN):
+            window = performance[start:start + SEQ_LEN + 1] * SCALE
+            xs.append(window[:-1])
+            ys.append(window[1:])
+    return np.array(xs, np.float32), np.array(ys, np.float32)
+
+
+class Clock(keras.callbacks.Callback):
+    """Validation loss against seconds since training began; stops at a target."""
+
+    def __init__(self, target: float = -np.inf):
+        super().__init__()
+        self.target = target
+        self.began = time.monotonic()
+        self.points: list[tuple[float, float]] = []
+
+    def on_epoch_end(self, epoch, logs=None):
+        self.points.append((time.monotonic() - self.began, float(logs["val_loss"])))
+        if logs["val_loss"] <= self.target:
+            self.model.stop_training = True
+
+    def reached(self, target: float) -> float | None:
+        return next((seconds for seconds, loss in self.points if loss <= target), None)
+
+
+def plain_approach(dataset: Dataset, size_name: str, epochs: int, seed: int) -> Clock:
+    keras.utils.set_random_seed(seed)
+    x, y = materialised_windows(dataset)
+    model = mdrnn.build_mdrnn(dataset.dimension, SIZES[size_name])
+    mdrnn.compile_for_training(model, dataset.dimension, learning_rate=1e-3)
+    clock = Clock()
+    model.fit(x, y, batch_size=64, epochs=epochs, validation_split=0.1, shuffle=True, verbose=0, callbacks=[clock])
+    return clock
+
+
+def imps_trainer(dataset: Dataset, size_name: str, target: float, epochs: int, seed: int, tmp: Path) -> Clock:
+    clock = Clock(target)
+    train(dataset, SIZES[size_name], models_dir=tmp, epochs=epochs, tensorboard_dir=None, verbose=0, seed=seed,
+          callbacks=[clock])
+    return clock
+
+
+def bench_speed(args) -> None:
+    import tempfile
+
+    dataset = load_dataset(args.dataset, allow_pickle=True)  # the original IMPS's file: trusted
+    print(f"\n### Time to a good model: {args.dataset.name}, size {args.size}, seed {args.seed}\n", flush=True)
+    plain = plain_approach(dataset, args.size, 10, args.seed)
+    target = min(loss for _, loss in plain.points)
+    plain_time = plain.reached(target)
+    with tempfile.TemporaryDirectory() as tmp:
+        ours = imps_trainer(dataset, args.size, target, args.max_epochs, args.seed, Path(tmp))
+    ours_time = ours.reached(target)
+    print("| approach | best validation loss | epoch | seconds to reach plain best | vs plain |")
+    print("| --- | ---: | ---: | ---: | ---: |")
+    print(f"| plain: materialised windows, batch 64, Adam 1e-3 | {target:.3f} | "
+          f"{[loss for _, loss in plain.points].index(target) + 1} | {plain_time:.1f} | 1.00 |")
+    best = min(loss for _, loss in ours.points)
+    print(f"| IMPS trainer (defaults) | {best:.3f} | {[loss for _, loss in ours.points].index(best) + 1} | "
+          + (f"{ours_time:.1f} | {ours_time / plain_time:.2f} |" if ours_time else f"not in {args.max_epochs} epochs | |"))
+    for name, clock in (("plain", plain), ("IMPS", ours)):
+        print(f"\n{name} (seconds: validation loss): " + ", ".join(f"{s:.0f}: {l:.3f}" for s, l in clock.points))
+
+
+MEMORY_CHILD = """
+import resource, sys, numpy as np
+sys.path.insert(0, {root!r})
+sys.argv = ["", {how!r}]
+import benchmark_training as b
+b.memory_child({how!r}, {events})
+"""
+
+
+def memory_child(how: str, events: int) -> None:
+    """Runs in a fresh process: make the data, train a few batches, report peak memory."""
+    rng = np.random.default_rng(0)
+    lengths = np.full(events // 1000, 1000)
+    dataset = Dataset(rng.random((events, 9), dtype=np.float32), lengths)
+    size = SIZES["s"]
+    model = mdrnn.build_mdrnn(9, size)
+    mdrnn.compile_for_training(model, 9)
+    if how == "materialised":
+        x, y = materialised_windows(dataset)
+        model.fit(x, y, batch_size=64, epochs=1, steps_per_epoch=20, verbose=0)
+    else:
+        import tensorflow as tf
+
+        from imps.training import split_windows, window_batches
+
+        train_starts, _ = split_windows(dataset.window_starts())
+        data = window_batches(tf.constant(dataset.events * np.float32(SCALE)), train_starts, 64, shuffle=True)
+        model.fit(data, epochs=1, steps_per_epoch=20, verbose=0)
+    print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)
+
+
+def bench_memory(args) -> None:
+    print(f"\n### Peak memory: {args.events:,} events, dimension 9, size s\n")
+    print("| training windows | peak resident memory (MB) |")
+    print("| --- | ---: |")
+    for how in ("streamed", "materialised"):
+        code = MEMORY_CHILD.format(root=str(ROOT / "utils"), how=how, events=args.events)
+        result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT)
+        peak = result.stdout.strip().splitlines()[-1] if result.returncode == 0 else f"failed ({result.returncode})"
+        print(f"| {how} | {float(peak):,.0f} |" if result.returncode == 0 else f"| {how} | {peak} |", flush=True)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("benchmark", choices=("speed", "memory"), nargs="*", default=["speed", "memory"])
+    parser.add_argument("--dataset", type=Path, default=FIXTURE)
+    parser.add_argument("--size", default="s", choices=list(SIZES))
+    parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument("--max-epochs", type=int, default=10, help="most epochs for IMPS's trainer")
+    parser.add_argument("--events", type=int, default=1_000_000)
+    args = parser.parse_args()
+    if "speed" in args.benchmark:
+        bench_speed(args)
+    if "memory" in args.benchmark:
+        bench_memory(args)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,260 @@
+#!/usr/bin/env python3
+"""Stage reliability: what the performance server survives, as tables for the README.
+
+    python utils/reliability.py                  # everything, about a minute
+    python utils/reliability.py fuzz --packets 20000
+
+- fuzz: random and malformed packets mixed with valid /interface messages; the server
+  must stay up, log every valid message and nothing else, and count the rest.
+- flood: another process sends valid /interface messages as fast as asked; memory must
+  stay bounded, every message must be logged, and a normal message must still be
+  answered quickly afterwards.
+- crash: kill -9 while messages are being logged; the log must hold whole lines and
+  generate_dataset.py must read it.
+- stop: Ctrl-C and SIGTERM while playing; exit code and time to exit.
+
+Each runs predictive_music_model.py as a separate process, as on stage.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import re
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "utils"))
+
+import osc_fuzz  # noqa: E402
+
+from imps.logs import read_log  # noqa: E402
+
+DIMENSION = 9
+
+
+def free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+class Stage:
+    """predictive_music_model.py in a folder of its own, with a synth port to listen on."""
+
+    def __init__(self, folder: Path, *flags: str):
+        self.folder = folder
+        self.port = free_port()
+        self.synth = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        self.synth.bind(("127.0.0.1", 0))
+        self.process = subprocess.Popen(
+            [sys.executable, str(ROOT / "predictive_music_model.py"), "-d", str(DIMENSION), "--log",
+             "--serverip", "127.0.0.1", "--serverport", str(self.port), "--clientip", "127.0.0.1",
+             "--clientport", str(self.synth.getsockname()[1]), *flags],
+            cwd=folder, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+        self.output: list[str] = []
+        self._listening = threading.Event()
+        threading.Thread(target=self._read, daemon=True).start()
+        if not self._listening.wait(30):
+            raise RuntimeError("the server did not start:\n" + "\n".join(self.output))
+        self.sender = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+
+    def _read(self):
+        for line in self.process.stdout:
+            self.output.append(line.rstrip())
+            if "listening" in line:
+                self._listening.set()
+
+    def send(self, data: bytes) -> None:
+        self.sender.sendto(data, ("127.0.0.1", self.port))
+
+    @property
+    def log(self) -> Path:
+        return next((self.folder / "logs").glob(f"*-{DIMENSION}d-mdrnn.log"))
+
+    def logged_interface_lines(self) -> int:
+        return self.log.read_bytes().count(b",interface,")
+
+    def wait_for_lines(self, count: int, timeout: float = 30) -> int:
+        """Wait until the log holds `count` of the musician's events; return how many it has."""
+        deadline = time.monotonic() + timeout
+        while (lines := self.logged_interface_lines()) < count and time.monotonic() < deadline:
+            time.sleep(0.05)
+        return lines
+
+    def memory_mb(self, field: str = "VmRSS") -> float:
+        status = Path(f"/proc/{self.process.pid}/status").read_text()
+        return int(re.search(rf"{field}:\s+(\d+)", status).group(1)) / 1024
+
+    def stop(self, sig: int = signal.SIGINT) -> tuple[int, float]:
+        began = time.monotonic()
+        self.process.send_signal(sig)
+        code = self.process.wait(10)
+        return code, time.monotonic() - began
+
+    def summary(self) -> str:
+        return next((line for line in self.output if line.startswith("stopped:")), "")
+
+
+def paced(sender, packets, rate: float) -> None:
+    """Send at about `rate` packets a second, in small bursts."""
+    began = time.perf_counter()
+    for i, data in enumerate(packets):
+        sender(data)
+        if i % 50 == 49:
+            delay = began + (i + 1) / rate - time.perf_counter()
+            if delay > 0:
+                time.sleep(delay)
+
+
+def fuzz(count: int, rate: float) -> None:
+    packets = osc_fuzz.packets(count, DIMENSION - 1, seed=7)
+    valid = [p.valid_values for p in packets if p.valid_values is not None]
+    with tempfile.TemporaryDirectory() as folder:
+        stage = Stage(Path(folder), "--polyphony")
+        paced(stage.send, [p.data for p in packets], rate)
+        stage.wait_for_lines(len(valid))
+        alive = stage.process.poll() is None
+        code, _ = stage.stop()
+        events = read_log(stage.log, DIMENSION - 1).events
+        logged = [e.values for e in events if e.source == "interface"]
+        matches = len(logged) == len(valid) and np.allclose(logged, valid)
+        rejected = re.search(r"rejected: ([^;]*)", stage.summary())
+    print(f"\n### Fuzz: {count:,} packets at {rate:,.0f} a second, polyphony mode\n")
+    print("| packets | valid /interface | logged /interface | logged = valid | up throughout | exit code | rejected |")
+    print("| ---: | ---: | ---: | --- | --- | ---: | --- |")
+    print(f"| {count:,} | {len(valid):,} | {len(logged):,} | {'yes' if matches else 'NO'} | "
+          f"{'yes' if alive else 'NO'} | {code} | {rejected.group(1) if rejected else 'none'} |", flush=True)
+
+
+FLOOD_SENDER = """
+import socket, sys, time
+from pythonosc.osc_message_builder import OscMessageBuilder
+port, rate, seconds = int(sys.argv[1]), float(sys.argv[2]), float(sys.argv[3])
+builder = OscMessageBuilder("/interface")
+for i in range({n}):
+    builder.add_arg(0.5, "f")
+data = builder.build().dgram
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+began = time.perf_counter()
+sent = 0
+while time.perf_counter() - began < seconds:
+    for _ in range(100):
+        s.sendto(data, ("127.0.0.1", port))
+    sent += 100
+    delay = began + sent / rate - time.perf_counter()
+    if delay > 0:
+        time.sleep(delay)
+print(sent)
+"""
+
+
+def flood(rate: float, seconds: float) -> None:
+    with tempfile.TemporaryDirectory() as folder:
+        stage = Stage(Path(folder), "--polyphony")
+        paced(stage.send, [osc_fuzz.valid_interface(np.random.default_rng(i), DIMENSION - 1).data
+                           for i in range(200)], 1000)  # warm up
+        stage.wait_for_lines(200)
+        before = stage.memory_mb()
+        sender = subprocess.run([sys.executable, "-c", FLOOD_SENDER.format(n=DIMENSION - 1), str(stage.port),
+                                 str(rate), str(seconds)], capture_output=True, text=True, check=True)
+        sent = int(sender.stdout)
+        stage.wait_for_lines(200 + sent, timeout=60)
+        after = stage.memory_mb()
+        peak = stage.memory_mb("VmHWM")
+        time.sleep(2.0)  # let predictions from the flood fall due
+        stage.send(osc_fuzz.message("/timescale", ("f", 0.0)))  # the answer's own dt must not count
+        time.sleep(0.2)
+        stage.synth.settimeout(0.2)
+        try:
+            while True:
+                stage.synth.recv(4096)
+        except socket.timeout:
+            pass
+        stage.synth.settimeout(5)
+        began = time.perf_counter()
+        stage.send(osc_fuzz.valid_interface(np.random.default_rng(0), DIMENSION - 1).data)
+        stage.synth.recv(4096)
+        answer_ms = (time.perf_counter() - began) * 1000
+        code, _ = stage.stop()
+        logged = sum(1 for e in read_log(stage.log, DIMENSION - 1).events if e.source == "interface")
+    print(f"\n### Flood: {rate:,.0f} /interface a second for {seconds:.0f} s, polyphony mode\n")
+    print("| sent | logged | all logged | RSS before (MB) | RSS after (MB) | growth (MB) | peak RSS (MB) "
+          "| answer afterwards (ms) | exit code |")
+    print("| ---: | ---: | --- | ---: | ---: | ---: | ---: | ---: | ---: |")
+    print(f"| {sent:,} | {logged - 200:,} | {'yes' if logged - 200 == sent else 'NO'} | {before:.0f} | {after:.0f} | "
+          f"{after - before:.0f} | {peak:.0f} | {answer_ms:.1f} | {code} |", flush=True)
+    print(f"\n{stage.summary()}")
+
+
+def crash(messages: int) -> None:
+    with tempfile.TemporaryDirectory() as folder:
+        stage = Stage(Path(folder), "--only")
+        packets = [osc_fuzz.valid_interface(np.random.default_rng(i), DIMENSION - 1).data for i in range(messages)]
+        sending = threading.Thread(target=paced, args=(stage.send, packets, 2000))
+        sending.start()
+        stage.wait_for_lines(messages // 2)
+        stage.process.kill()  # SIGKILL mid-stream
+        stage.process.wait()
+        sending.join()
+        raw = stage.log.read_bytes()
+        lines = raw.count(b"\n") + (not raw.endswith(b"\n"))
+        whole = raw.endswith(b"\n")
+        contents = read_log(stage.log, DIMENSION - 1)
+        result = subprocess.run([sys.executable, str(ROOT / "generate_dataset.py"), "-d", str(DIMENSION)],
+                                cwd=folder, capture_output=True, text=True)
+        found = re.search(r"(\d+) events,", result.stdout)
+    print(f"\n### Crash: kill -9 while logging {messages:,} messages at 2,000 a second\n")
+    print("| lines on disk | ends with a whole line | lines readable | generate_dataset exit | dataset events |")
+    print("| ---: | --- | ---: | ---: | ---: |")
+    print(f"| {lines:,} | {'yes' if whole else 'no (one partial line)'} | {len(contents.events):,} | "
+          f"{result.returncode} | {found.group(1) if found else '-'} |", flush=True)
+
+
+def stop() -> None:
+    print("\n### Clean stop while playing (polyphony mode, 200 events a second)\n")
+    print("| signal | exit code | seconds to exit | log ends with a whole line | summary printed |")
+    print("| --- | ---: | ---: | --- | --- |")
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        with tempfile.TemporaryDirectory() as folder:
+            stage = Stage(Path(folder), "--polyphony")
+            packets = [osc_fuzz.valid_interface(np.random.default_rng(i), DIMENSION - 1).data for i in range(200)]
+            paced(stage.send, packets, 200)
+            code, seconds = stage.stop(sig)
+            whole = stage.log.read_bytes().endswith(b"\n")
+            print(f"| {signal.Signals(sig).name} | {code} | {seconds:.2f} | {'yes' if whole else 'NO'} | "
+                  f"{'yes' if stage.summary() else 'NO'} |", flush=True)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("test", nargs="*", choices=("fuzz", "flood", "crash", "stop"),
+                        default=["fuzz", "flood", "crash", "stop"])
+    parser.add_argument("--packets", type=int, default=10_000, help="fuzz packets")
+    parser.add_argument("--fuzz-rate", type=float, default=5_000, help="fuzz packets a second")
+    parser.add_argument("--rate", type=float, default=20_000, help="flood messages a second")
+    parser.add_argument("--seconds", type=float, default=10, help="flood duration")
+    args = parser.parse_args()
+    os.environ.setdefault("PYTHONUNBUFFERED", "1")
+    if "fuzz" in args.test:
+        fuzz(args.packets, args.fuzz_rate)
+    if "flood" in args.test:
+        flood(args.rate, args.seconds)
+    if "crash" in args.test:
+        crash(5000)
+    if "stop" in args.test:
+        stop()
+
+
+if __name__ == "__main__":
+    main()
