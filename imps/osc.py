@@ -137,7 +137,7 @@ class _QuietUnknownTypeTags(logging.Filter):
 logging.getLogger().addFilter(_QuietUnknownTypeTags())
 
 
-RECEIVE_BUFFER_BYTES = 8 * 1024 * 1024  # seconds of a flood, queued by the kernel, not dropped
+RECEIVE_BUFFER_BYTES = 16 * 1024 * 1024  # seconds of a flood, queued by the kernel, not dropped
 
 
 class OSCServer:

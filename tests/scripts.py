@@ -1,4 +1,5 @@
-"""Driving the three scripts as a musician does: as processes, from a project folder."""
+"""Driving the three scripts as a musician does: as processes, from a project folder,
+with liblo's oscsend and oscdump as the musician's patch."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ import sys
 import threading
 import time
 from pathlib import Path
+from typing import Callable
 
 from conftest import ROOT, script_env
 
@@ -17,12 +19,12 @@ def run_script(name: str, *args: str, cwd: Path, timeout: float = 300) -> subpro
                           capture_output=True, text=True, timeout=timeout)
 
 
-class Server:
-    """predictive_music_model.py running in the background, its output collected."""
+class Process:
+    """A background process whose output is collected line by line as it comes."""
 
-    def __init__(self, *args: str, cwd: Path):
-        self.process = subprocess.Popen([sys.executable, str(ROOT / "predictive_music_model.py"), *args], cwd=cwd,
-                                        env=script_env(), stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    def __init__(self, command: list[str], **popen):
+        self.process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+                                        **popen)
         self.lines: list[str] = []
         self._changed = threading.Condition()
         threading.Thread(target=self._read, daemon=True).start()
@@ -35,22 +37,31 @@ class Server:
         with self._changed:
             self._changed.notify_all()
 
+    def wait_until(self, done: Callable[[], bool], timeout: float) -> bool:
+        """Block until `done()` holds, the process has ended, or `timeout` passes."""
+        deadline = time.monotonic() + timeout
+        with self._changed:
+            while not done():
+                remaining = deadline - time.monotonic()
+                if remaining <= 0 or self.process.poll() is not None:
+                    return done()
+                self._changed.wait(min(remaining, 0.5))
+            return True
+
+
+class Server(Process):
+    """predictive_music_model.py running in the background."""
+
+    def __init__(self, *args: str, cwd: Path):
+        super().__init__([sys.executable, str(ROOT / "predictive_music_model.py"), *args], cwd=cwd,
+                         env=script_env())
+
     @property
     def output(self) -> str:
         return "\n".join(self.lines)
 
     def wait_for_output(self, text: str, timeout: float = 60) -> bool:
-        deadline = time.monotonic() + timeout
-        with self._changed:
-            while text not in self.output:
-                remaining = deadline - time.monotonic()
-                if remaining <= 0 or self.process.poll() is not None and not self._more_coming():
-                    return text in self.output
-                self._changed.wait(min(remaining, 0.5))
-            return True
-
-    def _more_coming(self) -> bool:
-        return not self.process.stdout.closed and self.process.poll() is None
+        return self.wait_until(lambda: text in self.output, timeout)
 
     def stop(self, sig=signal.SIGINT, timeout: float = 10) -> int:
         if self.process.poll() is None:
@@ -67,31 +78,19 @@ def oscsend(port: int, address: str, types: str, *values) -> None:
     subprocess.run(["oscsend", "127.0.0.1", str(port), address, types, *map(str, values)], check=True, timeout=10)
 
 
-class OSCDump:
-    """liblo's oscdump on a port, line by line."""
+class OSCDump(Process):
+    """liblo's oscdump listening on a port: a third-party OSC server."""
 
     def __init__(self, port: int):
-        self.process = subprocess.Popen(["oscdump", "-L", str(port)], stdout=subprocess.PIPE,
-                                        stderr=subprocess.STDOUT, text=True)
-        self.lines: list[str] = []
-        self._changed = threading.Condition()
-        threading.Thread(target=self._read, daemon=True).start()
-
-    def _read(self):
-        for line in self.process.stdout:
-            with self._changed:
-                self.lines.append(line.strip())
-                self._changed.notify_all()
+        super().__init__(["oscdump", "-L", str(port)])
 
     def messages(self, address: str) -> list[list[str]]:
         """Each message to `address` as [address, types, value, ...]."""
-        return [line.split()[1:] for line in list(self.lines) if len(line.split()) > 1 and line.split()[1] == address]
+        return [fields[1:] for fields in (line.split() for line in list(self.lines))
+                if len(fields) > 1 and fields[1] == address]
 
     def wait_for(self, address: str, count: int, timeout: float = 30) -> list[list[str]]:
-        deadline = time.monotonic() + timeout
-        with self._changed:
-            while len(self.messages(address)) < count and time.monotonic() < deadline:
-                self._changed.wait(0.5)
+        self.wait_until(lambda: len(self.messages(address)) >= count, timeout)
         return self.messages(address)
 
     def close(self):

@@ -24,7 +24,7 @@ def perform_and_listen(tmp_path, *flags, events=20, dimension=9):
     server = Server(f"-d={dimension}", *flags, "--serverip", "127.0.0.1", "--serverport", str(server_port),
                     "--clientip", "127.0.0.1", "--clientport", str(synth_port), cwd=tmp_path)
     try:
-        assert server.wait_for_output("listening"), server.output
+        assert server.wait_for_output("Ctrl-C stops"), server.output
         for i in range(events):
             oscsend(server_port, "/interface", "f" * (dimension - 1), *gesture(i)[:dimension - 1])
         predictions = synth.wait_for("/prediction", events)
@@ -48,7 +48,7 @@ def test_log_collate_train_perform(tmp_path):
     server_port = free_udp_port()
     server = Server("--dimension=9", "--log", "--only", "--serverip", "127.0.0.1", "--serverport", str(server_port),
                     cwd=tmp_path)
-    assert server.wait_for_output("listening"), server.output
+    assert server.wait_for_output("Ctrl-C stops"), server.output
     for i in range(300):
         oscsend(server_port, "/interface", "ffffffff", *gesture(i))
     assert server.stop() == 0, server.output

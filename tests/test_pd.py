@@ -137,7 +137,7 @@ def imps_server(dimension: int, interface_port: int, prediction_port: int, cwd: 
     server = Server(f"--dimension={dimension}", "--polyphony", "--log", "--modelsize=xxs",
                     "--serverip", "127.0.0.1", "--serverport", str(interface_port),
                     "--clientip", "127.0.0.1", "--clientport", str(prediction_port), cwd=cwd)
-    if not server.wait_for_output("listening"):
+    if not server.wait_for_output("Ctrl-C stops"):
         server.stop()
         pytest.fail(f"IMPS did not start listening:\n{server.output}")
     return server

@@ -50,7 +50,7 @@ def test_ten_thousand_fuzzed_packets_log_exactly_the_valid_messages(tmp_path):
 def test_a_flood_is_logged_whole_and_the_server_still_answers(tmp_path):
     stage = Stage(tmp_path, "--polyphony")
     try:
-        packets = [p.data for p in valid_packets(20_000)]
+        packets = [p.data for p in valid_packets(10_000)]
         paced(stage.send, packets, rate=20_000)
         assert stage.wait_for_lines(len(packets), timeout=60) == len(packets)
         stage.synth.settimeout(10)
@@ -96,6 +96,6 @@ def test_ctrl_c_and_sigterm_stop_cleanly(tmp_path, sig):
 
 def test_listening_beyond_this_machine_warns(tmp_path):
     server = Server("--only", "--serverip", "0.0.0.0", "--serverport", str(free_udp_port()), cwd=tmp_path)
-    assert server.wait_for_output("listening"), server.output
+    assert server.wait_for_output("Ctrl-C stops"), server.output
     assert server.stop() == 0
     assert "warning: listening on 0.0.0.0: anyone on that network can play this instrument" in server.output

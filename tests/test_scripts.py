@@ -40,7 +40,7 @@ def test_every_script_explains_its_flags(name, tmp_path):
 def test_dimension_flag_spellings(flag, tmp_path):
     server = Server(*flag, "--only", "--log", "--serverip", "127.0.0.1", "--serverport", str(free_udp_port()),
                     cwd=tmp_path)
-    assert server.wait_for_output("listening"), server.output
+    assert server.wait_for_output("Ctrl-C stops"), server.output
     assert server.stop() == 0, server.output
     assert [p.name.endswith("-5d-mdrnn.log") for p in (tmp_path / "logs").iterdir()] == [True]
 
@@ -113,7 +113,7 @@ def test_missing_model_file_is_one_line(tmp_path):
 def test_untrained_model_says_so_and_names_the_file(tmp_path):
     server = Server("-d=3", "--modelsize=xs", "--polyphony", "--serverip", "127.0.0.1", "--serverport",
                     str(free_udp_port()), cwd=tmp_path)
-    assert server.wait_for_output("listening"), server.output
+    assert server.wait_for_output("Ctrl-C stops"), server.output
     assert server.stop() == 0
     assert "UNTRAINED" in server.output
     assert "models/musicMDRNN-dim3-layers2-units32-mixtures5-scale10.weights.h5" in server.output

@@ -74,7 +74,7 @@ def start_server(*flags: str) -> tuple[subprocess.Popen, float, int]:
                                 "--clientport", str(free_port()), *flags],
                                cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     for line in process.stdout:
-        if "listening" in line:
+        if "Ctrl-C stops" in line:
             return process, time.perf_counter() - began, port
     raise RuntimeError("the server did not start")
 

@@ -81,7 +81,7 @@ def plain_approach(dataset: Dataset, size_name: str, epochs: int, seed: int) -> 
 def imps_trainer(dataset: Dataset, size_name: str, target: float, epochs: int, seed: int, tmp: Path) -> Clock:
     clock = Clock(target)
     train(dataset, SIZES[size_name], models_dir=tmp, epochs=epochs, tensorboard_dir=None, verbose=0, seed=seed,
-          callbacks=[clock])
+          callbacks=[clock], report=lambda message: None)
     return clock
 
 

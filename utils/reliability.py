@@ -72,7 +72,7 @@ class Stage:
     def _read(self):
         for line in self.process.stdout:
             self.output.append(line.rstrip())
-            if "listening" in line:
+            if "Ctrl-C stops" in line:
                 self._listening.set()
 
     def send(self, data: bytes) -> None:
