@@ -117,3 +117,20 @@ def test_untrained_model_says_so_and_names_the_file(tmp_path):
     assert server.stop() == 0
     assert "UNTRAINED" in server.output
     assert "models/musicMDRNN-dim3-layers2-units32-mixtures5-scale10.weights.h5" in server.output
+
+
+def test_weights_of_another_dimension_name_both_shapes(tmp_path):
+    from conftest import LEGACY_WEIGHTS_4D_S
+
+    result = run_script("predictive_music_model.py", "-d=3", "--modelfile", str(LEGACY_WEIGHTS_4D_S), cwd=tmp_path,
+                        timeout=30)
+    assert result.returncode == 1
+    line = one_error_line(result)
+    assert "dimension 4, 2 layers of 64 units" in line and "--dimension is 3" in line
+
+
+def test_a_corrupt_weights_file_is_one_line(tmp_path):
+    (tmp_path / "broken.weights.h5").write_bytes(b"\x89HDF\r\n\x1a\n" + bytes(100))
+    result = run_script("predictive_music_model.py", "--modelfile", "broken.weights.h5", cwd=tmp_path, timeout=30)
+    assert result.returncode == 1
+    assert "not a readable HDF5 weights file" in one_error_line(result)
