@@ -1,11 +1,18 @@
 #!/usr/bin/env python3
 """IMPS performance server: listens for /interface, plays the model's /prediction."""
 
-import signal
-import threading
+import os
 
-from imps import cli
-from imps.sizes import model_size
+# One BLAS thread: a step's matrices are small, and a second thread only adds waiting
+# for it, badly so when another program has the other core. Set before numpy loads.
+for variable in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
+    os.environ.setdefault(variable, "1")
+
+import signal  # noqa: E402
+import threading  # noqa: E402
+
+from imps import cli  # noqa: E402
+from imps.sizes import model_size  # noqa: E402
 
 DESCRIPTION = """Interactive Musical Prediction System: a mixture density RNN that listens to your
 interface over OSC (/interface x1 ... xN) and plays back its predictions (/prediction x1 ... xN).

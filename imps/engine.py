@@ -43,29 +43,31 @@ class NumpyMDRNN:
     (0.2 z + 0.5, clipped) likewise have their 0.2 folded in.
     """
 
-    def __init__(self, weights: MDRNNWeights):
+    def __init__(self, weights: MDRNNWeights, dtype=np.float32):
         self.dimension = weights.dimension
         self.n_mixtures = weights.n_mixtures
         self.units = u = weights.units
+        self.dtype = dtype
         self._hard_gates = weights.gate_activation == KERAS2_HARD_SIGMOID
         gate_scale = 0.2 if self._hard_gates else 0.5
         order = np.r_[0:2 * u, 3 * u:4 * u, 2 * u:3 * u]  # Keras's i, f, c, o becomes i, f, o, c
-        scale = np.ones(4 * u)
+        scale = np.ones(4 * u, dtype)
         scale[:3 * u] = gate_scale
         self._layers = []
         n_in = self.dimension
         for lstm in weights.lstms:
-            kernel = np.vstack([lstm.kernel, lstm.recurrent_kernel]).astype(np.float64)[:, order] * scale
-            bias = lstm.bias.astype(np.float64)[order] * scale
-            self._layers.append((n_in, kernel, bias, np.empty(n_in + u), np.empty(4 * u), np.empty(u)))
+            kernel = np.vstack([lstm.kernel, lstm.recurrent_kernel]).astype(dtype)[:, order] * scale
+            bias = lstm.bias.astype(dtype)[order] * scale
+            self._layers.append((n_in, kernel, bias, np.empty(n_in + u, dtype), np.empty(4 * u, dtype),
+                                 np.empty(u, dtype)))
             n_in = u
-        self._head = np.hstack([weights.mus.kernel, weights.sigmas.kernel, weights.pis.kernel]).astype(np.float64)
-        self._head_bias = np.concatenate([weights.mus.bias, weights.sigmas.bias, weights.pis.bias]).astype(np.float64)
+        self._head = np.hstack([weights.mus.kernel, weights.sigmas.kernel, weights.pis.kernel]).astype(dtype)
+        self._head_bias = np.concatenate([weights.mus.bias, weights.sigmas.bias, weights.pis.bias]).astype(dtype)
         self.reset()
 
     def reset(self) -> None:
-        self._h = [np.zeros(self.units) for _ in self._layers]
-        self._c = [np.zeros(self.units) for _ in self._layers]
+        self._h = [np.zeros(self.units, self.dtype) for _ in self._layers]
+        self._c = [np.zeros(self.units, self.dtype) for _ in self._layers]
 
     def step(self, x: np.ndarray) -> Mixture:
         u = self.units
@@ -96,9 +98,10 @@ class NumpyMDRNN:
         k, d = self.n_mixtures, self.dimension
         sig = params[k * d:2 * k * d]
         # keras-mdn-layer's sigma activation: ELU + 1 + epsilon.
-        sigmas = np.where(sig > 0, sig, np.expm1(np.minimum(sig, 0.0)))
+        sigmas = np.where(sig > 0, sig, np.expm1(np.minimum(sig, 0.0))).astype(np.float64)
         sigmas += 1.0 + MDN_SIGMA_EPSILON
-        return Mixture(params[:k * d].reshape(k, d), sigmas.reshape(k, d), params[2 * k * d:])
+        return Mixture(params[:k * d].reshape(k, d).astype(np.float64), sigmas.reshape(k, d),
+                       params[2 * k * d:].astype(np.float64))
 
 
 class KerasMDRNN:

@@ -15,6 +15,7 @@
 from __future__ import annotations
 
 import argparse
+import os
 import re
 import signal
 import socket
@@ -23,7 +24,10 @@ import sys
 import time
 from pathlib import Path
 
-import numpy as np
+for variable in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
+    os.environ.setdefault(variable, "1")  # as predictive_music_model.py runs the engine
+
+import numpy as np  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
@@ -88,7 +92,7 @@ def stop_server(process: subprocess.Popen) -> str:
 def cpu_seconds(pid: int) -> float:
     fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
     ticks = int(fields[11]) + int(fields[12])  # utime + stime
-    return ticks / float(__import__("os").sysconf("SC_CLK_TCK"))
+    return ticks / float(os.sysconf("SC_CLK_TCK"))
 
 
 def bench_startup(runs: int) -> None:
