@@ -10,7 +10,7 @@ from typing import Callable
 import numpy as np
 
 from .engine import Predictor
-from .interaction import Performance
+from .interaction import PLAYER_SIZE, Performance
 from .logs import PerformanceLog
 from .osc import INTERFACE, TEMPERATURE, TIMESCALE, OSCServer, PredictionSender, RateLimitedWarner, parse_values
 
@@ -96,6 +96,8 @@ class PerformanceServer:
                          "(99th percentile) after they were due")
         if p.inputs_dropped:
             parts.append(f"{p.inputs_dropped} stale model inputs dropped")
+        if p.player.dropped:
+            parts.append(f"{p.player.dropped} predictions dropped with {PLAYER_SIZE} already waiting to sound")
         if self.rejects:
             parts.append("rejected: " + ", ".join(f"{n} {kind}" for kind, n in sorted(self.rejects.items())))
         if self.log is not None:

@@ -151,13 +151,16 @@ def bench_memory(args) -> None:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("benchmark", choices=("speed", "memory"), nargs="*", default=["speed", "memory"])
+    parser.add_argument("benchmark", nargs="*", metavar="{speed,memory}", help="which to run (default: both)")
     parser.add_argument("--dataset", type=Path, default=FIXTURE)
     parser.add_argument("--size", default="s", choices=list(SIZES))
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--max-epochs", type=int, default=10, help="most epochs for IMPS's trainer")
     parser.add_argument("--events", type=int, default=1_000_000)
     args = parser.parse_args()
+    args.benchmark = args.benchmark or ("speed", "memory")
+    if set(args.benchmark) - set(("speed", "memory")):
+        parser.error("choose from speed, memory")
     if "speed" in args.benchmark:
         bench_speed(args)
     if "memory" in args.benchmark:
