@@ -9,8 +9,6 @@ those files load when the user says so, since unpickling can run code.
 
 from __future__ import annotations
 
-import os
-import tempfile
 import zipfile
 import zlib
 from collections import Counter
@@ -20,6 +18,7 @@ from typing import Callable, Iterable
 
 import numpy as np
 
+from .files import written_whole
 from .logs import read_log
 from .sizes import SEQ_LEN, log_glob
 
@@ -64,18 +63,10 @@ class Dataset:
 
 
 def save_dataset(dataset: Dataset, path: Path | str) -> Path:
-    """Write the dataset completely or not at all (a temporary file renamed into place)."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".npz", dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as f:
-            np.savez_compressed(f, events=dataset.events, lengths=dataset.lengths)
-        os.replace(tmp, path)
-    finally:
-        if os.path.exists(tmp):
-            os.remove(tmp)
-    return path
+    """Write the dataset completely or not at all."""
+    with written_whole(path, ".npz") as tmp:
+        np.savez_compressed(tmp, events=dataset.events, lengths=dataset.lengths)
+    return Path(path)
 
 
 LEGACY_FLAG = "--allow-pickle"

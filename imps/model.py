@@ -7,16 +7,16 @@ take the same weights.
 
 from __future__ import annotations
 
-import os
-import tempfile
 from pathlib import Path
 
+import h5py
 import keras
 import keras_mdn_layer as mdn
 from keras import ops
 
+from .files import written_whole
 from .sizes import N_MIXTURES, SEQ_LEN, ModelSize
-from .weights import KERAS2_HARD_SIGMOID, SIGMOID, LSTM, Dense, MDRNNWeights, WeightsError
+from .weights import GATE_ATTRIBUTE, KERAS2_HARD_SIGMOID, SIGMOID, LSTM, Dense, MDRNNWeights, WeightsError
 
 
 def keras2_hard_sigmoid(x):
@@ -80,18 +80,15 @@ def get_weights(model: keras.Model, gate_activation: str = SIGMOID) -> MDRNNWeig
     return MDRNNWeights(lstms, Dense(mus_k, mus_b), Dense(sig_k, sig_b), Dense(pi_k, pi_b), gate_activation)
 
 
-def save_weights(model: keras.Model, path: Path | str) -> Path:
+def save_weights(model: keras.Model, path: Path | str, gate_activation: str = SIGMOID) -> Path:
     """Write the model's weights to `path` (ending .weights.h5) completely or not at all:
-    Keras writes a temporary file beside it, which is renamed into place when whole."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".weights.h5", dir=path.parent)
-    os.close(fd)
-    try:
+    Keras writes a temporary file beside it, which is renamed into place when whole.
+    A model with Keras 2's gates (one fine-tuned from original IMPS weights) says so in
+    the file, so that it performs with the gates it was trained with."""
+    with written_whole(path, ".weights.h5") as tmp:
         model.save_weights(tmp, overwrite=True)
-        os.replace(tmp, path)
-    finally:
-        if os.path.exists(tmp):
-            os.remove(tmp)
-    return path
+        if gate_activation != SIGMOID:
+            with h5py.File(tmp, "a") as f:
+                f.attrs[GATE_ATTRIBUTE] = gate_activation
+    return Path(path)
 

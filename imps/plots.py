@@ -10,14 +10,13 @@ place, so it is complete or absent.
 
 from __future__ import annotations
 
-import os
 import re
-import tempfile
 from pathlib import Path
 
 import numpy as np
 
 from .dataset import Dataset
+from .files import written_whole
 from .logs import SOURCES, read_log
 from .sizes import LOG_SUFFIX
 
@@ -40,18 +39,28 @@ def _pyplot():
 
 def save_png(figure, path: Path | str) -> Path:
     """Write `figure` to `path` whole or not at all, and close it."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".png", dir=path.parent)
     try:
-        with os.fdopen(fd, "wb") as f:
-            figure.savefig(f, format="png")
-        os.replace(tmp, path)
+        with written_whole(path, ".png") as tmp:
+            figure.savefig(tmp, format="png")
     finally:
         _pyplot().close(figure)
-        if os.path.exists(tmp):
-            os.remove(tmp)
-    return path
+    return Path(path)
+
+
+def plot_losses(history: dict, path: Path | str) -> Path:
+    """Training and validation loss per epoch, as the trainer leaves it beside the weights."""
+    path = Path(path)
+    figure, axes = _pyplot().subplots(figsize=(7, 4), dpi=100)
+    epochs = np.arange(1, len(history.get("loss", [])) + 1)
+    axes.plot(epochs, history.get("loss", []), label="training")
+    if "val_loss" in history:
+        axes.plot(epochs, history["val_loss"], label="validation")
+    axes.set_xlabel("epoch")
+    axes.set_ylabel("loss (negative log-likelihood)")
+    axes.set_title(path.name.removesuffix("-loss.png"), fontsize=9)
+    axes.legend()
+    figure.tight_layout()
+    return save_png(figure, path)
 
 
 def values_in_log(path: Path) -> int:
@@ -68,10 +77,15 @@ def values_in_log(path: Path) -> int:
     raise PlotError(f"{path} holds no IMPS log lines (timestamp,interface|rnn,x1,...,xN)")
 
 
+HOLD = 1.0  # seconds of silence after which a source's line is drawn dotted
+
+
 def plot_log(path: Path | str, output: Path | str, n_values: int | None = None, start: float | None = None,
-             end: float | None = None, title: str | None = None, dpi: int = 100) -> Path:
+             end: float | None = None, title: str | None = None, dpi: int = 100, hold: float = HOLD) -> Path:
     """Draw the log at `path` as a PNG at `output`: one lane per value, time in seconds
-    from the log's first event; `start` and `end` (seconds) choose a stretch of it."""
+    from the log's first event; `start` and `end` (seconds) choose a stretch of it.
+    Each source's line is solid while it plays and dotted across its silences longer
+    than `hold` seconds."""
     path = Path(path)
     if not path.is_file():
         raise PlotError(f"no log file at {path}")
@@ -95,7 +109,7 @@ def plot_log(path: Path | str, output: Path | str, n_values: int | None = None, 
 
     plt = _pyplot()
     lane_height = 0.85 if n_values <= 12 else max(0.3, 10.0 / n_values)
-    height = 1.2 + lane_height * n_values
+    height = 1.35 + lane_height * n_values
     figure, lanes = plt.subplots(n_values, 1, sharex=True, squeeze=False, figsize=(12, height), dpi=dpi)
     lanes = lanes[:, 0]
     counts = {}
@@ -106,12 +120,22 @@ def plot_log(path: Path | str, output: Path | str, n_values: int | None = None, 
         counts[source] = int(shown.sum())
         if not counts[source]:
             continue
+        t, v = t[shown], v[shown]
         moved = np.vstack([np.ones((1, n_values), bool), np.diff(v, axis=0) != 0])
+        # Solid steps while this source plays; across a silence longer than `hold`, a
+        # dotted line: the value is held, but nobody is playing it.
+        breaks = np.flatnonzero(np.diff(t) > hold)
+        solid_t = np.insert(t, breaks + 1, np.nan)
         for k, lane in enumerate(lanes):
-            # A control holds its value until the next event: steps, with a dot where this one moved.
-            lane.plot(t[shown], v[shown, k], drawstyle="steps-post", color=COLOURS[source], linewidth=1.1,
-                      alpha=0.9, label=f"{LABELS[source]}: {counts[source]} events")
-            dots = shown & moved[:, k]
+            lane.plot(solid_t, np.insert(v[:, k], breaks + 1, np.nan), drawstyle="steps-post",
+                      color=COLOURS[source], linewidth=1.1, alpha=0.9,
+                      label=f"{LABELS[source]}: {counts[source]} events")
+            if len(breaks):
+                nan = np.full(len(breaks), np.nan)
+                held_t = np.column_stack([t[breaks], t[breaks + 1], t[breaks + 1], nan]).ravel()
+                held_v = np.column_stack([v[breaks, k], v[breaks, k], v[breaks + 1, k], nan]).ravel()
+                lane.plot(held_t, held_v, color=COLOURS[source], linewidth=0.8, alpha=0.45, linestyle=":")
+            dots = moved[:, k]
             lane.plot(t[dots], v[dots, k], linestyle="none", color=COLOURS[source], marker=".", markersize=3)
     for k, lane in enumerate(lanes):
         lane.set_ylim(-0.05, 1.05)
@@ -122,11 +146,12 @@ def plot_log(path: Path | str, output: Path | str, n_values: int | None = None, 
     lanes[-1].set_xlim(lo, hi)
     lanes[-1].set_xlabel("seconds since the first event")
     handles, labels = lanes[0].get_legend_handles_labels()
-    if handles:
-        figure.legend(handles, labels, loc="upper right", bbox_to_anchor=(0.99, 1.0), ncol=2, fontsize=9, frameon=False)
-    figure.suptitle(title or f"{path.name}: {hi - lo:.1f} s", x=0.01, y=1 - 0.12 / height, ha="left", va="top",
+    figure.suptitle(title or f"{path.name}: {hi - lo:.1f} s", x=0.01, y=1 - 0.08 / height, ha="left", va="top",
                     fontsize=10)
-    figure.subplots_adjust(left=0.05, right=0.99, bottom=0.7 / height, top=1 - 0.5 / height, hspace=0.12)
+    if handles:  # under the title, so that a long title never runs into it
+        figure.legend(handles, labels, loc="upper right", bbox_to_anchor=(0.99, 1 - 0.26 / height), ncol=2,
+                      fontsize=9, frameon=False, borderaxespad=0)
+    figure.subplots_adjust(left=0.05, right=0.99, bottom=0.7 / height, top=1 - 0.62 / height, hspace=0.12)
     return save_png(figure, output)
 
 
@@ -160,7 +185,8 @@ def plot_dataset(dataset: Dataset, output: Path | str, title: str = "dataset", d
     not_shown = len(dt) - len(positive)
     histogram.set_xlabel("seconds since the previous event (log scale)")
     histogram.set_ylabel("events (log scale)")
-    histogram.set_title("time between events" + (f" ({not_shown} events of 0 s not shown)" if not_shown else ""), fontsize=10)
+    histogram.set_title("time between events" + (f" ({not_shown} events of 0 s not shown)" if not_shown else ""),
+                        fontsize=10)
     figure.suptitle(f"{title}: {dataset.dimension}-d, {dataset.summary()}", x=0.01, ha="left", fontsize=10)
     figure.tight_layout()
     return save_png(figure, output)

@@ -20,8 +20,6 @@ approach (Adam at 1e-3 on 50-event windows throughout; see utils/benchmark_train
 from __future__ import annotations
 
 import datetime
-import os
-import tempfile
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -33,8 +31,10 @@ import tensorflow as tf
 
 from . import model as mdrnn
 from .dataset import Dataset
-from .sizes import LEARNING_RATE, SCALE, SEQ_LEN, STRATEGIES, WARMUP_EPOCHS, WARMUP_SEQ_LEN, ModelSize, checkpoint_path, model_name, weights_path
-from .weights import MDRNNWeights
+from .plots import plot_losses
+from .sizes import (LEARNING_RATE, SCALE, SEQ_LEN, STRATEGIES, WARMUP_EPOCHS, WARMUP_SEQ_LEN, ModelSize,
+                    checkpoint_path, model_name, weights_path)
+from .weights import SIGMOID, MDRNNWeights
 
 VALIDATION_FRACTION = 0.1
 
@@ -99,9 +99,10 @@ class BestWeights(keras.callbacks.Callback):
     """Keeps the weights of the epoch with the lowest monitored loss, in memory and
     in a checkpoint file that is replaced whole, never left half-written."""
 
-    def __init__(self, monitor: str, checkpoint_path: Path):
+    def __init__(self, monitor: str, checkpoint_path: Path, gate_activation: str):
         super().__init__()
         self.monitor = monitor
+        self.gate_activation = gate_activation
         self.checkpoint_path = checkpoint_path
         self.best_loss = np.inf
         self.best_epoch = 0
@@ -113,7 +114,7 @@ class BestWeights(keras.callbacks.Callback):
             self.best_loss = float(loss)
             self.best_epoch = epoch + 1
             self.best_weights = self.model.get_weights()
-            mdrnn.save_weights(self.model, self.checkpoint_path)
+            mdrnn.save_weights(self.model, self.checkpoint_path, self.gate_activation)
 
 
 def distribution_strategy(name: str = "auto") -> tf.distribute.Strategy:
@@ -123,35 +124,6 @@ def distribution_strategy(name: str = "auto") -> tf.distribute.Strategy:
     if name == "auto":
         name = "mirrored" if len(tf.config.list_logical_devices("GPU")) > 1 else "default"
     return tf.distribute.MirroredStrategy() if name == "mirrored" else tf.distribute.get_strategy()
-
-
-def plot_losses(history: dict, path: Path) -> Path:
-    """Training and validation loss per epoch as a PNG, written whole or not at all."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    from matplotlib import pyplot as plt
-
-    figure, axes = plt.subplots(figsize=(7, 4), dpi=100)
-    epochs = np.arange(1, len(history.get("loss", [])) + 1)
-    axes.plot(epochs, history.get("loss", []), label="training")
-    if "val_loss" in history:
-        axes.plot(epochs, history["val_loss"], label="validation")
-    axes.set_xlabel("epoch")
-    axes.set_ylabel("loss (negative log-likelihood)")
-    axes.set_title(path.name.removesuffix("-loss.png"), fontsize=9)
-    axes.legend()
-    figure.tight_layout()
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".png", dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as f:
-            figure.savefig(f, format="png")
-        os.replace(tmp, path)
-    finally:
-        plt.close(figure)
-        if os.path.exists(tmp):
-            os.remove(tmp)
-    return path
 
 
 def train(dataset: Dataset, size: ModelSize, models_dir: Path | str = "models", epochs: int = 100,
@@ -175,13 +147,15 @@ def train(dataset: Dataset, size: ModelSize, models_dir: Path | str = "models", 
 
     if seed is not None:
         keras.utils.set_random_seed(seed)
+    # Weights from the original IMPS keep training with the Keras 2 gates they learned with.
+    gate = initial_weights.gate_activation if initial_weights is not None else SIGMOID
     with distribution_strategy(strategy).scope():
-        model = mdrnn.build_mdrnn(dimension, size)
+        model = mdrnn.build_mdrnn(dimension, size, gate_activation=gate)
         if initial_weights is not None:
             initial_weights.check_matches(dimension, size, "the starting weights")
             mdrnn.set_weights(model, initial_weights)
         if warmup_epochs > 0:
-            warmup = mdrnn.build_mdrnn(dimension, size, seq_len=WARMUP_SEQ_LEN)
+            warmup = mdrnn.build_mdrnn(dimension, size, seq_len=WARMUP_SEQ_LEN, gate_activation=gate)
             warmup.set_weights(model.get_weights())
             mdrnn.compile_for_training(warmup, dimension, learning_rate)
         mdrnn.compile_for_training(model, dimension, learning_rate)
@@ -198,7 +172,7 @@ def train(dataset: Dataset, size: ModelSize, models_dir: Path | str = "models", 
 
     name = model_name(dimension, size)
     final_path = weights_path(Path(models_dir), dimension, size)
-    best = BestWeights(monitor, checkpoint_path(Path(models_dir), dimension, size))
+    best = BestWeights(monitor, checkpoint_path(Path(models_dir), dimension, size), gate)
     all_callbacks = [best, keras.callbacks.TerminateOnNaN(),
                      keras.callbacks.ReduceLROnPlateau(monitor=monitor, factor=0.5, patience=2, min_lr=1e-4),
                      *(callbacks or [])]
@@ -215,7 +189,7 @@ def train(dataset: Dataset, size: ModelSize, models_dir: Path | str = "models", 
     seconds = time.monotonic() - began
     if best.best_weights is not None:
         model.set_weights(best.best_weights)
-    mdrnn.save_weights(model, final_path)
+    mdrnn.save_weights(model, final_path, gate)
     plot = plot_losses(history.history, final_path.with_name(f"{name}-loss.png"))
     return TrainingResult(final_path, plot, best.best_loss, best.best_epoch, monitor,
                           len(history.history.get("loss", [])), seconds, history.history)

@@ -16,16 +16,23 @@ with the gate they were trained with, so the gate travels with the weights.
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import dataclass
 from pathlib import Path
 
 import h5py
 import numpy as np
 
-from .sizes import N_MIXTURES, ModelSize, weights_candidates
+from .sizes import N_MIXTURES, SCALE, WEIGHTS_SUFFIX, ModelSize, model_name, weights_candidates
 
 SIGMOID = "sigmoid"
 KERAS2_HARD_SIGMOID = "keras2_hard_sigmoid"
+GATE_ATTRIBUTE = "imps_gate_activation"  # on our weights files when the gates are not Keras 3's sigmoid
+
+
+# Models that come with IMPS, one per dimension, trained on procedural performances
+# (utils/make_default_models.sh): found beside the package, wherever the musician runs from.
+DEFAULT_MODELS_DIR = Path(__file__).resolve().parent.parent / "models" / "default"
 
 
 class WeightsError(Exception):
@@ -154,8 +161,12 @@ def _read_keras3(f: h5py.File) -> MDRNNWeights:
     if not lstms or mdn is None:
         raise WeightsError("no LSTM layers and MDN head found")
     ordered = [lstms[name] for name in sorted(lstms)]
+    gate = f.attrs.get(GATE_ATTRIBUTE, SIGMOID)
+    gate = gate.decode() if isinstance(gate, bytes) else str(gate)
+    if gate not in (SIGMOID, KERAS2_HARD_SIGMOID):
+        raise WeightsError(f"unknown LSTM gate {gate!r}")
     return MDRNNWeights(ordered, Dense(*_vars(mdn["mdn_mus/vars"])),
-                        Dense(*_vars(mdn["mdn_sigmas/vars"])), Dense(*_vars(mdn["mdn_pi/vars"])))
+                        Dense(*_vars(mdn["mdn_sigmas/vars"])), Dense(*_vars(mdn["mdn_pi/vars"])), gate)
 
 
 def _layer_arrays(group: h5py.Group) -> list[np.ndarray]:
@@ -201,12 +212,31 @@ def _check_consistent(w: MDRNNWeights, path: Path) -> None:
             raise WeightsError(f"{path} has inconsistent layer shapes ({found} where {wanted} belongs)")
 
 
+def default_weights_file(dimension: int, size: ModelSize | None = None,
+                         defaults_dir: Path | str = DEFAULT_MODELS_DIR) -> Path | None:
+    """The default model for `dimension` in `defaults_dir`, of any size (`size` if there
+    is one of that size), or None."""
+    defaults_dir = Path(defaults_dir)
+    if size is not None and (defaults_dir / (model_name(dimension, size) + WEIGHTS_SUFFIX)).is_file():
+        return defaults_dir / (model_name(dimension, size) + WEIGHTS_SUFFIX)
+    pattern = re.compile(rf"musicMDRNN-dim{dimension}-layers(\d+)-units(\d+)-mixtures(\d+)-scale{int(SCALE)}"
+                         + re.escape(WEIGHTS_SUFFIX))
+    found = sorted(defaults_dir.glob(f"musicMDRNN-dim{dimension}-*{WEIGHTS_SUFFIX}")) if defaults_dir.is_dir() else []
+    # The smallest first: the quickest to play.
+    found = sorted((p for p in found if pattern.fullmatch(p.name)),
+                   key=lambda p: tuple(int(n) for n in pattern.fullmatch(p.name).groups()[:2]))
+    return found[0] if found else None
+
+
 def choose_weights(dimension: int, size: ModelSize, models_dir: Path | str = "models",
-                   model_file: Path | str | None = None) -> tuple[MDRNNWeights, str, bool]:
+                   model_file: Path | str | None = None,
+                   defaults_dir: Path | str | None = DEFAULT_MODELS_DIR) -> tuple[MDRNNWeights, str, bool]:
     """The weights to perform with, a line saying what they are, and whether they are
     trained. A file the musician names must load and fit the dimension, whatever its
     size; otherwise the first trained file for this dimension and size in
-    `models_dir`, and failing that an untrained model, said plainly."""
+    `models_dir`; failing that the default model for this dimension in `defaults_dir`
+    (any size, trained on procedural performances); and failing that an untrained
+    model, said plainly."""
     if model_file is not None:
         weights = load_weights(model_file)
         weights.check_matches(dimension, None, model_file)
@@ -217,7 +247,19 @@ def choose_weights(dimension: int, size: ModelSize, models_dir: Path | str = "mo
             weights = load_weights(path)
             weights.check_matches(dimension, size, path)
             return weights, f"performing with {path}", True
+    default = default_weights_file(dimension, size, defaults_dir) if defaults_dir is not None else None
+    if default is not None:
+        weights = load_weights(default)
+        weights.check_matches(dimension, None, default)
+        size_note = "" if (weights.layers, weights.units) == (size.layers, size.units) else \
+            f", {weights.layers} layers of {weights.units} units whatever --modelsize says"
+        return (weights,
+                f"no trained weights at {candidates[0]}; playing the default model {default} (trained on "
+                f"procedural performances, not on you{size_note}). To play a model of your own, record with --log, "
+                f"then run generate_dataset.py --dimension={dimension} and train_predictive_music_model.py "
+                f"--dimension={dimension} --modelsize={size.name}", True)
     return (MDRNNWeights.random(dimension, size),
-            f"no trained weights at {candidates[0]} (nor {candidates[1].name}): performing with an UNTRAINED "
-            f"model, which plays noise. Train one with train_predictive_music_model.py "
-            f"--dimension={dimension} --modelsize={size.name}, or name a file with --modelfile", False)
+            f"no trained weights at {candidates[0]} (nor {candidates[1].name}), and no default model for dimension "
+            f"{dimension}: performing with an UNTRAINED model, which plays noise. Train one with "
+            f"train_predictive_music_model.py --dimension={dimension} --modelsize={size.name}, or name a file with "
+            f"--modelfile", False)

@@ -301,7 +301,7 @@ def test_a_failed_save_leaves_the_old_dataset_and_no_temporary_file(tmp_path, mo
     before = path.read_bytes()
 
     def broken(file, **arrays):
-        file.write(b"PK\x03\x04 half a zip")
+        Path(file).write_bytes(b"PK\x03\x04 half a zip")
         raise OSError("disk full")
 
     monkeypatch.setattr(np, "savez_compressed", broken)

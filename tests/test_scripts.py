@@ -5,7 +5,7 @@ import socket
 import numpy as np
 import pytest
 
-from conftest import LEGACY_DATASET_4D, free_udp_port
+from conftest import LEGACY_DATASET_4D, ROOT, free_udp_port
 from imps.dataset import Dataset, save_dataset
 from scripts import Server, run_script
 
@@ -111,26 +111,21 @@ def test_missing_model_file_is_one_line(tmp_path):
 
 
 def test_untrained_model_says_so_and_names_the_file(tmp_path):
-    server = Server("-d=3", "--modelsize=xs", "--polyphony", "--serverip", "127.0.0.1", "--serverport",
+    # No default model comes with IMPS for dimension 12.
+    server = Server("-d=12", "--modelsize=xs", "--polyphony", "--serverip", "127.0.0.1", "--serverport",
                     str(free_udp_port()), cwd=tmp_path)
-    assert server.wait_for_output("Ctrl-C stops"), server.output
+    assert server.wait_for_output("listening"), server.output
     assert server.stop() == 0
     assert "UNTRAINED" in server.output
-    assert "models/musicMDRNN-dim3-layers2-units32-mixtures5-scale10.weights.h5" in server.output
+    assert "models/musicMDRNN-dim12-layers2-units32-mixtures5-scale10.weights.h5" in server.output
 
 
-def test_weights_of_another_dimension_name_both_shapes(tmp_path):
-    from conftest import LEGACY_WEIGHTS_4D_S
-
-    result = run_script("predictive_music_model.py", "-d=3", "--modelfile", str(LEGACY_WEIGHTS_4D_S), cwd=tmp_path,
-                        timeout=30)
-    assert result.returncode == 1
-    line = one_error_line(result)
-    assert "dimension 4, 2 layers of 64 units" in line and "--dimension is 3" in line
-
-
-def test_a_corrupt_weights_file_is_one_line(tmp_path):
-    (tmp_path / "broken.weights.h5").write_bytes(b"\x89HDF\r\n\x1a\n" + bytes(100))
-    result = run_script("predictive_music_model.py", "--modelfile", "broken.weights.h5", cwd=tmp_path, timeout=30)
-    assert result.returncode == 1
-    assert "not a readable HDF5 weights file" in one_error_line(result)
+def test_without_trained_weights_the_default_model_plays_and_says_so(tmp_path):
+    server = Server("-d=9", "--polyphony", "--serverip", "127.0.0.1", "--serverport", str(free_udp_port()),
+                    cwd=tmp_path)
+    assert server.wait_for_output("listening"), server.output
+    assert server.stop() == 0
+    assert "UNTRAINED" not in server.output and "warning" not in server.output
+    default = ROOT / "models" / "default" / "musicMDRNN-dim9-layers2-units32-mixtures5-scale10.weights.h5"
+    assert (f"no trained weights at models/musicMDRNN-dim9-layers2-units64-mixtures5-scale10.weights.h5; "
+            f"playing the default model {default} (trained on procedural performances") in server.output

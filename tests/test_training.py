@@ -305,3 +305,23 @@ def test_warm_up_on_short_windows_comes_first_and_helps(tmp_path):
                  verbose=0, seed=6, warmup_epochs=0, report=said.append)
     assert len(said) == 2  # no warm-up, nothing said
     assert warmed.best_loss < cold.best_loss
+
+
+def test_fine_tuning_original_weights_keeps_their_keras2_gates(tmp_path):
+    """Weights from the original IMPS learned with Keras 2's hard-sigmoid gates: they
+    train on with those gates, and the file says so, so they perform with them too."""
+    from conftest import LEGACY_WEIGHTS_4D_S
+
+    from imps.weights import KERAS2_HARD_SIGMOID
+
+    legacy = load_weights(LEGACY_WEIGHTS_4D_S)
+    dataset = load_dataset(LEGACY_DATASET_4D, allow_pickle=True)
+    dataset = Dataset(dataset.events[:1200], np.array([1200]))
+    result = train(dataset, model_size("s"), models_dir=tmp_path, epochs=1, batch_size=64,
+                   initial_weights=legacy, tensorboard_dir=None, verbose=0, seed=3, warmup_epochs=0,
+                   learning_rate=1e-4)
+    tuned = load_weights(result.weights_path)
+    assert tuned.gate_activation == KERAS2_HARD_SIGMOID
+    assert load_weights(tmp_path / "musicMDRNN-dim4-layers2-units64-mixtures5-scale10-checkpoint.weights.h5") \
+        .gate_activation == KERAS2_HARD_SIGMOID
+    assert result.best_loss < 1.5  # already a good model: it started from one that knows this music

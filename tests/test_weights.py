@@ -4,11 +4,11 @@ import h5py
 import numpy as np
 import pytest
 
-from conftest import LEGACY_DATASET_4D, LEGACY_MODEL_2D_XS, LEGACY_WEIGHTS_4D_S
-from imps.engine import NumpyMDRNN
+from conftest import LEGACY_DATASET_4D, LEGACY_MODEL_2D_XS, LEGACY_WEIGHTS_4D_S, ROOT
+from imps.engine import NumpyMDRNN, Predictor
 from imps.sizes import SIZES, weights_path
-from imps.weights import (KERAS2_HARD_SIGMOID, SIGMOID, MDRNNWeights, WeightsError, choose_weights,
-                          load_weights)
+from imps.weights import (DEFAULT_MODELS_DIR, KERAS2_HARD_SIGMOID, SIGMOID, MDRNNWeights, WeightsError,
+                          choose_weights, default_weights_file, load_weights)
 
 
 def test_original_weights_only_file_loads_as_size_s():
@@ -105,18 +105,139 @@ def test_inconsistent_shapes_are_refused(tmp_path):
 
 def test_choose_weights_prefers_trained_files_and_says_when_untrained(tmp_path):
     size = SIZES["s"]
-    weights, message, trained = choose_weights(4, size, models_dir=tmp_path)
-    assert not trained and "UNTRAINED" in message
+    no_defaults = tmp_path / "no-defaults"
+    weights, message, trained = choose_weights(4, size, models_dir=tmp_path, defaults_dir=no_defaults)
+    assert not trained and "UNTRAINED" in message and "no default model for dimension 4" in message
     assert str(weights_path(tmp_path, 4, size)) in message
     assert weights.dimension == 4 and weights.units == 64
 
     legacy_name = tmp_path / "musicMDRNN-dim4-layers2-units64-mixtures5-scale10.h5"
     legacy_name.symlink_to(LEGACY_WEIGHTS_4D_S)
-    weights, message, trained = choose_weights(4, size, models_dir=tmp_path)
+    weights, message, trained = choose_weights(4, size, models_dir=tmp_path, defaults_dir=no_defaults)
     assert trained and str(legacy_name) in message
     assert weights.gate_activation == KERAS2_HARD_SIGMOID
 
-    weights, message, trained = choose_weights(2, SIZES["s"], models_dir=tmp_path, model_file=LEGACY_MODEL_2D_XS)
+    weights, message, trained = choose_weights(2, SIZES["s"], models_dir=tmp_path, model_file=LEGACY_MODEL_2D_XS,
+                                               defaults_dir=no_defaults)
     assert trained and weights.units == 32  # a named file may be any size
     with pytest.raises(WeightsError, match="--dimension"):
-        choose_weights(9, size, models_dir=tmp_path, model_file=LEGACY_MODEL_2D_XS)
+        choose_weights(9, size, models_dir=tmp_path, model_file=LEGACY_MODEL_2D_XS, defaults_dir=no_defaults)
+
+
+def _default(folder, name, source):
+    folder.mkdir(exist_ok=True)
+    (folder / name).symlink_to(source)
+    return folder / name
+
+
+XS_2D = "musicMDRNN-dim2-layers2-units32-mixtures5-scale10.weights.h5"
+S_4D = "musicMDRNN-dim4-layers2-units64-mixtures5-scale10.weights.h5"
+
+
+def test_without_trained_weights_the_default_model_plays_and_says_which(tmp_path):
+    models, defaults = tmp_path / "models", tmp_path / "defaults"
+    default = _default(defaults, XS_2D, LEGACY_MODEL_2D_XS)
+    weights, message, trained = choose_weights(2, SIZES["s"], models_dir=models, defaults_dir=defaults)
+    assert trained
+    assert (weights.dimension, weights.layers, weights.units) == (2, 2, 32)  # any size will do
+    assert message.startswith(f"no trained weights at {weights_path(models, 2, SIZES['s'])}; "
+                              f"playing the default model {default} (trained on procedural performances")
+    assert "2 layers of 32 units whatever --modelsize says" in message
+    assert "--dimension=2" in message and "--modelsize=s" in message
+
+    weights, message, trained = choose_weights(2, SIZES["xs"], models_dir=models, defaults_dir=defaults)
+    assert trained and str(default) in message and "whatever --modelsize says" not in message
+
+
+def test_the_musicians_own_weights_come_before_the_default(tmp_path):
+    models, defaults = tmp_path / "models", tmp_path / "defaults"
+    _default(defaults, S_4D, LEGACY_WEIGHTS_4D_S)
+    models.mkdir()
+    own = models / "musicMDRNN-dim2-layers2-units32-mixtures5-scale10.h5"
+    own.symlink_to(LEGACY_MODEL_2D_XS)
+    _default(defaults, XS_2D, LEGACY_WEIGHTS_4D_S)  # would not even fit: never opened
+    weights, message, trained = choose_weights(2, SIZES["xs"], models_dir=models, defaults_dir=defaults)
+    assert trained and message == f"performing with {own}"
+    # A --modelfile comes first of all.
+    weights, message, _ = choose_weights(4, SIZES["xs"], models_dir=models, model_file=LEGACY_WEIGHTS_4D_S,
+                                         defaults_dir=defaults)
+    assert message == f"performing with {LEGACY_WEIGHTS_4D_S}"
+
+
+def test_only_a_default_of_the_same_dimension_is_taken(tmp_path):
+    defaults = tmp_path / "defaults"
+    # Names that look alike but are not dimension 2's final weights.
+    _default(defaults, "musicMDRNN-dim20-layers2-units32-mixtures5-scale10.weights.h5", LEGACY_MODEL_2D_XS)
+    _default(defaults, "musicMDRNN-dim2-layers2-units32-mixtures5-scale10-checkpoint.weights.h5", LEGACY_MODEL_2D_XS)
+    _default(defaults, "musicMDRNN-dim2-layers2-units32-mixtures5-scale10.h5", LEGACY_MODEL_2D_XS)
+    assert default_weights_file(2, SIZES["xs"], defaults) is None
+    _, message, trained = choose_weights(2, SIZES["xs"], models_dir=tmp_path / "models", defaults_dir=defaults)
+    assert not trained and "UNTRAINED" in message
+    # A file named for dimension 4 that holds another dimension is refused, naming it.
+    bad = _default(defaults, "musicMDRNN-dim4-layers2-units32-mixtures5-scale10.weights.h5", LEGACY_MODEL_2D_XS)
+    with pytest.raises(WeightsError, match=f"{bad}.*--dimension=2"):
+        choose_weights(4, SIZES["xs"], models_dir=tmp_path / "models", defaults_dir=defaults)
+
+
+def test_the_default_of_the_size_asked_for_comes_first_then_the_smallest(tmp_path):
+    defaults = tmp_path / "defaults"
+    for name in ["musicMDRNN-dim4-layers2-units64-mixtures5-scale10.weights.h5",
+                 "musicMDRNN-dim4-layers3-units512-mixtures5-scale10.weights.h5",
+                 "musicMDRNN-dim4-layers2-units128-mixtures5-scale10.weights.h5"]:
+        _default(defaults, name, LEGACY_WEIGHTS_4D_S)
+    of_size_m = "musicMDRNN-dim4-layers2-units128-mixtures5-scale10.weights.h5"
+    assert default_weights_file(4, SIZES["m"], defaults).name == of_size_m
+    smallest = "musicMDRNN-dim4-layers2-units64-mixtures5-scale10.weights.h5"
+    assert default_weights_file(4, SIZES["xs"], defaults).name == smallest
+    assert default_weights_file(4, None, defaults).name == smallest
+
+
+def test_the_default_models_are_found_beside_the_package_from_any_folder(in_tmp_dir):
+    assert DEFAULT_MODELS_DIR == ROOT / "models" / "default"
+    weights, message, trained = choose_weights(9, SIZES["s"])  # models/ is looked for here, in the tmp folder
+    assert trained
+    assert message.startswith("no trained weights at models/musicMDRNN-dim9-layers2-units64-mixtures5-scale10")
+    assert f"playing the default model {ROOT / 'models' / 'default'}/musicMDRNN-dim9-" in message
+
+
+@pytest.mark.parametrize("dimension", range(2, 10))
+def test_every_dimension_from_2_to_9_has_a_default_model(dimension):
+    path = default_weights_file(dimension)
+    assert path is not None and path.parent == DEFAULT_MODELS_DIR
+    assert path.name == f"musicMDRNN-dim{dimension}-layers2-units32-mixtures5-scale10.weights.h5"
+    weights = load_weights(path)
+    weights.check_matches(dimension, SIZES["xs"], path)
+    assert weights.gate_activation == SIGMOID
+
+
+def play_by_itself(weights, events=1500):
+    """The model going on from its own output, as in a response: [dt, values] rows."""
+    predictor = Predictor(NumpyMDRNN(weights), seed=1)
+    event = np.concatenate([[0.1], np.full(weights.dimension - 1, 0.5)])
+    played = []
+    for _ in range(events):
+        event = predictor.predict(event)
+        event = np.concatenate([[max(event[0], 0.001)], np.clip(event[1:], 0, 1)])  # as the player sends it
+        played.append(event)
+    return np.array(played)
+
+
+def hands_on_faders(played):
+    """What sets a person's playing apart from an untrained model's: events tens of
+    milliseconds apart, never in a rush, with pauses between; values moving in small
+    steps; and faders going somewhere, not trembling in place."""
+    dt, values = played[:, 0], played[:, 1:]
+    ranges = values.max(axis=0) - values.min(axis=0)
+    return {"tens of ms apart": 0.01 < np.median(dt) < 0.08,
+            "never rushed": np.mean(dt <= 0.002) < 0.01,
+            "pauses": 0.3 < dt.max() < 10,
+            "small steps": np.median(np.abs(np.diff(values, axis=0)).max(axis=1)) < 0.02,
+            "going somewhere": (ranges > 0.25).sum() >= min(2, len(ranges))}
+
+
+@pytest.mark.parametrize("dimension", range(2, 10))
+def test_a_default_model_plays_like_hands_on_faders_and_an_untrained_one_does_not(dimension):
+    default = hands_on_faders(play_by_itself(load_weights(default_weights_file(dimension))))
+    assert all(default.values()), default
+    untrained = hands_on_faders(play_by_itself(MDRNNWeights.random(dimension, SIZES["xs"])))
+    assert not untrained["tens of ms apart"] and not untrained["going somewhere"], untrained

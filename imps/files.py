@@ -1,0 +1,30 @@
+"""Files written whole or not at all."""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Iterator
+
+
+@contextmanager
+def written_whole(path: Path | str, suffix: str) -> Iterator[Path]:
+    """A temporary path beside `path` to write to. When the block finishes, the file is
+    renamed into place in one step, so readers (and a crash, or Ctrl-C) see the old file
+    or the new one, never half of one; if the block fails, it is removed. `suffix` is
+    the ending a writer insists on, such as Keras's `.weights.h5`."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=suffix, dir=path.parent)
+    os.close(fd)
+    try:
+        yield Path(tmp)
+        umask = os.umask(0)
+        os.umask(umask)
+        os.chmod(tmp, 0o666 & ~umask)  # mkstemp made it private; give it the usual permissions
+        os.replace(tmp, path)
+    finally:
+        if os.path.exists(tmp):
+            os.remove(tmp)

@@ -1,0 +1,60 @@
+#!/usr/bin/env python3
+"""Draw a summary of an IMPS dataset as a PNG: events per performance, and a
+histogram of the times between events on logarithmic axes.
+
+    python utils/plot_dataset.py datasets/training-dataset-9d.npz
+    python utils/plot_dataset.py --dimension=9            # the same file, by dimension
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from imps import cli  # noqa: E402
+from imps.sizes import dataset_path  # noqa: E402
+
+
+def parse_args(argv=None):
+    parser = cli.Parser(description="Draw a summary of a dataset made by generate_dataset.py as a PNG: events per "
+                                    "performance and a histogram of the time between events (log scale).")
+    parser.add_argument("dataset", nargs="?", help="the dataset file (default: datasets/training-dataset-{D}d.npz)")
+    parser.add_argument("-d", "--dimension", type=cli.dimension,
+                        help="find the dataset by dimension in datasets/ when no file is named")
+    parser.add_argument("-o", "--output", metavar="PNG",
+                        help="where to write the picture (default: the dataset's name with .png)")
+    parser.add_argument("--title", help="the picture's title (default: the dataset's file name)")
+    parser.add_argument("--allow-pickle", action="store_true",
+                        help="allow an original IMPS dataset, which loads with pickle: only for files you trust")
+    parser.add_argument("--dpi", type=int, default=100, help="pixels per inch; the picture is 12 inches wide "
+                                                             "(default: %(default)s)")
+    args = parser.parse_args(argv)
+    if args.dataset is None and args.dimension is None:
+        parser.error("name a dataset file or give --dimension")
+    if args.dpi < 10:
+        parser.error("--dpi must be at least 10")
+    return args
+
+
+def main(argv=None):
+    args = parse_args(argv)
+    from imps.dataset import load_dataset
+    from imps.plots import plot_dataset
+
+    path = Path(args.dataset) if args.dataset else dataset_path("datasets", args.dimension)
+    dataset = load_dataset(path, allow_pickle=args.allow_pickle)
+    if args.dimension and dataset.dimension != args.dimension:
+        cli.fail(f"{path} holds {dataset.dimension}-d events, not {args.dimension}-d")
+    output = Path(args.output) if args.output else path.with_name(path.name + ".png")
+    written = plot_dataset(dataset, output, args.title or path.name, args.dpi)
+    cli.say(f"wrote {written}: {dataset.summary()}")
+
+
+if __name__ == "__main__":
+    from imps.dataset import DatasetError
+    from imps.plots import PlotError
+
+    cli.run(main, (PlotError, DatasetError, OSError))
