@@ -136,7 +136,7 @@ def bench_timing(rate: float, seconds: float) -> None:
     time.sleep(1.0)  # let the last predictions fall due
     output = stop_server(process)
     found = re.search(r"(\d+) predictions sent.*?left ([\d.]+) ms \(median\), ([\d.]+) ms \(99th", output)
-    print(f"\n### On time: {rate:.0f} events/s for {seconds:.0f} s in polyphony mode, size s\n")
+    print(f"\n### On time: {rate:.0f} events/s for {seconds:.0f} s in polyphony mode, the default 9-d model (xs)\n")
     print("| events sent | predictions sent | late by, median (ms) | late by, p99 (ms) |")
     print("| ---: | ---: | ---: | ---: |")
     print(f"| {sent} | {found.group(1)} | {found.group(2)} | {found.group(3)} |", flush=True)
