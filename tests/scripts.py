@@ -19,6 +19,14 @@ def run_script(name: str, *args: str, cwd: Path, timeout: float = 300) -> subpro
                           capture_output=True, text=True, timeout=timeout)
 
 
+def one_error_line(result: subprocess.CompletedProcess) -> str:
+    """The one line a script prints when it fails: `error: ...`, never a traceback."""
+    lines = [line for line in result.stderr.splitlines() if line.strip()]
+    assert len(lines) == 1, result.stderr
+    assert lines[0].startswith("error: ") and "Traceback" not in result.stderr
+    return lines[0]
+
+
 class Process:
     """A background process whose output is collected line by line as it comes."""
 

@@ -10,7 +10,7 @@ from conftest import ROOT
 from imps.dataset import collate_logs, load_dataset
 from imps.logs import read_log
 from imps.sizes import log_glob
-from scripts import run_script
+from scripts import one_error_line, run_script
 
 sys.path.insert(0, str(ROOT / "utils"))
 import make_corpus  # noqa: E402
@@ -19,13 +19,6 @@ import make_corpus  # noqa: E402
 def make(out, *args, dimension=9, cwd):
     return run_script("utils/make_corpus.py", f"--dimension={dimension}", "--out", str(out), *args, cwd=cwd,
                       timeout=120)
-
-
-def one_error_line(result):
-    lines = [line for line in result.stderr.splitlines() if line.strip()]
-    assert len(lines) == 1, result.stderr
-    assert lines[0].startswith("error: ") and "Traceback" not in result.stderr
-    return lines[0]
 
 
 @pytest.fixture(scope="module")

@@ -8,7 +8,7 @@ import pytest
 
 from imps.dataset import Dataset, collate_logs, save_dataset
 from imps.logs import PerformanceLog, read_log
-from scripts import run_script
+from scripts import one_error_line, run_script
 
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 
@@ -21,13 +21,6 @@ def is_png(path):
 def png_size(path):
     data = path.read_bytes()
     return int.from_bytes(data[16:20], "big"), int.from_bytes(data[20:24], "big")
-
-
-def one_error_line(result):
-    lines = [line for line in result.stderr.splitlines() if line.strip()]
-    assert len(lines) == 1, result.stderr
-    assert lines[0].startswith("error: ") and "Traceback" not in result.stderr
-    return lines[0]
 
 
 @pytest.fixture(scope="module")

@@ -7,16 +7,9 @@ import pytest
 
 from conftest import LEGACY_DATASET_4D, ROOT, free_udp_port
 from imps.dataset import Dataset, save_dataset
-from scripts import Server, run_script
+from scripts import Server, one_error_line, run_script
 
 SCRIPTS = ["predictive_music_model.py", "generate_dataset.py", "train_predictive_music_model.py"]
-
-
-def one_error_line(result):
-    lines = [line for line in result.stderr.splitlines() if line.strip()]
-    assert len(lines) == 1, result.stderr
-    assert lines[0].startswith("error: ") and "Traceback" not in result.stderr
-    return lines[0]
 
 
 @pytest.mark.parametrize("name", SCRIPTS)
