@@ -34,34 +34,58 @@ def udp_port() -> int:
     return free_udp_port()
 
 
+class Recorder:
+    """Collects items from other threads; waits on a condition until enough arrive.
+    Called as a callback, it records the call's arguments (the first only, with
+    `whole_call=False`)."""
+
+    def __init__(self, whole_call: bool = True):
+        self.items: list = []
+        self._whole_call = whole_call
+        self._condition = threading.Condition()
+
+    def add(self, item) -> None:
+        with self._condition:
+            self.items.append(item)
+            self._condition.notify_all()
+
+    def __call__(self, *args) -> None:
+        self.add(args if self._whole_call else args[0])
+
+    def wait_until(self, predicate, timeout: float = 10.0) -> list:
+        """Block until `predicate(items)` holds or `timeout` passes; return the items."""
+        deadline = time.monotonic() + timeout
+        with self._condition:
+            while not predicate(self.items):
+                remaining = deadline - time.monotonic()
+                if remaining <= 0:
+                    break
+                self._condition.wait(remaining)
+            return list(self.items)
+
+    def wait_for(self, count: int, timeout: float = 10.0) -> list:
+        return self.wait_until(lambda items: len(items) >= count, timeout)
+
+
 class OSCReceiver:
-    """A python-osc server on a free port that records every message it gets."""
+    """A python-osc server on a free port that records every message it gets as
+    (monotonic time, address, arguments)."""
 
     def __init__(self):
-        self.messages: list[tuple[float, str, tuple]] = []
-        self._arrived = threading.Condition()
+        self.recorder = Recorder()
         dispatcher = Dispatcher()
-        dispatcher.set_default_handler(self._record)
+        dispatcher.set_default_handler(lambda address, *args: self.recorder.add((time.monotonic(), address, args)))
         self.server = BlockingOSCUDPServer(("127.0.0.1", 0), dispatcher)
         self.port = self.server.server_address[1]
         self.thread = threading.Thread(target=self.server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
         self.thread.start()
 
-    def _record(self, address, *args):
-        with self._arrived:
-            self.messages.append((time.monotonic(), address, args))
-            self._arrived.notify_all()
+    @property
+    def messages(self) -> list[tuple[float, str, tuple]]:
+        return self.recorder.items
 
     def wait_for(self, count: int, timeout: float = 10.0) -> list[tuple[float, str, tuple]]:
-        """Block until `count` messages have arrived or `timeout` passes; return them all."""
-        deadline = time.monotonic() + timeout
-        with self._arrived:
-            while len(self.messages) < count:
-                remaining = deadline - time.monotonic()
-                if remaining <= 0:
-                    break
-                self._arrived.wait(remaining)
-            return list(self.messages)
+        return self.recorder.wait_for(count, timeout)
 
     def close(self):
         self.server.shutdown()

@@ -9,6 +9,7 @@ import time
 import numpy as np
 import pytest
 
+from conftest import Recorder
 from imps.engine import NumpyMDRNN, Predictor
 from imps.interaction import (BATTLE, CALL_RESPONSE, INBOX_SIZE, MIN_DT, POLYPHONY, USER_ONLY, Performance,
                               Player)
@@ -17,32 +18,6 @@ from imps.sizes import SIZES
 from imps.weights import MDRNNWeights
 
 WAIT = 5.0  # seconds: only ever a limit on waiting for something that should happen
-
-
-class Recorder:
-    """Collects items from other threads; waits on a condition until enough arrive."""
-
-    def __init__(self):
-        self.items: list = []
-        self._condition = threading.Condition()
-
-    def add(self, item) -> None:
-        with self._condition:
-            self.items.append(item)
-            self._condition.notify_all()
-
-    def wait_until(self, predicate, timeout: float = WAIT) -> list:
-        deadline = time.monotonic() + timeout
-        with self._condition:
-            while not predicate(self.items):
-                remaining = deadline - time.monotonic()
-                if remaining <= 0:
-                    break
-                self._condition.wait(remaining)
-            return list(self.items)
-
-    def wait_for(self, count: int, timeout: float = WAIT) -> list:
-        return self.wait_until(lambda items: len(items) >= count, timeout)
 
 
 class Sent(Recorder):

@@ -15,35 +15,11 @@ import pytest
 from pythonosc import osc_bundle_builder, osc_message_builder
 from pythonosc.udp_client import SimpleUDPClient
 
+from conftest import Recorder
 from imps import osc
 from imps.osc import (INTERFACE, PREDICTION, OSCError, OSCServer, PredictionSender, RateLimitedWarner, is_loopback,
                       parse_values)
 
-WAIT = 5.0  # seconds: only ever a limit on waiting for something that should happen at once
-
-
-class Recorder:
-    """Collects calls from other threads; wait_for blocks until enough have arrived."""
-
-    def __init__(self, whole_call: bool = True):
-        self.items: list = []
-        self._whole_call = whole_call  # record the tuple of arguments, else only the first
-        self._condition = threading.Condition()
-
-    def __call__(self, *args):
-        with self._condition:
-            self.items.append(args if self._whole_call else args[0])
-            self._condition.notify_all()
-
-    def wait_for(self, count: int, timeout: float = WAIT) -> list:
-        deadline = time.monotonic() + timeout
-        with self._condition:
-            while len(self.items) < count:
-                remaining = deadline - time.monotonic()
-                if remaining <= 0:
-                    break
-                self._condition.wait(remaining)
-            return list(self.items)
 
 
 def message(address: str, *args) -> bytes:
