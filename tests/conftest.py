@@ -1,9 +1,10 @@
-"""Shared test fixtures: paths, free ports, and a real OSC receiver."""
+"""Shared test fixtures: paths, free ports, a real OSC receiver, and the third-party
+programs some tests play with."""
 
 from __future__ import annotations
 
 import os
-import socket
+import shutil
 import sys
 import threading
 import time
@@ -13,20 +14,37 @@ import pytest
 from pythonosc.dispatcher import Dispatcher
 from pythonosc.osc_server import BlockingOSCUDPServer
 
+from imps.probe import free_udp_port
+
 ROOT = Path(__file__).resolve().parent.parent
-FIXTURES = ROOT.parent / "shared" / "fixtures"
+# Files written by the original IMPS (tests/fixtures/README.md says where they come from).
+FIXTURES = ROOT / "tests" / "fixtures"
 LEGACY_DATASET_4D = FIXTURES / "training-dataset-4d-12ksmall.npz"
 LEGACY_WEIGHTS_4D_S = FIXTURES / "musicMDRNN-dim4-layers2-units64-mixtures5-scale10.h5"  # weights only
 LEGACY_MODEL_2D_XS = FIXTURES / "musicMDRNN-dim2-layers2-units32-mixtures5-scale10.h5"  # whole saved model
 
-sys.path.insert(0, str(ROOT))
+# Programs that tests drive as a musician's peers, and the Debian package of each.
+PEERS = {"oscsend": "liblo-tools", "oscdump": "liblo-tools", "pd": "puredata-core"}
+# Set (as .ci/run does) to make a missing peer a failure: CI must never pass by skipping.
+REQUIRE_PEERS = "IMPS_REQUIRE_PEERS"
 
 
-def free_udp_port() -> int:
-    """A UDP port on localhost that nothing is bound to right now."""
-    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+def pytest_configure(config):
+    config.addinivalue_line("markers", "peers(*programs): the test drives these programs (see PEERS); it skips "
+                                       f"when one is missing, or fails when {REQUIRE_PEERS}=1")
+
+
+def pytest_runtest_setup(item):
+    for marker in item.iter_markers("peers"):
+        missing = [name for name in marker.args if shutil.which(name) is None]
+        if not missing:
+            continue
+        packages = sorted({PEERS[name] for name in missing})
+        reason = (f"needs {', '.join(missing)} on PATH, from the Debian package{'s' if len(packages) > 1 else ''} "
+                  f"{', '.join(packages)} (sudo apt-get install {' '.join(packages)})")
+        if os.environ.get(REQUIRE_PEERS) == "1":
+            pytest.fail(f"{reason}; {REQUIRE_PEERS}=1 makes this a failure", pytrace=False)
+        pytest.skip(reason)
 
 
 @pytest.fixture
@@ -106,17 +124,5 @@ def in_tmp_dir(tmp_path, monkeypatch):
     return tmp_path
 
 
-@pytest.fixture(scope="session")
-def python() -> str:
-    return sys.executable
-
-
-def script(name: str) -> str:
-    return str(ROOT / name)
-
-
 def script_env() -> dict:
-    env = dict(os.environ)
-    env["PYTHONPATH"] = str(ROOT) + os.pathsep + env.get("PYTHONPATH", "")
-    env["PYTHONUNBUFFERED"] = "1"
-    return env
+    return {**os.environ, "PYTHONUNBUFFERED": "1"}

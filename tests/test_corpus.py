@@ -1,19 +1,15 @@
-"""utils/make_corpus.py: procedural performers writing real IMPS logs."""
+"""imps/corpus.py and utils/make_corpus.py: procedural performers writing real IMPS logs."""
 
 import re
-import sys
 
 import numpy as np
 import pytest
 
-from conftest import ROOT
+from imps import corpus as procedural
 from imps.dataset import collate_logs, load_dataset
 from imps.logs import read_log
 from imps.sizes import log_glob
 from scripts import one_error_line, run_script
-
-sys.path.insert(0, str(ROOT / "utils"))
-import make_corpus  # noqa: E402
 
 
 def make(out, *args, dimension=9, cwd):
@@ -57,7 +53,7 @@ def test_timing_and_motion_are_a_hands(corpus):
     root, _ = corpus
     dataset, _ = collate_logs(root / "9d", 9)
     dt = dataset.events[:, 0]
-    assert dt.min() >= make_corpus.MIN_INTERVAL - 1e-5  # controller events are never closer than 10 ms
+    assert dt.min() >= procedural.MIN_INTERVAL - 1e-5  # controller events are never closer than 10 ms
     moving = (dt >= 0.010 - 1e-5) & (dt <= 0.060 + 1e-5)
     assert moving.mean() > 0.8  # mostly the controller's stream while a fader moves
     gaps = dt[dt > 0.3]
@@ -124,11 +120,11 @@ def test_continuous_values_with_steps_0(tmp_path):
 
 def test_a_repeated_phrase_is_the_same_gestures_varied():
     rng = np.random.default_rng(0)
-    performer = make_corpus.make_performer(rng, 8)
+    performer = procedural.make_performer(rng, 8)
     positions = np.full(8, 0.5)
-    phrase = make_corpus.make_phrase(rng, performer, positions)
+    phrase = procedural.make_phrase(rng, performer, positions)
     for _ in range(20):
-        varied = make_corpus.vary(rng, performer, phrase, 8, positions)
+        varied = procedural.vary(rng, performer, phrase, 8, positions)
         assert abs(len(varied.gestures) - len(phrase.gestures)) <= 1
         assert len(varied.gaps) == len(varied.gestures) - 1
         kept = min(len(varied.gestures), len(phrase.gestures)) - 1  # one may be dropped or added

@@ -2,11 +2,14 @@
 the patch: log in user-only mode, collate, train, perform."""
 
 import numpy as np
+import pytest
 
 from conftest import LEGACY_WEIGHTS_4D_S, free_udp_port
 from imps.dataset import load_dataset
 from imps.logs import read_log
 from scripts import OSCDump, Server, oscsend, run_script
+
+pytestmark = pytest.mark.peers("oscsend", "oscdump")
 
 WEIGHTS = "models/musicMDRNN-dim9-layers2-units32-mixtures5-scale10.weights.h5"
 

@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import math
 import re
-import shutil
 import subprocess
 import threading
 import time
@@ -31,13 +30,14 @@ from conftest import ROOT, free_udp_port
 from imps.logs import read_log
 from scripts import Server
 
-PD = shutil.which("pd") or "pd"  # Debian's puredata-core; .ci/run installs it
+PD = "pd"  # Debian's puredata-core; .ci/run installs it
 PD_FLAGS = ["-nogui", "-nosound", "-nomidi", "-noprefs", "-nrt", "-stderr"]
 TEST_PATCH = ROOT / "tests" / "pd" / "imps-test.pd"
 EXAMPLES = ROOT / "examples"
 EXAMPLE_PATCHES = sorted(EXAMPLES.glob("*.pd"))
 CONNECT = "connect 127.0.0.1 5001"  # where the examples send /interface: IMPS's --serverport
 LISTEN = "listen 5000"  # where the examples hear /prediction: IMPS's --clientport
+needs_pd = pytest.mark.peers("pd")
 BOXES = [["#X", kind] for kind in ("obj", "msg", "text", "floatatom", "symbolatom", "listbox")]
 
 
@@ -162,6 +162,7 @@ def assert_gestures(gestures: list[list[float]], count: int, n_values: int):
         assert len(values) == n_values and all(0.0 <= v <= 1.0 for v in values), values
 
 
+@needs_pd
 @pytest.mark.parametrize("dimension", [4, 9])
 def test_the_test_patch_plays_with_imps_on_any_ports(dimension, tmp_path):
     count = 12
@@ -204,6 +205,7 @@ def test_every_example_is_played_here():
     assert sorted(FADER_MOVES) == [p.name for p in EXAMPLE_PATCHES]
 
 
+@needs_pd
 @pytest.mark.parametrize("example", EXAMPLE_PATCHES, ids=lambda p: p.name)
 def test_example_loads_and_starts_audio_without_a_word(example, tmp_path):
     """Every object creates (vanilla Pd, no externals), the audio graph builds, and the
@@ -215,6 +217,7 @@ def test_example_loads_and_starts_audio_without_a_word(example, tmp_path):
     assert (result.stdout + result.stderr).strip() == ""
 
 
+@needs_pd
 @pytest.mark.parametrize("example", EXAMPLE_PATCHES, ids=lambda p: p.name)
 def test_example_plays_with_imps(example, tmp_path):
     dimension, moves, expected = FADER_MOVES[example.name]

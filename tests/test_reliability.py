@@ -2,28 +2,26 @@
 
 import re
 import signal
-import sys
 import threading
 
 import numpy as np
 import pytest
 
-from conftest import ROOT, free_udp_port
+from imps import probe
 from imps.logs import read_log
+from imps.probe import Stage, free_udp_port, paced
+from scripts import Server, run_script
 
-sys.path.insert(0, str(ROOT / "utils"))
-import osc_fuzz  # noqa: E402
-from reliability import DIMENSION, Stage, paced  # noqa: E402
-from scripts import Server, run_script  # noqa: E402
+DIMENSION = 9
 
 
 def valid_packets(count, seed=0):
     rng = np.random.default_rng(seed)
-    return [osc_fuzz.valid_interface(rng, DIMENSION - 1) for _ in range(count)]
+    return [probe.valid_interface(rng, DIMENSION - 1) for _ in range(count)]
 
 
 def test_ten_thousand_fuzzed_packets_log_exactly_the_valid_messages(tmp_path):
-    packets = osc_fuzz.packets(10_000, DIMENSION - 1, seed=3)
+    packets = probe.packets(10_000, DIMENSION - 1, seed=3)
     valid = [p.valid_values for p in packets if p.valid_values is not None]
     kinds = {p.kind for p in packets}
     assert {"random bytes", "NaN", "infinity", "truncated", "nested bundle of bad messages", "strings",
@@ -54,7 +52,7 @@ def test_a_flood_is_logged_whole_and_the_server_still_answers(tmp_path):
         paced(stage.send, packets, rate=20_000)
         assert stage.wait_for_lines(len(packets), timeout=60) == len(packets)
         stage.synth.settimeout(10)
-        stage.send(osc_fuzz.message("/timescale", ("f", 0.0)))
+        stage.send(probe.message("/timescale", ("f", 0.0)))
         stage.send(packets[0])
         assert stage.synth.recv(4096).startswith(b"/prediction")
     finally:

@@ -18,7 +18,6 @@ import argparse
 import os
 import re
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -29,10 +28,8 @@ for variable in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
 
 import numpy as np  # noqa: E402
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
-
 from imps.engine import KerasMDRNN, NumpyMDRNN, Predictor  # noqa: E402
+from imps.probe import SERVER_SCRIPT, free_udp_port  # noqa: E402
 from imps.sizes import SIZES  # noqa: E402
 from imps.weights import MDRNNWeights  # noqa: E402
 
@@ -63,20 +60,14 @@ def bench_step(sizes: list[str], reps: int, keras_reps: int) -> None:
               f"{np.percentile(slow, 99):.0f} | {np.median(slow) / np.median(fast):.0f}x |", flush=True)
 
 
-def free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 def start_server(*flags: str) -> tuple[subprocess.Popen, float, int]:
     """Launch the server; return it, the seconds until it said it was listening, and its port."""
-    port = free_port()
+    port = free_udp_port()
     began = time.perf_counter()
-    process = subprocess.Popen([sys.executable, str(ROOT / "predictive_music_model.py"), "-d", str(DIMENSION),
+    process = subprocess.Popen([sys.executable, str(SERVER_SCRIPT), "-d", str(DIMENSION),
                                 "--serverip", "127.0.0.1", "--serverport", str(port), "--clientip", "127.0.0.1",
-                                "--clientport", str(free_port()), *flags],
-                               cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+                                "--clientport", str(free_udp_port()), *flags],
+                               cwd=SERVER_SCRIPT.parent, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     for line in process.stdout:
         if "Ctrl-C stops" in line:
             return process, time.perf_counter() - began, port

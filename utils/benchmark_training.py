@@ -25,17 +25,15 @@ from pathlib import Path
 
 import numpy as np
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
+import keras
 
-import keras  # noqa: E402
+from imps import model as mdrnn
+from imps.dataset import Dataset, load_dataset
+from imps.sizes import SCALE, SEQ_LEN, SIZES
+from imps.training import train
 
-from imps import model as mdrnn  # noqa: E402
-from imps.dataset import Dataset, load_dataset  # noqa: E402
-from imps.sizes import SCALE, SEQ_LEN, SIZES  # noqa: E402
-from imps.training import train  # noqa: E402
-
-FIXTURE = ROOT.parent / "shared" / "fixtures" / "training-dataset-4d-12ksmall.npz"
+# A real dataset from the original IMPS, kept with the tests (tests/fixtures/README.md).
+FIXTURE = Path(__file__).resolve().parent.parent / "tests" / "fixtures" / "training-dataset-4d-12ksmall.npz"
 
 
 def materialised_windows(dataset: Dataset) -> tuple[np.ndarray, np.ndarray]:
@@ -106,15 +104,6 @@ def bench_speed(args) -> None:
         print(f"\n{name} (seconds: validation loss): " + ", ".join(f"{s:.0f}: {l:.3f}" for s, l in clock.points))
 
 
-MEMORY_CHILD = """
-import sys
-sys.path.insert(0, {root!r})
-sys.argv = ["", {how!r}]
-import benchmark_training as b
-b.memory_child({how!r}, {events})
-"""
-
-
 def memory_child(how: str, events: int) -> None:
     """Runs in a fresh process: make the data, train a few batches, report peak memory."""
     rng = np.random.default_rng(0)
@@ -145,8 +134,8 @@ def bench_memory(args) -> None:
     print("| dataset events | training windows | peak resident memory, whole process (MB) |")
     print("| ---: | --- | ---: |")
     for events, how in ((2_000, "streamed"), (args.events, "streamed"), (args.events, "materialised")):
-        code = MEMORY_CHILD.format(root=str(ROOT / "utils"), how=how, events=events)
-        result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT)
+        result = subprocess.run([sys.executable, __file__, "--child", how, str(events)], capture_output=True,
+                                text=True)
         peak = f"{float(result.stdout.strip().splitlines()[-1]):,.0f}" if result.returncode == 0 \
             else f"failed ({result.returncode})"
         print(f"| {events:,} | {how} | {peak} |", flush=True)
@@ -160,7 +149,11 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--max-epochs", type=int, default=10, help="most epochs for IMPS's trainer")
     parser.add_argument("--events", type=int, default=1_000_000)
+    parser.add_argument("--child", nargs=2, metavar=("HOW", "EVENTS"), help=argparse.SUPPRESS)  # memory's own process
     args = parser.parse_args()
+    if args.child:
+        memory_child(args.child[0], int(args.child[1]))
+        return
     args.benchmark = args.benchmark or ("speed", "memory")
     if set(args.benchmark) - set(("speed", "memory")):
         parser.error("choose from speed, memory")

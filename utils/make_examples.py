@@ -30,11 +30,10 @@ from pathlib import Path
 
 import numpy as np
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
-sys.path.insert(0, str(ROOT / "utils"))
+from imps import cli
+from imps.probe import SERVER_SCRIPT, free_udp_port
 
-from imps import cli  # noqa: E402
+ROOT = Path(__file__).resolve().parent.parent
 
 DIMENSION = 9
 ROOM = 4.5  # seconds the musician leaves after a phrase: the model answers after 2 s of quiet
@@ -57,10 +56,10 @@ def parse_args(argv=None):
 def musician(seed: int, seconds: float) -> list[tuple[float, np.ndarray]]:
     """A procedural performer's events, with room for an answer after each phrase:
     every pause longer than a second becomes ROOM seconds."""
-    import make_corpus
+    from imps import corpus
 
-    performer = make_corpus.make_performer(np.random.default_rng((seed, 0, 0)), DIMENSION - 1)
-    events = make_corpus.perform(seed, 0, performer, DIMENSION - 1, seconds * 3)
+    performer = corpus.make_performer(np.random.default_rng((seed, 0, 0)), DIMENSION - 1)
+    events = corpus.perform(seed, 0, performer, DIMENSION - 1, seconds * 3)
     out = []
     shift = 0.0
     previous = None
@@ -74,12 +73,6 @@ def musician(seed: int, seconds: float) -> list[tuple[float, np.ndarray]]:
     return out
 
 
-def free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 def perform(events: list[tuple[float, np.ndarray]], folder: Path) -> tuple[Path, str]:
     """Play `events` in real time to predictive_music_model.py running in `folder`;
     return its log and what it printed."""
@@ -87,8 +80,8 @@ def perform(events: list[tuple[float, np.ndarray]], folder: Path) -> tuple[Path,
 
     synth = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)  # where /prediction goes, unheard
     synth.bind(("127.0.0.1", 0))
-    port = free_port()
-    server = subprocess.Popen([sys.executable, str(ROOT / "predictive_music_model.py"), f"--dimension={DIMENSION}",
+    port = free_udp_port()
+    server = subprocess.Popen([sys.executable, str(SERVER_SCRIPT), f"--dimension={DIMENSION}",
                                "--log", "--serverip", "127.0.0.1", "--serverport", str(port), "--clientip",
                                "127.0.0.1", "--clientport", str(synth.getsockname()[1])],
                               cwd=folder, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
@@ -118,7 +111,7 @@ def perform(events: list[tuple[float, np.ndarray]], folder: Path) -> tuple[Path,
 
 def main(argv=None):
     args = parse_args(argv)
-    import make_corpus
+    from imps import corpus
     from imps.dataset import collate_logs
     from imps.plots import plot_dataset, plot_log
 
@@ -126,7 +119,7 @@ def main(argv=None):
     out.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory() as tmp:
         tmp = Path(tmp)
-        make_corpus.make_corpus(tmp / "corpus", DIMENSION, 100, 0.8, seed=1)  # as make_default_models.sh
+        corpus.make_corpus(tmp / "corpus", DIMENSION, 100, 0.8, seed=1)  # as make_default_models.sh
         dataset, _ = collate_logs(tmp / "corpus", DIMENSION)
         picture = plot_dataset(dataset, out / "example-dataset.png",
                                title="the default 9-d model's corpus (make_corpus.py --seed 1)")

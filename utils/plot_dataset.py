@@ -11,11 +11,8 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
-
-from imps import cli  # noqa: E402
-from imps.sizes import dataset_path  # noqa: E402
+from imps import cli
+from imps.sizes import dataset_path
 
 
 def parse_args(argv=None):

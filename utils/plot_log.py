@@ -11,10 +11,7 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
-
-from imps import cli  # noqa: E402
+from imps import cli
 
 
 def parse_args(argv=None):

@@ -32,93 +32,16 @@ from pathlib import Path
 
 import numpy as np
 
+from imps import probe
+from imps.logs import read_log
+from imps.probe import Stage, paced
+
 ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
-sys.path.insert(0, str(ROOT / "utils"))
-
-import osc_fuzz  # noqa: E402
-
-from imps.logs import read_log  # noqa: E402
-
 DIMENSION = 9
 
 
-def free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-class Stage:
-    """predictive_music_model.py in a folder of its own, with a synth port to listen on."""
-
-    def __init__(self, folder: Path, *flags: str):
-        self.folder = folder
-        self.port = free_port()
-        self.synth = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-        self.synth.bind(("127.0.0.1", 0))
-        self.process = subprocess.Popen(
-            [sys.executable, str(ROOT / "predictive_music_model.py"), "-d", str(DIMENSION), "--log",
-             "--serverip", "127.0.0.1", "--serverport", str(self.port), "--clientip", "127.0.0.1",
-             "--clientport", str(self.synth.getsockname()[1]), *flags],
-            cwd=folder, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
-        self.output: list[str] = []
-        self._listening = threading.Event()
-        threading.Thread(target=self._read, daemon=True).start()
-        if not self._listening.wait(30):
-            raise RuntimeError("the server did not start:\n" + "\n".join(self.output))
-        self.sender = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-
-    def _read(self):
-        for line in self.process.stdout:
-            self.output.append(line.rstrip())
-            if "Ctrl-C stops" in line:
-                self._listening.set()
-
-    def send(self, data: bytes) -> None:
-        self.sender.sendto(data, ("127.0.0.1", self.port))
-
-    @property
-    def log(self) -> Path:
-        return next((self.folder / "logs").glob(f"*-{DIMENSION}d-mdrnn.log"))
-
-    def logged_interface_lines(self) -> int:
-        return self.log.read_bytes().count(b",interface,")
-
-    def wait_for_lines(self, count: int, timeout: float = 30) -> int:
-        """Wait until the log holds `count` of the musician's events; return how many it has."""
-        deadline = time.monotonic() + timeout
-        while (lines := self.logged_interface_lines()) < count and time.monotonic() < deadline:
-            time.sleep(0.05)
-        return lines
-
-    def memory_mb(self, field: str = "VmRSS") -> float:
-        status = Path(f"/proc/{self.process.pid}/status").read_text()
-        return int(re.search(rf"{field}:\s+(\d+)", status).group(1)) / 1024
-
-    def stop(self, sig: int = signal.SIGINT) -> tuple[int, float]:
-        began = time.monotonic()
-        self.process.send_signal(sig)
-        code = self.process.wait(10)
-        return code, time.monotonic() - began
-
-    def summary(self) -> str:
-        return next((line for line in self.output if line.startswith("stopped:")), "")
-
-
-def paced(sender, packets, rate: float) -> None:
-    """Send at about `rate` packets a second, in small bursts."""
-    began = time.perf_counter()
-    for i, data in enumerate(packets):
-        sender(data)
-        if i % 50 == 49:
-            delay = began + (i + 1) / rate - time.perf_counter()
-            if delay > 0:
-                time.sleep(delay)
-
-
 def fuzz(count: int, rate: float) -> None:
-    packets = osc_fuzz.packets(count, DIMENSION - 1, seed=7)
+    packets = probe.packets(count, DIMENSION - 1, seed=7)
     valid = [p.valid_values for p in packets if p.valid_values is not None]
     with tempfile.TemporaryDirectory() as folder:
         stage = Stage(Path(folder), "--polyphony")
@@ -162,7 +85,7 @@ print(sent)
 def flood(rate: float, seconds: float) -> None:
     with tempfile.TemporaryDirectory() as folder:
         stage = Stage(Path(folder), "--polyphony")
-        paced(stage.send, [osc_fuzz.valid_interface(np.random.default_rng(i), DIMENSION - 1).data
+        paced(stage.send, [probe.valid_interface(np.random.default_rng(i), DIMENSION - 1).data
                            for i in range(200)], 1000)  # warm up
         stage.wait_for_lines(200)
         before = stage.memory_mb()
@@ -173,7 +96,7 @@ def flood(rate: float, seconds: float) -> None:
         after = stage.memory_mb()
         peak = stage.memory_mb("VmHWM")
         time.sleep(2.0)  # let predictions from the flood fall due
-        stage.send(osc_fuzz.message("/timescale", ("f", 0.0)))  # the answer's own dt must not count
+        stage.send(probe.message("/timescale", ("f", 0.0)))  # the answer's own dt must not count
         time.sleep(0.2)
         stage.synth.settimeout(0.2)
         try:
@@ -183,7 +106,7 @@ def flood(rate: float, seconds: float) -> None:
             pass
         stage.synth.settimeout(5)
         began = time.perf_counter()
-        stage.send(osc_fuzz.valid_interface(np.random.default_rng(0), DIMENSION - 1).data)
+        stage.send(probe.valid_interface(np.random.default_rng(0), DIMENSION - 1).data)
         stage.synth.recv(4096)
         answer_ms = (time.perf_counter() - began) * 1000
         code, _ = stage.stop()
@@ -201,7 +124,7 @@ def flood(rate: float, seconds: float) -> None:
 def crash(messages: int) -> None:
     with tempfile.TemporaryDirectory() as folder:
         stage = Stage(Path(folder), "--only")
-        packets = [osc_fuzz.valid_interface(np.random.default_rng(i), DIMENSION - 1).data for i in range(messages)]
+        packets = [probe.valid_interface(np.random.default_rng(i), DIMENSION - 1).data for i in range(messages)]
         sending = threading.Thread(target=paced, args=(stage.send, packets, 2000))
         sending.start()
         stage.wait_for_lines(messages // 2)
@@ -229,7 +152,7 @@ def stop() -> None:
     for sig in (signal.SIGINT, signal.SIGTERM):
         with tempfile.TemporaryDirectory() as folder:
             stage = Stage(Path(folder), "--polyphony")
-            packets = [osc_fuzz.valid_interface(np.random.default_rng(i), DIMENSION - 1).data for i in range(200)]
+            packets = [probe.valid_interface(np.random.default_rng(i), DIMENSION - 1).data for i in range(200)]
             paced(stage.send, packets, 200)
             code, seconds = stage.stop(sig)
             whole = stage.log.read_bytes().endswith(b"\n")
