@@ -27,7 +27,8 @@ def parse_args():
     parser.add_argument("-v", "--verbose", action="store_true", help="print each event as it comes and goes")
     modes = parser.add_argument_group("modes (choose one; default: call and response)").add_mutually_exclusive_group()
     modes.add_argument("-o", "--only", dest="mode", action="store_const", const="useronly",
-                       help="user only: log the interface, no model, no predictions")
+                       help="user only: no model and no predictions; with --log it records your playing for a "
+                            "dataset, without --log nothing is recorded")
     modes.add_argument("-c", "--call", dest="mode", action="store_const", const="callresponse",
                        help="call and response: the model listens while you play and answers when you stop "
                             "for --callresponsethresh seconds")
@@ -64,15 +65,22 @@ def main():
     from imps.engine import Predictor, make_network
     from imps.osc import is_loopback
     from imps.server import PerformanceServer, ServerConfig
+    from imps.tfnoise import filter_tensorflow_noise
     from imps.weights import choose_weights
 
     size = model_size(args.modelsize)
     predictor = None
     if args.mode == "useronly":
-        cli.say("user only: logging the interface, no model")
+        if args.log:
+            cli.say("user only: recording your playing, no model")
+        else:
+            cli.warn("user only without --log: nothing is being recorded and no model plays. To record your "
+                     "playing into logs/ for a dataset, start again with --log")
     else:
         weights, description, trained = choose_weights(args.dimension, size, model_file=args.modelfile)
         (cli.say if trained else cli.warn)(description)
+        if args.engine == "keras":
+            filter_tensorflow_noise()
         predictor = Predictor(make_network(weights, args.engine), args.pitemp, args.sigmatemp)
     config = ServerConfig(args.dimension, args.mode, args.serverip, args.serverport, args.clientip, args.clientport,
                           "logs" if args.log else None, args.callresponsethresh, args.verbose)

@@ -5,7 +5,7 @@ import sys
 
 from imps import cli
 from imps.sizes import (LEARNING_RATE, SEQ_LEN, STRATEGIES, WARMUP_EPOCHS, WARMUP_SEQ_LEN, checkpoint_path,
-                        dataset_path, model_size)
+                        dataset_path, epochs_text, model_size)
 
 
 def parse_args():
@@ -18,7 +18,9 @@ def parse_args():
     parser.add_argument("-p", "--patience", type=int, default=10,
                         help="epochs without improvement before early stopping (default: %(default)s)")
     parser.add_argument("-n", "--numepochs", type=int, default=100,
-                        help="the most epochs to train for (default: %(default)s)")
+                        help=f"the most epochs on {SEQ_LEN}-event windows, counted after the --warmup epochs on "
+                             f"{WARMUP_SEQ_LEN}-event windows: at most --warmup + --numepochs in all "
+                             "(default: %(default)s)")
     parser.add_argument("-f", "--file", metavar="WEIGHTS",
                         help="start from these weights (to resume or fine-tune) instead of an untrained model")
     parser.add_argument("-b", "--batchsize", type=int, default=64, help="windows per batch (default: %(default)s)")
@@ -45,13 +47,23 @@ def parse_args():
     return args
 
 
+def training_plan(args, size, path) -> str:
+    """The first line: the whole plan, in the epochs the progress will count."""
+    warmup = f"{epochs_text(args.warmup)} of warm-up on {WARMUP_SEQ_LEN}-event windows, then " if args.warmup else ""
+    stopping = f", stopping early after {epochs_text(args.patience)} without improvement" if args.earlystopping else ""
+    return (f"training size {size.name} ({size.layers} layers of {size.units} units) on {path}: {warmup}up to "
+            f"{epochs_text(args.numepochs)} on {SEQ_LEN}-event windows{stopping}")
+
+
 def main():
     args = parse_args()
     from imps.dataset import load_dataset
+    from imps.tfnoise import filter_tensorflow_noise
     from imps.weights import load_weights
 
     size = model_size(args.modelsize)
     path = args.dataset or dataset_path("datasets", args.dimension)
+    cli.say(training_plan(args, size, path))
     dataset = load_dataset(path, allow_pickle=args.allow_pickle)
     if dataset.dimension != args.dimension:
         cli.fail(f"{path} holds {dataset.dimension}-d events but --dimension is {args.dimension}: "
@@ -62,9 +74,9 @@ def main():
     if args.file:
         initial = load_weights(args.file)
         initial.check_matches(args.dimension, size, args.file)
+    filter_tensorflow_noise()
     from imps.training import train
 
-    cli.say(f"training size {size.name} ({size.layers} layers of {size.units} units), up to {args.numepochs} epochs")
     try:
         result = train(dataset, size, epochs=args.numepochs, batch_size=args.batchsize,
                        early_stopping=args.earlystopping, patience=args.patience, initial_weights=initial,

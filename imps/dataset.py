@@ -111,16 +111,21 @@ class FileReport:
     path: Path
     events: int = 0
     skipped: Counter = field(default_factory=Counter)
+    clipped: int = 0  # values outside 0-1, clipped into it for the dataset
 
     def line(self) -> str:
-        skips = ", ".join(f"{n} {reason}" for reason, n in sorted(self.skipped.items()))
-        return f"{self.path.name}: {self.events} events" + (f" (skipped {skips})" if skips else "")
+        notes = []
+        if self.skipped:
+            notes.append("skipped " + ", ".join(f"{n} {reason}" for reason, n in sorted(self.skipped.items())))
+        if self.clipped:
+            notes.append(f"clipped {self.clipped} values outside 0-1: check the interface's range")
+        return f"{self.path.name}: {self.events} events" + (f" ({'; '.join(notes)})" if notes else "")
 
 
 def performance_from_log(path: Path, dimension: int) -> tuple[np.ndarray, FileReport]:
-    """The musician's events in one log as rows [dt, x1, ..., xN]. The first event has no
-    time since a previous one, so it starts the clock and is not a row; a line earlier
-    than the one before it is skipped."""
+    """The musician's events in one log as rows [dt, x1, ..., xN], values clipped to 0-1
+    (the report counts them). The first event has no time since a previous one, so it
+    starts the clock and is not a row; a line earlier than the one before it is skipped."""
     contents = read_log(path, dimension - 1)
     report = FileReport(path, skipped=contents.skipped)
     rows = []
@@ -135,7 +140,11 @@ def performance_from_log(path: Path, dimension: int) -> tuple[np.ndarray, FileRe
             rows.append([event.time - last_time, *event.values])
         last_time = event.time
     report.events = len(rows)
-    return np.array(rows, np.float32).reshape(-1, dimension), report
+    rows = np.array(rows, np.float32).reshape(-1, dimension)
+    values = rows[:, 1:]
+    report.clipped = int(np.count_nonzero((values < 0.0) | (values > 1.0)))
+    np.clip(values, 0.0, 1.0, out=values)
+    return rows, report
 
 
 def collate_logs(source: Path | str, dimension: int,

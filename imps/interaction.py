@@ -39,6 +39,9 @@ from .engine import Predictor
 from .logs import PerformanceLog
 
 MIN_DT = 0.001  # a predicted dt at or below zero still waits a moment, as in IMPS
+# Consecutive /prediction sends are at least this far apart, whatever the model's dt and
+# /timescale say (/timescale 0 would otherwise send thousands a second to the synth).
+MIN_SEND_INTERVAL = 0.001
 INBOX_SIZE = 64  # model input waiting at most this many events; beyond, the stalest goes
 PLAYER_SIZE = 256  # predictions waiting to sound at most; beyond, the earliest due goes
 
@@ -63,6 +66,11 @@ MODES = {
 RESPONSE = Switches(False, True, True)
 
 
+def _event_line(who: str, dt: float, values) -> str:
+    """One event for --verbose: who played it, the seconds since the one before, its values."""
+    return f"{who}: dt {dt:.3f} " + " ".join(f"{v:.3f}" for v in values)
+
+
 @dataclass
 class _Input:
     event: np.ndarray  # [dt, x1, ..., xN]
@@ -71,17 +79,22 @@ class _Input:
 
 
 class Player:
-    """Sends each prediction when it is due. Sleeps on a condition until the earliest
-    due time, waking early only when something earlier arrives or it is cleared."""
+    """Sends each prediction when it is due, and never two within `min_interval` of each
+    other: a prediction due sooner after the previous one waits for the interval (its
+    due time moves, so lateness counts from the moved time). Sleeps on a condition until
+    the next due time, waking early only when something earlier arrives or it is cleared."""
 
-    def __init__(self, play: Callable[[np.ndarray, int], None], capacity: int = PLAYER_SIZE):
+    def __init__(self, play: Callable[[np.ndarray, int], None], capacity: int = PLAYER_SIZE,
+                 min_interval: float = MIN_SEND_INTERVAL):
         self._play = play
         self._capacity = capacity
+        self._min_interval = min_interval
         self._heap: list = []
         self._order = itertools.count()
         self._condition = threading.Condition()
         self._stopping = False
         self.dropped = 0
+        self.last_due = -np.inf  # when the latest prediction was due to leave, after any wait for the interval
         self.lateness: collections.deque = collections.deque(maxlen=100_000)  # seconds past due, per send
         self._thread = threading.Thread(target=self._run, name="player", daemon=True)
 
@@ -114,15 +127,19 @@ class Player:
                     if not self._heap:
                         self._condition.wait()
                         continue
-                    wait = self._heap[0][0] - time.monotonic()
+                    wait = self._next_due() - time.monotonic()
                     if wait <= 0:
                         break
                     self._condition.wait(wait)
                 if self._stopping:
                     return
-                due, _, event, generation = heapq.heappop(self._heap)
-            self.lateness.append(time.monotonic() - due)
+                self.last_due = self._next_due()
+                _, _, event, generation = heapq.heappop(self._heap)
+            self.lateness.append(time.monotonic() - self.last_due)
             self._play(event, generation)
+
+    def _next_due(self) -> float:
+        return max(self._heap[0][0], self.last_due + self._min_interval)
 
 
 class Performance:
@@ -145,6 +162,7 @@ class Performance:
         self.report = report
         self.timescale = 1.0
         self.user_events = 0
+        self.out_of_range_events = 0  # events with a value outside 0-1: logged as sent, clipped for the model
         self.predictions_sent = 0
         self.inputs_dropped = 0
         self._inbox: queue.Queue = queue.Queue(maxsize=INBOX_SIZE)
@@ -157,17 +175,30 @@ class Performance:
 
     # Called on the OSC thread.
     def user_event(self, values: Sequence[float]) -> None:
+        """The musician's event: logged exactly as it came; the model gets it clipped to
+        0-1, and the musician hears once that a value was out of range."""
         now = time.monotonic()
-        values = np.clip(np.asarray(values, np.float64), 0.0, 1.0)
+        values = np.asarray(values, np.float64)
         if self.log is not None:
             self.log.write("interface", values)
         dt = 0.0 if self._last_user_time is None else now - self._last_user_time
         self._last_user_time = now
         self.user_events += 1
         if self.verbose:
-            self.report(f"user: dt {dt:.3f} " + " ".join(f"{v:.3f}" for v in values))
+            self.report(_event_line("user", dt, values))
+        outside = np.flatnonzero((values < 0.0) | (values > 1.0))
+        if len(outside):
+            self._out_of_range(values, outside[0])
         if self.mode != USER_ONLY:
-            self._put(_Input(np.concatenate([[dt], values]), True, self._generation))
+            self._put(_Input(np.concatenate([[dt], np.clip(values, 0.0, 1.0)]), True, self._generation))
+
+    def _out_of_range(self, values: np.ndarray, control: int) -> None:
+        self.out_of_range_events += 1
+        if self.out_of_range_events == 1:
+            self.report(f"warning: /interface value {values[control]:g} for control {control + 1} of {len(values)} "
+                        "is outside 0-1. The log keeps what you sent; the model (and generate_dataset.py) use it "
+                        "clipped to 0-1. Scale your controls to 0-1 (a MIDI value 0-127 divided by 127). Said once; "
+                        "the summary at the end counts them")
 
     def _put(self, item) -> None:
         """Queue model input; when the model is behind, the stalest input makes room.
@@ -235,6 +266,8 @@ class Performance:
             self._schedule(prediction)
         else:
             self._pending_response = prediction
+            if self.verbose:
+                self.report(_event_line("model (silent)", prediction[0], np.clip(prediction[1:], 0.0, 1.0)))
 
     def _respond(self) -> None:
         """The musician has been quiet for the threshold: the model takes over."""
@@ -258,6 +291,6 @@ class Performance:
         if self.log is not None:
             self.log.write("rnn", values)
         if self.verbose:
-            self.report(f"model: dt {event[0]:.3f} " + " ".join(f"{v:.3f}" for v in values))
+            self.report(_event_line("model", event[0], values))
         if self.switches.model_to_model:
             self._put(_Input(event, False, generation))

@@ -94,6 +94,9 @@ class PerformanceServer:
             late = np.array(p.player.lateness) * 1000
             parts.append(f"predictions left {np.median(late):.2f} ms (median), {np.percentile(late, 99):.2f} ms "
                          "(99th percentile) after they were due")
+        if p.out_of_range_events:
+            parts.append(f"{p.out_of_range_events} events with values outside 0-1 (logged as sent, clipped for the "
+                         "model)")
         if p.inputs_dropped:
             parts.append(f"{p.inputs_dropped} stale model inputs dropped")
         if p.player.dropped:

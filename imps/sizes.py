@@ -12,6 +12,11 @@ LEARNING_RATE = 3e-3
 MIN_DIMENSION = 2
 
 
+def epochs_text(count: int) -> str:
+    """'1 epoch', '6 epochs': how the trainer's plan and progress count them."""
+    return f"{count} epoch{'' if count == 1 else 's'}"
+
+
 @dataclass(frozen=True)
 class ModelSize:
     name: str

@@ -33,7 +33,7 @@ from . import model as mdrnn
 from .dataset import Dataset
 from .plots import plot_losses
 from .sizes import (LEARNING_RATE, SCALE, SEQ_LEN, STRATEGIES, WARMUP_EPOCHS, WARMUP_SEQ_LEN, ModelSize,
-                    checkpoint_path, model_name, weights_path)
+                    checkpoint_path, epochs_text, model_name, weights_path)
 from .weights import SIGMOID, MDRNNWeights
 
 VALIDATION_FRACTION = 0.1
@@ -117,6 +117,15 @@ class BestWeights(keras.callbacks.Callback):
             mdrnn.save_weights(self.model, self.checkpoint_path, self.gate_activation)
 
 
+def devices_line() -> str:
+    """Whether training runs on a GPU, in one line."""
+    gpus = tf.config.list_physical_devices("GPU")
+    if not gpus:
+        return "training on the CPU: TensorFlow sees no GPU"
+    names = [tf.config.experimental.get_device_details(gpu).get("device_name", gpu.name) for gpu in gpus]
+    return f"training on {len(gpus)} GPU{'s' if len(gpus) > 1 else ''}: {', '.join(names)}"
+
+
 def distribution_strategy(name: str = "auto") -> tf.distribute.Strategy:
     """A tf.distribute strategy by name (see sizes.STRATEGIES)."""
     if name not in STRATEGIES:
@@ -136,6 +145,7 @@ def train(dataset: Dataset, size: ModelSize, models_dir: Path | str = "models", 
     `models_dir`: `warmup_epochs` on short windows, then up to `epochs` on 50-event
     windows. Extra Keras `callbacks` run alongside the trainer's own in the second part."""
     began = time.monotonic()
+    report(devices_line())
     dimension = dataset.dimension
     starts = dataset.window_starts()
     train_starts, validation_starts = split_windows(starts)
@@ -164,11 +174,11 @@ def train(dataset: Dataset, size: ModelSize, models_dir: Path | str = "models", 
         # Short windows from the training part only, none reaching into the validation windows.
         short = dataset.window_starts(WARMUP_SEQ_LEN)
         short = short[short + WARMUP_SEQ_LEN <= train_starts[-1] + SEQ_LEN]
-        report(f"warming up: {warmup_epochs} epochs on {WARMUP_SEQ_LEN}-event windows")
+        report(f"warming up: {epochs_text(warmup_epochs)} on {WARMUP_SEQ_LEN}-event windows")
         warmup.fit(window_batches(events, short, batch_size, shuffle=True, seq_len=WARMUP_SEQ_LEN, seed=seed),
                    epochs=warmup_epochs, verbose=verbose, shuffle=False)
         model.set_weights(warmup.get_weights())
-        report(f"training on {SEQ_LEN}-event windows")
+        report(f"training: up to {epochs_text(epochs)} on {SEQ_LEN}-event windows")
 
     name = model_name(dimension, size)
     final_path = weights_path(Path(models_dir), dimension, size)

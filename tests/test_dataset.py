@@ -77,6 +77,26 @@ def test_out_of_time_order_lines_are_skipped_and_counted(tmp_path):
     assert report.line() == "b-2d-mdrnn.log: 2 events (skipped 2 out of time order)"
 
 
+def test_values_outside_0_1_are_clipped_for_the_dataset_and_counted(tmp_path):
+    path = write_log(tmp_path / "midi-3d-mdrnn.log", [
+        f"{at(0)},interface,0.0,127.0",  # starts the clock: not a row, so not counted
+        f"{at(1)},interface,64.0,127.0",  # an interface sending 0-127
+        f"{at(2)},interface,0.5,0.25",
+        f"{at(3)},interface,-0.5,1.0",
+        f"{at(3.5)},interface,0.5,0.25",
+    ])
+    events, report = performance_from_log(path, 3)
+    np.testing.assert_allclose(events, np.float32([[1.0, 1.0, 1.0], [1.0, 0.5, 0.25], [1.0, 0.0, 1.0],
+                                                   [0.5, 0.5, 0.25]]), atol=1e-6)
+    assert report.clipped == 3
+    assert report.line() == "midi-3d-mdrnn.log: 4 events (clipped 3 values outside 0-1: check the interface's range)"
+    messy = write_log(tmp_path / "both-2d-mdrnn.log", [f"{at(0)},interface,0.5", f"{at(1)},interface,2.0",
+                                                        f"{at(0.5)},interface,0.5", f"{at(2)},interface,0.5"])
+    _, report = performance_from_log(messy, 2)
+    assert report.line() == ("both-2d-mdrnn.log: 2 events (skipped 1 out of time order; "
+                             "clipped 1 values outside 0-1: check the interface's range)")
+
+
 def test_performance_from_a_log_written_by_performance_log(tmp_path):
     log = PerformanceLog.start(tmp_path, 4, now=T0)
     gaps = [0.0, 0.1, 0.25, 0.05, 1.5]

@@ -11,8 +11,8 @@ import pytest
 
 from conftest import Recorder
 from imps.engine import NumpyMDRNN, Predictor
-from imps.interaction import (BATTLE, CALL_RESPONSE, INBOX_SIZE, MIN_DT, POLYPHONY, USER_ONLY, Performance,
-                              Player)
+from imps.interaction import (BATTLE, CALL_RESPONSE, INBOX_SIZE, MIN_DT, MIN_SEND_INTERVAL, POLYPHONY, USER_ONLY,
+                              Performance, Player)
 from imps.logs import PerformanceLog, read_log
 from imps.sizes import SIZES
 from imps.weights import MDRNNWeights
@@ -168,6 +168,65 @@ def test_a_full_player_drops_the_earliest_due():
         player.stop()
 
 
+def sends_with_their_due_times(player_kwargs=None):
+    """A Player whose play callback records the due time it sent each event at."""
+    dues = Recorder()
+    player = None
+
+    def play(event, generation):
+        dues.add((event[0], player.last_due))
+
+    player = Player(play, **(player_kwargs or {}))
+    return player, dues
+
+
+def test_the_player_never_sends_two_predictions_closer_than_the_minimum_interval():
+    player, dues = sends_with_their_due_times()
+    now = time.monotonic()
+    # Forty predictions all due at once, as /timescale 0 makes them.
+    for n in range(40):
+        player.schedule(now, np.array([float(n)]), 0)
+    player.start()
+    try:
+        items = dues.wait_for(40)
+    finally:
+        player.stop()
+    assert [name for name, _ in items] == [float(n) for n in range(40)]
+    assert items[0][1] == now  # the first was not held back
+    gaps = np.diff([due for _, due in items])
+    assert gaps.min() >= MIN_SEND_INTERVAL - 1e-12
+    np.testing.assert_allclose(gaps, MIN_SEND_INTERVAL)  # moved no further than the interval needs
+
+
+def test_a_single_answer_is_never_delayed_by_the_interval():
+    player, dues = sends_with_their_due_times()
+    player.start()
+    try:
+        first = time.monotonic() + 0.01
+        player.schedule(first, np.array([1.0]), 0)
+        dues.wait_for(1)
+        time.sleep(2 * MIN_SEND_INTERVAL)
+        later = time.monotonic() + 0.0005  # due sooner than the interval from now, but not from the last send
+        player.schedule(later, np.array([2.0]), 0)
+        items = dues.wait_for(2)
+    finally:
+        player.stop()
+    assert items == [(1.0, first), (2.0, later)]
+
+
+def test_battle_at_timescale_zero_is_thinned_to_the_minimum_interval(performances):
+    dues = []
+    performance = performances(BATTLE, FakePredictor(dt=0.0), lambda values: dues.append(performance.player.last_due))
+    performance.timescale = 0.0
+    performance.start()
+    deadline = time.monotonic() + WAIT
+    while len(dues) < 50 and time.monotonic() < deadline:
+        time.sleep(0.01)
+    performance.stop()
+    assert len(dues) >= 50
+    assert np.diff(dues).min() >= MIN_SEND_INTERVAL - 1e-12
+
+
 # Performance: construction
 
 
@@ -191,7 +250,7 @@ def test_user_only_logs_the_musician_and_never_predicts(performances, log):
     performance = performances(USER_ONLY, predictor, sent, log=log)
     performance.start()
     performance.user_event([0.25, 0.5])
-    performance.user_event([-1.0, 2.0])  # clipped to the unit range
+    performance.user_event([-1.0, 2.0])  # logged as it came
     performance.user_event([1, 0])
     assert performance.user_events == 3
     # No model thread and no player: nothing can ever predict or send.
@@ -203,7 +262,8 @@ def test_user_only_logs_the_musician_and_never_predicts(performances, log):
     assert performance.predictions_sent == 0
     events = logged(log)
     assert [e.source for e in events] == ["interface"] * 3
-    assert [e.values for e in events] == [[0.25, 0.5], [0.0, 1.0], [1.0, 0.0]]
+    assert [e.values for e in events] == [[0.25, 0.5], [-1.0, 2.0], [1.0, 0.0]]
+    assert performance.out_of_range_events == 1
 
 
 def test_user_only_needs_no_model(performances):
@@ -239,8 +299,25 @@ def test_polyphony_answers_each_user_event_once_with_clipped_values(performances
     events = logged(log)
     assert sorted(e.source for e in events) == ["interface"] * 3 + ["rnn"] * 3
     assert [e.values for e in events if e.source == "rnn"] == [[0.0, 1.0]] * 3
-    np.testing.assert_allclose([e.values for e in events if e.source == "interface"],
-                               [[0.1, 0.2], [0.3, 1.0], [0.5, 0.6]], rtol=1e-6)
+    # The log keeps what the musician sent; only the model had it clipped.
+    np.testing.assert_allclose([e.values for e in events if e.source == "interface"], user_values, rtol=1e-6)
+
+
+def test_out_of_range_values_are_said_once_and_counted(performances, log):
+    reports = Recorder()
+    predictor = FakePredictor(dimension=4)
+    performance = performances(POLYPHONY, predictor, Sent(), report=reports.add)
+    performance.start()
+    performance.user_event([0.5, 64.0, 127.0])
+    performance.user_event([0.5, 0.5, 0.5])
+    performance.user_event([-0.25, 0.5, 3.0])
+    inputs = predictor.inputs.wait_for(3)
+    assert [list(event[1:]) for event in inputs] == [[0.5, 1.0, 1.0], [0.5, 0.5, 0.5], [0.0, 0.5, 1.0]]
+    assert performance.out_of_range_events == 2
+    warnings = [line for line in reports.items if line.startswith("warning:")]
+    assert len(warnings) == 1
+    assert warnings[0].startswith("warning: /interface value 64 for control 2 of 3 is outside 0-1.")
+    assert "The log keeps what you sent" in warnings[0] and "divided by 127" in warnings[0]
 
 
 def test_polyphony_with_an_untrained_model(performances):
@@ -278,6 +355,23 @@ def test_timescale_multiplies_the_wait(performances, timescale):
     performance.user_event([0.5, 0.5])
     [(when, _)] = sent.wait_for(1)
     assert when >= before + 0.1 * timescale
+
+
+def test_verbose_shows_the_silent_predictions_of_the_call_too(performances):
+    reports = Recorder()
+    performance = performances(CALL_RESPONSE, FakePredictor(values=[0.25, 0.75]), Sent(), verbose=True,
+                               call_response_threshold=0.2, report=reports.add)
+    performance.start()
+    performance.user_event([0.5, 1.0])
+    performance.user_event([0.125, 0.5])
+    lines = reports.wait_until(lambda lines: any(line.startswith("model: ") for line in lines))
+    # The musician's two events and the model's two silent answers (in whatever order the
+    # two threads printed them), then the response.
+    call = lines[:next(n for n, line in enumerate(lines) if line.startswith("model: "))]
+    users = [line for line in call if line.startswith("user: ")]
+    assert len(users) == 2 and users[0] == "user: dt 0.000 0.500 1.000" and users[1].endswith(" 0.125 0.500")
+    assert [line for line in call if line.startswith("model (silent)")] == ["model (silent): dt 0.010 0.250 0.750"] * 2
+    assert "model: dt 0.010 0.250 0.750" in lines
 
 
 def test_verbose_reports_both_players(performances):

@@ -29,6 +29,47 @@ def test_every_script_explains_its_flags(name, tmp_path):
         assert "--source" in result.stdout
 
 
+def test_help_says_what_only_records_and_that_numepochs_follows_the_warm_up(tmp_path):
+    server_help = " ".join(run_script("predictive_music_model.py", "--help", cwd=tmp_path).stdout.split())
+    assert "with --log it records your playing for a dataset, without --log nothing is recorded" in server_help
+    trainer_help = " ".join(run_script("train_predictive_music_model.py", "--help", cwd=tmp_path).stdout.split())
+    assert "counted after the --warmup epochs on 5-event windows: at most --warmup + --numepochs in all" \
+        in trainer_help
+
+
+def test_user_only_without_log_says_nothing_is_recorded(tmp_path):
+    server = Server("--only", "--serverip", "127.0.0.1", "--serverport", str(free_udp_port()), cwd=tmp_path)
+    assert server.wait_for_output("Ctrl-C stops"), server.output
+    assert server.stop() == 0, server.output
+    assert server.lines[0] == ("warning: user only without --log: nothing is being recorded and no model plays. To "
+                               "record your playing into logs/ for a dataset, start again with --log")
+    assert "logging" not in server.output and not (tmp_path / "logs").exists()
+    server = Server("--only", "--log", "--serverip", "127.0.0.1", "--serverport", str(free_udp_port()), cwd=tmp_path)
+    assert server.wait_for_output("Ctrl-C stops"), server.output
+    assert server.stop() == 0, server.output
+    assert server.lines[0] == "user only: recording your playing, no model"
+    assert "nothing is being recorded" not in server.output and len(list((tmp_path / "logs").iterdir())) == 1
+
+
+def test_training_states_its_plan_counts_its_epochs_and_prints_no_tensorflow_noise(tmp_path):
+    rng = np.random.default_rng(0)
+    save_dataset(Dataset.from_performances([rng.random((300, 3)), rng.random((200, 3))]),
+                 tmp_path / "datasets" / "training-dataset-3d.npz")
+    result = run_script("train_predictive_music_model.py", "-d", "3", "--modelsize=xxs", "-n", "2", "--warmup", "1",
+                        "--earlystopping", "-p", "3", cwd=tmp_path)
+    assert result.returncode == 0, result.stdout + result.stderr
+    lines = result.stdout.splitlines()
+    assert lines[0] == ("training size xxs (2 layers of 16 units) on datasets/training-dataset-3d.npz: 1 epoch of "
+                        "warm-up on 5-event windows, then up to 2 epochs on 50-event windows, stopping early after "
+                        "3 epochs without improvement")
+    assert "training on the CPU: TensorFlow sees no GPU" in lines
+    warmup, main = lines.index("warming up: 1 epoch on 5-event windows"), \
+        lines.index("training: up to 2 epochs on 50-event windows")
+    assert warmup < main
+    assert [line for line in lines[main:] if line.startswith("Epoch ")] == ["Epoch 1/2", "Epoch 2/2"]
+    assert result.stderr == ""  # TensorFlow's notices (oneDNN, CUDA drivers, cuInit) were filtered
+
+
 @pytest.mark.parametrize("flag", [["-d=5"], ["-d", "5"], ["--dimension=5"], ["--dimension", "5"]])
 def test_dimension_flag_spellings(flag, tmp_path):
     server = Server(*flag, "--only", "--log", "--serverip", "127.0.0.1", "--serverport", str(free_udp_port()),

@@ -231,6 +231,20 @@ def test_summary_counts_events_predictions_and_log_lines(start_session):
     assert "stale" not in summary
 
 
+def test_out_of_range_interface_values_are_logged_as_sent_said_once_and_counted(start_session):
+    session = start_session()
+    for values in ([0.5, 127.0], [0.25, 0.75], [-3.0, 0.5]):
+        session.client.send_message(INTERFACE, values)
+    session.predictions(3)
+    warning = session.reports.wait_for_line("warning: /interface value")
+    assert warning.startswith("warning: /interface value 127 for control 2 of 2 is outside 0-1.")
+    session.server.stop()
+    assert len([line for line in session.reports.lines if line.startswith("warning: /interface value")]) == 1
+    assert [e.values for e in session.log_events() if e.source == "interface"] == \
+        [[0.5, 127.0], [0.25, 0.75], [-3.0, 0.5]]
+    assert "2 events with values outside 0-1 (logged as sent, clipped for the model)" in session.server.summary()
+
+
 def test_stop_closes_the_log_and_frees_the_port(start_session, udp_port):
     session = start_session()
     session.client.send_message(INTERFACE, [0.5, 0.5])

@@ -6,6 +6,8 @@
 
 - step: one whole prediction (event in, sampled event out) at dimension 9, numpy
   engine against the Keras-call path on the same weights, median and 99th percentile.
+- sampler: drawing one event from a 9-d, 5-component mixture with IMPS's sampler and
+  with keras-mdn-layer's sample_from_output, at the server's default temperatures.
 - startup: launch of predictive_music_model.py to "listening" (socket bound, model loaded).
 - idle: CPU used by the server over 10 s with nothing arriving.
 - timing: a musician sending 100 events a second in polyphony mode; how long after
@@ -28,7 +30,7 @@ for variable in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
 
 import numpy as np  # noqa: E402
 
-from imps.engine import KerasMDRNN, NumpyMDRNN, Predictor  # noqa: E402
+from imps.engine import KerasMDRNN, Mixture, NumpyMDRNN, Predictor, sample  # noqa: E402
 from imps.probe import SERVER_SCRIPT, free_udp_port  # noqa: E402
 from imps.sizes import SIZES  # noqa: E402
 from imps.weights import MDRNNWeights  # noqa: E402
@@ -133,17 +135,43 @@ def bench_timing(rate: float, seconds: float) -> None:
     print(f"| {sent} | {found.group(1)} | {found.group(2)} | {found.group(3)} |", flush=True)
 
 
+def bench_sampler(reps: int) -> None:
+    import keras_mdn_layer
+
+    rng = np.random.default_rng(0)
+    mixture = Mixture(rng.random((5, DIMENSION)), rng.random((5, DIMENSION)) + 0.1, rng.random(5))
+    params = np.concatenate([mixture.mus.ravel(), mixture.sigmas.ravel(), mixture.pi_logits])
+    draws = {
+        "imps.engine.sample": lambda: sample(mixture, 1.0, 0.01, rng),
+        "keras_mdn_layer.sample_from_output": lambda: keras_mdn_layer.sample_from_output(
+            params, DIMENSION, 5, temp=1.0, sigma_temp=0.01),
+    }
+    print(f"\n### Sampling one event from a {DIMENSION}-d, 5-component mixture (µs)\n")
+    print("| sampler | median | p99 |")
+    print("| --- | ---: | ---: |")
+    for name, draw in draws.items():
+        times = np.empty(reps)
+        for i in range(reps):
+            began = time.perf_counter()
+            draw()
+            times[i] = time.perf_counter() - began
+        times *= 1e6
+        print(f"| {name} | {np.median(times):.1f} | {np.percentile(times, 99):.1f} |", flush=True)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--only", choices=("step", "startup", "idle", "timing"), nargs="*",
+    parser.add_argument("--only", choices=("step", "sampler", "startup", "idle", "timing"), nargs="*",
                         help="run only these benchmarks")
     parser.add_argument("--sizes", nargs="*", default=list(SIZES), choices=list(SIZES))
     parser.add_argument("--reps", type=int, default=5000, help="predictions timed per size, numpy engine")
     parser.add_argument("--keras-reps", type=int, default=300, help="predictions timed per size, Keras path")
     args = parser.parse_args()
-    chosen = set(args.only or ("step", "startup", "idle", "timing"))
+    chosen = set(args.only or ("step", "sampler", "startup", "idle", "timing"))
     if "step" in chosen:
         bench_step(args.sizes, args.reps, args.keras_reps)
+    if "sampler" in chosen:
+        bench_sampler(args.reps)
     if "startup" in chosen:
         bench_startup(runs=5)
     if "idle" in chosen:
