@@ -4,7 +4,7 @@
 import sys
 
 from imps import cli
-from imps.sizes import dataset_path, log_glob
+from imps.names import DATASETS_DIR, LOGS_DIR, dataset_path, log_glob
 
 
 def parse_args():
@@ -12,8 +12,8 @@ def parse_args():
                                     "datasets/training-dataset-{D}d.npz for train_predictive_music_model.py. "
                                     "Only the musician's (interface) events are used.")
     cli.add_dimension(parser)
-    parser.add_argument("-s", "--source", default="logs", help="the folder of logs to read (default: %(default)s)")
-    parser.add_argument("-o", "--output", default="datasets",
+    parser.add_argument("-s", "--source", default=LOGS_DIR, help="the folder of logs to read (default: %(default)s)")
+    parser.add_argument("-o", "--output", default=DATASETS_DIR,
                         help="the folder to write the dataset into (default: %(default)s)")
     return parser.parse_args()
 
@@ -36,6 +36,4 @@ def main():
 
 
 if __name__ == "__main__":
-    from imps.dataset import DatasetError
-
-    cli.run(main, (DatasetError, OSError))
+    cli.run(main, (OSError,))

@@ -10,97 +10,127 @@ for variable in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
 
 import signal  # noqa: E402
 import threading  # noqa: E402
+from pathlib import Path  # noqa: E402
 
 from imps import cli  # noqa: E402
-from imps.sizes import model_size  # noqa: E402
+from imps.config import ServerConfig  # noqa: E402
+from imps.engine import ENGINES, KERAS_ENGINE  # noqa: E402
+from imps.interaction import BATTLE, CALL_RESPONSE, POLYPHONY, USER_ONLY  # noqa: E402
+from imps.names import LOGS_DIR, log_name  # noqa: E402
 
 DESCRIPTION = """Interactive Musical Prediction System: a mixture density RNN that listens to your
 interface over OSC (/interface x1 ... xN) and plays back its predictions (/prediction x1 ... xN).
 Send /temperature SIGMA PI and /timescale FACTOR to change sampling and tempo while playing."""
+DEFAULTS = ServerConfig()
 
 
 def parse_args():
     parser = cli.Parser(description=DESCRIPTION)
     cli.add_dimension(parser)
     parser.add_argument("-l", "--log", action="store_true",
-                        help="log every event to logs/YYYY-MM-DDTHH-MM-SS-{D}d-mdrnn.log for making datasets")
-    parser.add_argument("-v", "--verbose", action="store_true", help="print each event as it comes and goes")
+                        help=f"log every event to {LOGS_DIR}/{log_name('YYYY-MM-DDTHH-MM-SS', '{D}')} for making "
+                             "datasets")
+    parser.add_argument("-v", "--verbose", action="store_true",
+                        help="print every event in and every prediction out, one line each, with the predictions "
+                             "the model makes silently while you play in call and response")
     modes = parser.add_argument_group("modes (choose one; default: call and response)").add_mutually_exclusive_group()
-    modes.add_argument("-o", "--only", dest="mode", action="store_const", const="useronly",
+    modes.add_argument("-o", "--only", dest="mode", action="store_const", const=USER_ONLY,
                        help="user only: no model and no predictions; with --log it records your playing for a "
                             "dataset, without --log nothing is recorded")
-    modes.add_argument("-c", "--call", dest="mode", action="store_const", const="callresponse",
+    modes.add_argument("-c", "--call", dest="mode", action="store_const", const=CALL_RESPONSE,
                        help="call and response: the model listens while you play and answers when you stop "
                             "for --callresponsethresh seconds")
-    modes.add_argument("-p", "--polyphony", dest="mode", action="store_const", const="polyphony",
+    modes.add_argument("-p", "--polyphony", dest="mode", action="store_const", const=POLYPHONY,
                        help="polyphony: the model answers every event you play")
-    modes.add_argument("-b", "--battle", dest="mode", action="store_const", const="battle",
+    modes.add_argument("-b", "--battle", dest="mode", action="store_const", const=BATTLE,
                        help="battle: the model plays on by itself from its own predictions, whatever you play")
-    parser.set_defaults(mode="callresponse")
-    parser.add_argument("--callresponsethresh", type=float, default=2.0, metavar="SECONDS",
+    parser.set_defaults(mode=DEFAULTS.mode)
+    parser.add_argument("--callresponsethresh", type=float, default=DEFAULTS.call_response_threshold,
+                        metavar="SECONDS",
                         help="seconds of quiet before the model answers in call and response (default: %(default)s)")
-    parser.add_argument("--clientip", default="localhost",
+    parser.add_argument("--clientip", default=DEFAULTS.client_ip,
                         help="address /prediction is sent to, your synth (default: %(default)s)")
-    parser.add_argument("--clientport", type=int, default=5000, help="port /prediction is sent to (default: %(default)s)")
-    parser.add_argument("--serverip", default="localhost",
+    parser.add_argument("--clientport", type=int, default=DEFAULTS.client_port,
+                        help="port /prediction is sent to (default: %(default)s)")
+    parser.add_argument("--serverip", default=DEFAULTS.server_ip,
                         help="address to listen on for /interface (default: %(default)s)")
-    parser.add_argument("--serverport", type=int, default=5001, help="port to listen on (default: %(default)s)")
+    parser.add_argument("--serverport", type=int, default=DEFAULTS.server_port,
+                        help="port to listen on (default: %(default)s)")
     cli.add_modelsize(parser)
     parser.add_argument("--modelfile", metavar="PATH",
                         help="perform with this weights file (a .weights.h5 from the trainer or an original IMPS .h5) "
                              "instead of looking in models/")
-    parser.add_argument("--sigmatemp", type=float, default=0.01,
+    parser.add_argument("--sigmatemp", type=float, default=DEFAULTS.sigma_temp,
                         help="sigma temperature: how far samples stray from the model's means (default: %(default)s)")
-    parser.add_argument("--pitemp", type=float, default=1.0,
+    parser.add_argument("--pitemp", type=float, default=DEFAULTS.pi_temp,
                         help="pi temperature: how freely the model picks among its mixture components "
                              "(default: %(default)s)")
-    parser.add_argument("--engine", choices=("numpy", "keras"), default="numpy",
+    parser.add_argument("--engine", choices=ENGINES, default=DEFAULTS.engine,
                         help="numpy (fast, no TensorFlow) or keras (the same model through TensorFlow, for "
                              "comparison) (default: %(default)s)")
-    return parser.parse_args()
+    args = parser.parse_args()
+    return ServerConfig(args.dimension, args.mode, args.serverip, args.serverport, args.clientip, args.clientport,
+                        Path(LOGS_DIR) if args.log else None, args.callresponsethresh, args.verbose, args.modelsize,
+                        args.modelfile and Path(args.modelfile), args.sigmatemp, args.pitemp, args.engine)
+
+
+def weights_line(chosen, dimension: int, size) -> str:
+    """What the performer plays, and for the default or an untrained model how to play one's own."""
+    from imps.weights import Choice
+
+    d = dimension
+    if chosen.choice in (Choice.NAMED, Choice.TRAINED):
+        return f"performing with {chosen.path}"
+    train = f"{cli.TRAINER} --dimension={d} --modelsize={size.name}"
+    if chosen.choice is Choice.DEFAULT:
+        w = chosen.weights
+        size_note = "" if w.config == size.config(d) else \
+            f", {w.layers} layers of {w.units} units whatever --modelsize says"
+        return (f"no trained weights at {chosen.looked_for[0]}; playing the default model {chosen.path} (trained on "
+                f"procedural performances, not on you{size_note}). To play a model of your own, record with --log, "
+                f"then run {cli.COLLATE} --dimension={d} and {train}")
+    return (f"no trained weights at {chosen.looked_for[0]} (nor {chosen.looked_for[1].name}), and no default model "
+            f"for dimension {d}: performing with an UNTRAINED model, which plays noise. Train one with {train}, or "
+            "name a file with --modelfile")
 
 
 def main():
-    args = parse_args()
+    config = parse_args()
     from imps.engine import Predictor, make_network
+    from imps.model import model_size
     from imps.osc import is_loopback
-    from imps.server import PerformanceServer, ServerConfig
+    from imps.server import PerformanceServer
     from imps.tfnoise import filter_tensorflow_noise
-    from imps.weights import choose_weights
+    from imps.weights import Choice, choose_weights
 
-    size = model_size(args.modelsize)
     predictor = None
-    if args.mode == "useronly":
-        if args.log:
+    if config.mode == USER_ONLY:
+        if config.logs_dir is not None:
             cli.say("user only: recording your playing, no model")
         else:
             cli.warn("user only without --log: nothing is being recorded and no model plays. To record your "
                      "playing into logs/ for a dataset, start again with --log")
     else:
-        weights, description, trained = choose_weights(args.dimension, size, model_file=args.modelfile)
-        (cli.say if trained else cli.warn)(description)
-        if args.engine == "keras":
+        size = model_size(config.model_size)
+        chosen = choose_weights(config.dimension, size, model_file=config.model_file)
+        (cli.warn if chosen.choice is Choice.UNTRAINED else cli.say)(weights_line(chosen, config.dimension, size))
+        if config.engine == KERAS_ENGINE:
             filter_tensorflow_noise()
-        predictor = Predictor(make_network(weights, args.engine), args.pitemp, args.sigmatemp)
-    config = ServerConfig(args.dimension, args.mode, args.serverip, args.serverport, args.clientip, args.clientport,
-                          "logs" if args.log else None, args.callresponsethresh, args.verbose)
-    if not is_loopback(args.serverip):
-        cli.warn(f"listening on {args.serverip}: anyone on that network can play this instrument")
+        predictor = Predictor(make_network(chosen.weights, config.engine), config.pi_temp, config.sigma_temp)
+    if not is_loopback(config.server_ip):
+        cli.warn(f"listening on {config.server_ip}: anyone on that network can play this instrument")
     server = PerformanceServer(config, predictor, report=cli.say)
     stop = threading.Event()
     for signum in (signal.SIGINT, signal.SIGTERM):
         signal.signal(signum, lambda *_: stop.set())
     server.start()
-    cli.say(f"{args.mode}: listening for /interface on {args.serverip}:{args.serverport}, "
-            f"sending /prediction to {args.clientip}:{args.clientport}" +
-            (f", logging to {server.log.path}" if server.log else "") + ". Ctrl-C stops.")
+    cli.say(f"{config.mode}: listening for /interface on {config.server_ip}:{config.server_port}, "
+            f"sending /prediction to {config.client_ip}:{config.client_port}" +
+            (f", logging to {server.log.path}" if server.log else "") + f". {cli.READY}")
     stop.wait()
     server.stop()
     cli.say(f"stopped: {server.summary()}")
 
 
 if __name__ == "__main__":
-    from imps.osc import OSCError
-    from imps.weights import WeightsError
-
-    cli.run(main, (WeightsError, OSCError))
+    cli.run(main)

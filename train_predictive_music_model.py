@@ -3,9 +3,14 @@
 
 import sys
 
+from dataclasses import replace
+
 from imps import cli
-from imps.sizes import (LEARNING_RATE, SEQ_LEN, STRATEGIES, WARMUP_EPOCHS, WARMUP_SEQ_LEN, checkpoint_path,
-                        dataset_path, epochs_text, model_size)
+from imps.config import STRATEGIES, TrainConfig, epochs_text
+from imps.model import SEQ_LEN, model_size
+from imps.names import DATASETS_DIR, MODELS_DIR, checkpoint_path, dataset_path
+
+DEFAULTS = TrainConfig()
 
 
 def parse_args():
@@ -15,28 +20,28 @@ def parse_args():
     cli.add_modelsize(parser)
     parser.add_argument("-e", "--earlystopping", action="store_true",
                         help="stop when the validation loss has not improved for --patience epochs")
-    parser.add_argument("-p", "--patience", type=int, default=10,
+    parser.add_argument("-p", "--patience", type=int, default=DEFAULTS.patience,
                         help="epochs without improvement before early stopping (default: %(default)s)")
-    parser.add_argument("-n", "--numepochs", type=int, default=100,
+    parser.add_argument("-n", "--numepochs", type=int, default=DEFAULTS.epochs,
                         help=f"the most epochs on {SEQ_LEN}-event windows, counted after the --warmup epochs on "
-                             f"{WARMUP_SEQ_LEN}-event windows: at most --warmup + --numepochs in all "
+                             f"{DEFAULTS.warmup_seq_len}-event windows: at most --warmup + --numepochs in all "
                              "(default: %(default)s)")
     parser.add_argument("-f", "--file", metavar="WEIGHTS",
                         help="start from these weights (to resume or fine-tune) instead of an untrained model")
-    parser.add_argument("-b", "--batchsize", type=int, default=64, help="windows per batch (default: %(default)s)")
+    parser.add_argument("-b", "--batchsize", type=int, default=DEFAULTS.batch_size,
+                        help="windows per batch (default: %(default)s)")
     parser.add_argument("--dataset", metavar="PATH",
                         help="the dataset to train on (default: datasets/training-dataset-{D}d.npz)")
     parser.add_argument("--allow-pickle", action="store_true",
                         help="allow an original IMPS dataset (object array 'perfs'), which loads with pickle: "
                              "only for files you trust, since pickle can run code")
-    parser.add_argument("--learningrate", type=float, default=LEARNING_RATE,
-                        help="Adam's learning rate, halved whenever the validation loss stalls for 2 epochs "
-                             "(default: %(default)s)")
-    parser.add_argument("--warmup", type=int, default=WARMUP_EPOCHS, metavar="EPOCHS",
-                        help=f"epochs on {WARMUP_SEQ_LEN}-event windows before the {SEQ_LEN}-event ones: many quick "
-                             "steps that get the "
-                             "model going sooner; 0 to skip (default: %(default)s)")
-    parser.add_argument("--strategy", choices=STRATEGIES, default="auto",
+    parser.add_argument("--learningrate", type=float, default=DEFAULTS.learning_rate,
+                        help="Adam's learning rate, halved whenever the validation loss stalls for "
+                             f"{epochs_text(DEFAULTS.plateau_patience)} (default: %(default)s)")
+    parser.add_argument("--warmup", type=int, default=DEFAULTS.warmup_epochs, metavar="EPOCHS",
+                        help=f"epochs on {DEFAULTS.warmup_seq_len}-event windows before the {SEQ_LEN}-event ones: "
+                             "many quick steps that get the model going sooner; 0 to skip (default: %(default)s)")
+    parser.add_argument("--strategy", choices=STRATEGIES, default=DEFAULTS.strategy,
                         help="how to spread training over devices: mirrored copies the model onto every GPU and "
                              "splits each batch among them; auto uses mirrored when more than one GPU is visible "
                              "(default: %(default)s)")
@@ -44,26 +49,32 @@ def parse_args():
     if args.numepochs < 1 or args.batchsize < 1 or args.patience < 0 or args.warmup < 0 or args.learningrate <= 0:
         parser.error("--numepochs and --batchsize must be at least 1, --patience and --warmup not negative, "
                      "and --learningrate above 0")
-    return args
+    config = replace(DEFAULTS, model_size=args.modelsize, epochs=args.numepochs, batch_size=args.batchsize,
+                     early_stopping=args.earlystopping, patience=args.patience, learning_rate=args.learningrate,
+                     warmup_epochs=args.warmup, strategy=args.strategy)
+    return args, config
 
 
-def training_plan(args, size, path) -> str:
+def training_plan(config: TrainConfig, path) -> str:
     """The first line: the whole plan, in the epochs the progress will count."""
-    warmup = f"{epochs_text(args.warmup)} of warm-up on {WARMUP_SEQ_LEN}-event windows, then " if args.warmup else ""
-    stopping = f", stopping early after {epochs_text(args.patience)} without improvement" if args.earlystopping else ""
+    size = model_size(config.model_size)
+    warmup = (f"{epochs_text(config.warmup_epochs)} of warm-up on {config.warmup_seq_len}-event windows, then "
+              if config.warmup_epochs else "")
+    stopping = (f", stopping early after {epochs_text(config.patience)} without improvement"
+                if config.early_stopping else "")
     return (f"training size {size.name} ({size.layers} layers of {size.units} units) on {path}: {warmup}up to "
-            f"{epochs_text(args.numepochs)} on {SEQ_LEN}-event windows{stopping}")
+            f"{epochs_text(config.epochs)} on {SEQ_LEN}-event windows{stopping}")
 
 
 def main():
-    args = parse_args()
+    args, config = parse_args()
     from imps.dataset import load_dataset
     from imps.tfnoise import filter_tensorflow_noise
     from imps.weights import load_weights
 
     size = model_size(args.modelsize)
-    path = args.dataset or dataset_path("datasets", args.dimension)
-    cli.say(training_plan(args, size, path))
+    path = args.dataset or dataset_path(DATASETS_DIR, args.dimension)
+    cli.say(training_plan(config, path))
     dataset = load_dataset(path, allow_pickle=args.allow_pickle)
     if dataset.dimension != args.dimension:
         cli.fail(f"{path} holds {dataset.dimension}-d events but --dimension is {args.dimension}: "
@@ -78,19 +89,14 @@ def main():
     from imps.training import train
 
     try:
-        result = train(dataset, size, epochs=args.numepochs, batch_size=args.batchsize,
-                       early_stopping=args.earlystopping, patience=args.patience, initial_weights=initial,
-                       verbose=1 if sys.stdout.isatty() else 2, strategy=args.strategy,
-                       learning_rate=args.learningrate, warmup_epochs=args.warmup, report=cli.say)
+        result = train(dataset, config, initial_weights=initial, verbose=1 if sys.stdout.isatty() else 2,
+                       report=cli.say)
     except KeyboardInterrupt:
-        saved = checkpoint_path("models", args.dimension, size)
+        saved = checkpoint_path(MODELS_DIR, size.config(args.dimension))
         cli.fail(f"interrupted: the best weights so far are in {saved}" if saved.exists()
                  else "interrupted before the first epoch ended: nothing was saved", code=130)
     cli.say(f"done:\n{result.summary()}")
 
 
 if __name__ == "__main__":
-    from imps.dataset import DatasetError
-    from imps.weights import WeightsError
-
-    cli.run(main, (DatasetError, WeightsError))
+    cli.run(main)

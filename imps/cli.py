@@ -1,4 +1,5 @@
-"""What the three scripts share on the command line: flags, messages, exit codes."""
+"""What the scripts share on the command line: flags, messages, exit codes, and how to
+put right each error the package raises, in the scripts' own terms (explain)."""
 
 from __future__ import annotations
 
@@ -7,7 +8,14 @@ import os
 import sys
 from typing import Callable, NoReturn
 
-from .sizes import DEFAULT_SIZE, MIN_DIMENSION, SIZES
+from . import errors
+from .config import DEFAULT_DIMENSION
+from .model import DEFAULT_SIZE, MIN_DIMENSION, SIZES
+
+SERVER = "predictive_music_model.py"
+READY = "Ctrl-C stops."  # ends the line the server prints once it listens
+COLLATE = "generate_dataset.py"
+TRAINER = "train_predictive_music_model.py"
 
 
 def _colour(text: str, code: str, stream) -> str:
@@ -48,7 +56,7 @@ def dimension(text: str) -> int:
 
 
 def add_dimension(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("-d", "--dimension", type=dimension, default=2,
+    parser.add_argument("-d", "--dimension", type=dimension, default=DEFAULT_DIMENSION,
                         help="the model's dimension: the number of values in each /interface message plus 1 "
                              "for the time between events, at least 2 (default: %(default)s)")
 
@@ -59,13 +67,36 @@ def add_modelsize(parser: argparse.ArgumentParser) -> None:
                         help=f"the model's size, LSTM layers x units: {table} (default: %(default)s)")
 
 
-def run(main: Callable[[], int | None], errors: tuple[type[BaseException], ...]) -> NoReturn:
-    """Run a script's main: the listed errors become one line and exit code 1,
-    Ctrl-C exits quietly with 130."""
+def explain(error: BaseException) -> str:
+    """The error's message and, for the package's own errors, how to put it right."""
+    hint = None
+    if isinstance(error, errors.WeightsMismatch):
+        hint = (f"use --dimension={error.found_dimension} or another weights file" if error.wanted_size is None
+                else "choose the matching --dimension/--modelsize or another weights file")
+    elif isinstance(error, errors.NoDataset):
+        hint = f"make one with {COLLATE}"
+    elif isinstance(error, errors.DatasetNeedsPickle):
+        hint = f"if you trust the file, pass --allow-pickle, or regenerate it with {COLLATE}"
+    elif isinstance(error, errors.DatasetTooShort):
+        hint = f"record more and run {COLLATE} again"
+    elif isinstance(error, errors.NoLogs):
+        hint = (f"record some with {SERVER} --dimension={error.dimension} --log" if error.folder_exists
+                else f"record some with {SERVER} --log, or point --source at your logs")
+    elif isinstance(error, errors.OSCError):
+        hint = ("close the other program or choose another port with --serverport" if error.in_use
+                else "check --serverip and --serverport")
+    elif isinstance(error, errors.FilesExist):
+        hint = "choose another --out folder or pass --overwrite"
+    return f"{error}: {hint}" if hint else str(error)
+
+
+def run(main: Callable[[], int | None], expected: tuple[type[BaseException], ...] = ()) -> NoReturn:
+    """Run a script's main: the package's errors and the `expected` ones become one line
+    and exit code 1; Ctrl-C exits quietly with 130."""
     try:
         sys.exit(main() or 0)
-    except errors as error:
-        fail(str(error))
+    except (errors.IMPSError, *expected) as error:
+        fail(explain(error))
     except KeyboardInterrupt:
         print(file=sys.stderr)
         fail("interrupted", code=130)

@@ -37,7 +37,8 @@ from pathlib import Path
 import numpy as np
 
 from .logs import PerformanceLog
-from .sizes import log_name
+from .errors import FilesExist
+from .names import TIMESTAMP_FORMAT, log_name
 
 MIN_INTERVAL, MAX_INTERVAL = 0.010, 0.060  # seconds between controller events while moving
 GESTURE_GAP = (0.3, 1.0)  # seconds of rest between gestures in a phrase
@@ -321,12 +322,11 @@ def make_corpus(out: Path, dimension: int, n_performances: int, minutes: float, 
     plans = []
     for i in range(n_performances):
         events = perform(seed, i, cast[i % n_performers], n_faders, minutes * 60, steps)
-        plans.append((out / log_name(start.strftime("%Y-%m-%dT%H-%M-%S"), dimension), start, events))
+        plans.append((out / log_name(start.strftime(TIMESTAMP_FORMAT), dimension), start, events))
         start += dt.timedelta(seconds=math.ceil(events[-1][0] if events else 0) + 60)
     clashes = [path for path, _, _ in plans if path.exists()]
     if clashes and not overwrite:
-        raise FileExistsError(f"{clashes[0]} already exists ({len(clashes)} of these logs do): "
-                              "choose another --out folder or pass --overwrite")
+        raise FilesExist(clashes[0], len(clashes))
     for path in clashes:
         path.unlink()
     paths = []

@@ -18,13 +18,11 @@ from typing import Callable, Iterable
 
 import numpy as np
 
+from .errors import DatasetError, DatasetNeedsPickle, DatasetTooShort, NoDataset, NoLogs
 from .files import written_whole
 from .logs import read_log
-from .sizes import SEQ_LEN, log_glob
-
-
-class DatasetError(Exception):
-    """A dataset that cannot be made or used, with a message for the musician."""
+from .model import SEQ_LEN
+from .names import log_glob
 
 
 @dataclass
@@ -52,8 +50,7 @@ class Dataset:
         ends = np.cumsum(self.lengths)
         starts = [np.arange(end - n, end - seq_len) for n, end in zip(self.lengths, ends) if n > seq_len]
         if not starts:
-            raise DatasetError(f"the dataset has no performance longer than {seq_len} events, so not one "
-                               f"{seq_len}-step training window: record more and run generate_dataset.py again")
+            raise DatasetTooShort(seq_len)
         return np.concatenate(starts)
 
     def summary(self) -> str:
@@ -69,8 +66,6 @@ def save_dataset(dataset: Dataset, path: Path | str) -> Path:
     return Path(path)
 
 
-LEGACY_FLAG = "--allow-pickle"
-
 # What a damaged or foreign file raises while being read (zlib.error: corrupt compressed data).
 _UNREADABLE = (zipfile.BadZipFile, OSError, ValueError, EOFError, zlib.error)
 
@@ -78,7 +73,7 @@ _UNREADABLE = (zipfile.BadZipFile, OSError, ValueError, EOFError, zlib.error)
 def load_dataset(path: Path | str, allow_pickle: bool = False) -> Dataset:
     path = Path(path)
     if not path.is_file():
-        raise DatasetError(f"no dataset at {path}: make one with generate_dataset.py")
+        raise NoDataset(path)
     if not zipfile.is_zipfile(path):  # np.load would return a bare array for an .npy, or try pickle
         raise DatasetError(f"{path} is not a readable dataset file (not an .npz archive)")
     try:
@@ -91,8 +86,7 @@ def load_dataset(path: Path | str, allow_pickle: bool = False) -> Dataset:
     except _UNREADABLE as error:
         raise DatasetError(f"{path} is not a readable dataset file ({error})") from None
     if not allow_pickle:
-        raise DatasetError(f"{path} is an original IMPS dataset, which only loads with pickle, and pickle can run "
-                           f"code: if you trust the file, pass {LEGACY_FLAG}, or regenerate it with generate_dataset.py")
+        raise DatasetNeedsPickle(path)
     try:
         with np.load(path, allow_pickle=True) as data:
             return _checked(Dataset.from_performances(data["perfs"]), path)
@@ -151,13 +145,9 @@ def collate_logs(source: Path | str, dimension: int,
                  progress: Callable[[Iterable], Iterable] = lambda files: files) -> tuple[Dataset, list[FileReport]]:
     """Every `*-{D}d-mdrnn.log` in `source` as one dataset, with a report per file."""
     source = Path(source)
-    if not source.is_dir():
-        raise DatasetError(f"no logs folder at {source}: record some with predictive_music_model.py --log, "
-                           "or point --source at your logs")
-    files = sorted(source.glob(log_glob(dimension)))
+    files = sorted(source.glob(log_glob(dimension))) if source.is_dir() else []
     if not files:
-        raise DatasetError(f"no {log_glob(dimension)} logs in {source}: record some with "
-                           f"predictive_music_model.py --dimension={dimension} --log")
+        raise NoLogs(source, dimension, source.is_dir(), log_glob(dimension))
     performances = []
     reports = []
     for path in progress(files):

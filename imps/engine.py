@@ -3,7 +3,8 @@
 Two interchangeable networks take one event and return the mixture for the next,
 carrying LSTM state from call to call:
 
-- `NumpyMDRNN` (default) is the LSTM stack and MDN head written out in numpy. A step is
+- `NumpyMDRNN` (default) is the LSTM stack and MDN head of imps/model.py's equations
+  written out in numpy. A step is
   about 60,000 multiply-adds for the `s` model: a Keras call spends milliseconds on
   dispatch around microseconds of arithmetic, and importing TensorFlow takes seconds.
 - `KerasMDRNN` runs the same weights through the Keras model, for comparison and tests.
@@ -17,11 +18,12 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .sizes import SCALE
+from .model import SCALE, SIGMA_EPSILON
 from .weights import KERAS2_HARD_SIGMOID, MDRNNWeights
 
-ENGINES = ("numpy", "keras")
-MDN_SIGMA_EPSILON = 1e-7  # keras-mdn-layer adds keras.backend.epsilon() to ELU + 1
+NUMPY_ENGINE = "numpy"
+KERAS_ENGINE = "keras"
+ENGINES = (NUMPY_ENGINE, KERAS_ENGINE)
 
 
 @dataclass
@@ -99,7 +101,7 @@ class NumpyMDRNN:
         sig = params[k * d:2 * k * d]
         # keras-mdn-layer's sigma activation: ELU + 1 + epsilon.
         sigmas = np.where(sig > 0, sig, np.expm1(np.minimum(sig, 0.0))).astype(np.float64)
-        sigmas += 1.0 + MDN_SIGMA_EPSILON
+        sigmas += 1.0 + SIGMA_EPSILON
         return Mixture(params[:k * d].reshape(k, d).astype(np.float64), sigmas.reshape(k, d),
                        params[2 * k * d:].astype(np.float64))
 
@@ -108,19 +110,13 @@ class KerasMDRNN:
     """The same step through a Keras model (imports TensorFlow: seconds to start)."""
 
     def __init__(self, weights: MDRNNWeights):
-        import keras
+        from . import keras_model
 
-        from . import model
-        from .sizes import ModelSize
-
-        self._keras = keras
         self.dimension = weights.dimension
         self.n_mixtures = weights.n_mixtures
         self.units = weights.units
-        size = ModelSize("custom", weights.units, weights.layers)
-        self.model = model.build_mdrnn(weights.dimension, size, stateful_io=True,
-                                       gate_activation=weights.gate_activation)
-        model.set_weights(self.model, weights)
+        self.model = keras_model.build_mdrnn(weights.config, stateful_io=True, gate_activation=weights.gate_activation)
+        keras_model.set_weights(self.model, weights)
         self._n_states = 2 * weights.layers
         self.reset()
 
@@ -136,10 +132,10 @@ class KerasMDRNN:
         return Mixture(params[:k * d].reshape(k, d), params[k * d:2 * k * d].reshape(k, d), params[2 * k * d:])
 
 
-def make_network(weights: MDRNNWeights, engine: str = "numpy"):
-    if engine == "numpy":
+def make_network(weights: MDRNNWeights, engine: str):
+    if engine == NUMPY_ENGINE:
         return NumpyMDRNN(weights)
-    if engine == "keras":
+    if engine == KERAS_ENGINE:
         return KerasMDRNN(weights)
     raise ValueError(f"unknown engine {engine!r}: choose one of {', '.join(ENGINES)}")
 
@@ -166,7 +162,7 @@ def sample(mixture: Mixture, pi_temp: float, sigma_temp: float, rng: np.random.G
 class Predictor:
     """Event in, next event out, in the musician's units: [dt seconds, x1, ..., xN]."""
 
-    def __init__(self, network, pi_temp: float = 1.0, sigma_temp: float = 0.01, seed: int | None = None):
+    def __init__(self, network, pi_temp: float, sigma_temp: float, seed: int | None = None):
         self.network = network
         self.pi_temp = pi_temp
         self.sigma_temp = sigma_temp

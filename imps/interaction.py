@@ -16,10 +16,11 @@ A mode is three switches, as in IMPS:
 | battle          | no            | yes            | yes            |
 | call & response | call: yes, response: no | call: no, response: yes | call: no, response: yes |
 
-In call and response, the model predicts silently from each of the musician's events
-(the call); once the musician has been quiet for the threshold, it plays from its
-prediction after their last event and goes on from its own output (the response)
-until the musician plays again, when whatever it had still to play is dropped.
+Call and response takes turns (Turn). In the call the model predicts silently from
+each of the musician's events; once the musician has been quiet for the threshold, the
+response begins: the model plays from its prediction after their last event and goes
+on from its own output until the musician plays again, when whatever it had still to
+play is dropped and the call begins again.
 """
 
 from __future__ import annotations
@@ -31,6 +32,7 @@ import queue
 import threading
 import time
 from dataclasses import dataclass
+from enum import Enum
 from typing import Callable, Sequence
 
 import numpy as np
@@ -61,9 +63,14 @@ MODES = {
     USER_ONLY: Switches(False, False, False),
     POLYPHONY: Switches(True, False, True),
     BATTLE: Switches(False, True, True),
-    CALL_RESPONSE: Switches(True, False, False),  # the call; the response is RESPONSE
+    CALL_RESPONSE: Switches(True, False, False),  # as it starts: the call
 }
-RESPONSE = Switches(False, True, True)
+
+
+class Turn(Enum):
+    """Whose turn it is in call and response."""
+    CALL = Switches(True, False, False)  # the musician plays; the model listens and predicts silently
+    RESPONSE = Switches(False, True, True)  # the musician is quiet; the model plays on from its own output
 
 
 def _event_line(who: str, dt: float, values) -> str:
@@ -146,14 +153,14 @@ class Performance:
     """Runs a mode: feeds the musician's events to the model, plays its predictions."""
 
     def __init__(self, mode: str, predictor: Predictor | None, send: Callable[[Sequence[float]], None],
-                 log: PerformanceLog | None = None, call_response_threshold: float = 2.0,
-                 verbose: bool = False, report: Callable[[str], None] = print):
+                 log: PerformanceLog | None, call_response_threshold: float, verbose: bool = False,
+                 report: Callable[[str], None] = print):
         if mode not in MODES:
             raise ValueError(f"unknown mode {mode!r}")
         if mode != USER_ONLY and predictor is None:
             raise ValueError(f"mode {mode} needs a model")
         self.mode = mode
-        self.switches = MODES[mode]
+        self.turn = Turn.CALL if mode == CALL_RESPONSE else None
         self.predictor = predictor
         self.send = send
         self.log = log
@@ -172,6 +179,10 @@ class Performance:
         self._stop = object()
         self.player = Player(self._play)
         self._model_thread = threading.Thread(target=self._run_model, name="model", daemon=True)
+
+    @property
+    def switches(self) -> Switches:
+        return self.turn.value if self.turn is not None else MODES[self.mode]
 
     # Called on the OSC thread.
     def user_event(self, values: Sequence[float]) -> None:
@@ -196,9 +207,9 @@ class Performance:
         self.out_of_range_events += 1
         if self.out_of_range_events == 1:
             self.report(f"warning: /interface value {values[control]:g} for control {control + 1} of {len(values)} "
-                        "is outside 0-1. The log keeps what you sent; the model (and generate_dataset.py) use it "
-                        "clipped to 0-1. Scale your controls to 0-1 (a MIDI value 0-127 divided by 127). Said once; "
-                        "the summary at the end counts them")
+                        "is outside 0-1. The log keeps what you sent; the model (and any dataset made from the log) "
+                        "use it clipped to 0-1. Scale your controls to 0-1 (a MIDI value 0-127 divided by 127). "
+                        "Said once; the summary at the end counts them")
 
     def _put(self, item) -> None:
         """Queue model input; when the model is behind, the stalest input makes room.
@@ -233,7 +244,7 @@ class Performance:
 
     # The model thread.
     def _response_deadline(self) -> float | None:
-        if self.mode != CALL_RESPONSE or self.switches is RESPONSE or self._pending_response is None:
+        if self.turn is not Turn.CALL or self._pending_response is None:
             return None
         return self._last_user_time + self.threshold
 
@@ -254,10 +265,10 @@ class Performance:
                 self._schedule(self.predictor.predict(item.event))
 
     def _on_user(self, item: _Input) -> None:
-        if self.switches is RESPONSE:
+        if self.turn is Turn.RESPONSE:
             self._generation += 1
             self.player.clear()
-            self.switches = MODES[CALL_RESPONSE]
+            self.turn = Turn.CALL
             self.report("call and response: the musician plays (call)")
         if not self.switches.user_to_model:
             return
@@ -271,7 +282,7 @@ class Performance:
 
     def _respond(self) -> None:
         """The musician has been quiet for the threshold: the model takes over."""
-        self.switches = RESPONSE
+        self.turn = Turn.RESPONSE
         self.report("call and response: the model plays (response)")
         self._schedule(self._pending_response)
         self._pending_response = None

@@ -16,7 +16,7 @@ from typing import Sequence
 
 import numpy as np
 
-from .sizes import log_name
+from .names import TIMESTAMP_FORMAT, log_dimension, log_name
 
 SOURCES = ("interface", "rnn")
 
@@ -37,7 +37,7 @@ class PerformanceLog:
         """A new log in `logs_dir` named after the time, never overwriting another."""
         logs_dir = Path(logs_dir)
         logs_dir.mkdir(parents=True, exist_ok=True)
-        stamp = (now or dt_module.datetime.now()).strftime("%Y-%m-%dT%H-%M-%S")
+        stamp = (now or dt_module.datetime.now()).strftime(TIMESTAMP_FORMAT)
         candidate = logs_dir / log_name(stamp, dimension)
         n = 1
         while True:
@@ -75,38 +75,63 @@ class LogContents:
     skipped: Counter = field(default_factory=Counter)  # reason -> lines
 
 
+class BadLine(ValueError):
+    """A line that is not a usable log line; `reason` says why, in a few words."""
+
+    def __init__(self, reason: str):
+        super().__init__(reason)
+        self.reason = reason
+
+
 def read_log(path: Path | str, n_values: int) -> LogContents:
     """Every well-formed line with `n_values` values; the rest are counted by reason, so
     a truncated last line, stray text or another dimension's lines never stop a read."""
     contents = LogContents()
     with open(path, encoding="utf-8", errors="replace") as f:
         for line in f:
-            parsed = _parse_line(line, n_values)
-            if isinstance(parsed, str):
-                contents.skipped[parsed] += 1
-            else:
-                contents.events.append(parsed)
+            try:
+                contents.events.append(parse_line(line, n_values))
+            except BadLine as bad:
+                contents.skipped[bad.reason] += 1
     return contents
 
 
-def _parse_line(line: str, n_values: int) -> LogEvent | str:
+def parse_line(line: str, n_values: int | None) -> LogEvent:
+    """One line of a log as a LogEvent, or BadLine. `n_values` None takes any number."""
     if not line.endswith("\n"):
-        return "unfinished last line"
+        raise BadLine("unfinished last line")
     fields = line.strip().split(",")
     if len(fields) < 2:
-        return "not a log line"
+        raise BadLine("not a log line")
     try:
         when = dt_module.datetime.fromisoformat(fields[0]).timestamp()
     except ValueError:
-        return "bad timestamp"
+        raise BadLine("bad timestamp") from None
     if fields[1] not in SOURCES:
-        return "unknown source"
-    if len(fields) - 2 != n_values:
-        return f"wrong number of values (not {n_values})"
+        raise BadLine("unknown source")
+    if n_values is not None and len(fields) - 2 != n_values:
+        raise BadLine(f"wrong number of values (not {n_values})")
     try:
         values = [float(v) for v in fields[2:]]
     except ValueError:
-        return "non-numeric value"
+        raise BadLine("non-numeric value") from None
     if not all(math.isfinite(v) for v in values):
-        return "non-finite value"
+        raise BadLine("non-finite value")
     return LogEvent(when, fields[1], values)
+
+
+def values_per_line(path: Path | str) -> int | None:
+    """How many values each line of the log at `path` has: from its name
+    (`...-{D}d-mdrnn.log`), or else from its first usable line; None if it has none."""
+    dimension = log_dimension(Path(path).name)
+    if dimension is not None and dimension >= 2:
+        return dimension - 1
+    with open(path, encoding="utf-8", errors="replace") as f:
+        for line in f:
+            try:
+                values = parse_line(line, None).values
+            except BadLine:
+                continue
+            if values:
+                return len(values)
+    return None

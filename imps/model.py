@@ -1,94 +1,83 @@
-"""The MDRNN in Keras: stacked LSTMs feeding a keras-mdn-layer MDN head.
+"""The MDRNN: its configuration and its equations, in one place (no TensorFlow here).
 
-One builder serves training (windows of SEQ_LEN events) and performance (one event
-at a time, LSTM state passed in and out), so both have the same layers and names and
-take the same weights.
+An event is `[dt, x1, ..., xN]`: seconds since the previous event, then the N values
+of the interface in [0, 1]. Its dimension D is N + 1. Events go into the network
+multiplied by SCALE, and the samples that come out are divided by it.
+
+The network is `layers` stacked LSTMs of `units` each, then a mixture density head
+with K = `mixtures` Gaussian components. With x_t the layer's input at step t (the
+scaled event for the first layer, the layer below's h_t otherwise):
+
+    LSTM cell (Keras's gate order i, f, c, o; W the kernel, U the recurrent kernel):
+        z   = x_t W + h_{t-1} U + b                      z = [z_i, z_f, z_c, z_o]
+        i   = s(z_i)    f = s(z_f)    o = s(z_o)    g = tanh(z_c)
+        c_t = f * c_{t-1} + i * g
+        h_t = o * tanh(c_t)
+    where s is the logistic sigmoid (Keras 3), or for the original IMPS's weights
+    Keras 2's hard sigmoid s(z) = clip(0.2 z + 0.5, 0, 1), which they were trained with.
+
+    Mixture head (keras-mdn-layer), from the top layer's h_t:
+        mu     = h_t W_mu + b_mu                         K x D means
+        sigma  = ELU(h_t W_sigma + b_sigma) + 1 + EPS    K x D standard deviations
+        pi     = h_t W_pi + b_pi                         K logits
+    The next event y (scaled) has the density
+        p(y) = sum_k softmax(pi)_k prod_d Normal(y_d; mu_kd, sigma_kd^2)
+    and training minimises -log p(y) over windows of SEQ_LEN steps.
+
+    Sampling with temperatures (IMPS's --pitemp and --sigmatemp):
+        k ~ Categorical(softmax(pi / pi_temp))           pi_temp 0: the largest pi
+        y ~ Normal(mu_k, sigma_k^2 * sigma_temp)         sigma_temp 0: mu_k itself
+
+imps/engine.py computes these in numpy, one step at a time; imps/keras_model.py builds
+the same network in Keras for training, from the same ModelConfig.
 """
 
 from __future__ import annotations
 
-from pathlib import Path
+from dataclasses import dataclass
 
-import h5py
-import keras
-import keras_mdn_layer as mdn
-from keras import ops
-
-from .files import written_whole
-from .sizes import N_MIXTURES, SEQ_LEN, ModelSize
-from .weights import GATE_ATTRIBUTE, KERAS2_HARD_SIGMOID, SIGMOID, LSTM, Dense, MDRNNWeights, WeightsError
+N_MIXTURES = 5
+SCALE = 10.0  # events are multiplied by this going in, in training and performance alike
+SEQ_LEN = 50  # training window length in events
+MIN_DIMENSION = 2  # one interface value and dt
+SIGMA_EPSILON = 1e-7  # keras-mdn-layer adds keras.backend.epsilon() to ELU + 1
 
 
-def keras2_hard_sigmoid(x):
-    """The gate Keras 2 LSTMs used by default (Keras 3's hard_sigmoid has another slope)."""
-    return ops.clip(0.2 * x + 0.5, 0.0, 1.0)
+@dataclass(frozen=True)
+class ModelConfig:
+    dimension: int  # values per event: dt and the N interface values
+    units: int  # per LSTM layer
+    layers: int  # stacked LSTMs
+    mixtures: int = N_MIXTURES  # Gaussian components in the head
+    scale: float = SCALE
+    seq_len: int = SEQ_LEN  # events per training window
 
 
-GATES = {SIGMOID: "sigmoid", KERAS2_HARD_SIGMOID: keras2_hard_sigmoid}
+@dataclass(frozen=True)
+class ModelSize:
+    """A named size, as the scripts' --modelsize chooses it."""
+    name: str
+    units: int
+    layers: int
+
+    def config(self, dimension: int) -> ModelConfig:
+        return ModelConfig(dimension, self.units, self.layers)
 
 
-def build_mdrnn(dimension: int, size: ModelSize, seq_len: int | None = SEQ_LEN, stateful_io: bool = False,
-                gate_activation: str = SIGMOID) -> keras.Model:
-    """The MDRNN. With `stateful_io` the model takes `[event, h0, c0, h1, c1, ...]` for a
-    single event (batch 1, time 1) and returns `[mixture_params, h0', c0', ...]`."""
-    if stateful_io:
-        seq_len = 1
-    inputs = keras.Input(shape=(seq_len, dimension), name="inputs", batch_size=1 if stateful_io else None)
-    state_inputs = []
-    new_states = []
-    x = inputs
-    for i in range(size.layers):
-        lstm = keras.layers.LSTM(size.units, return_sequences=True, return_state=stateful_io,
-                                 recurrent_activation=GATES[gate_activation], name=f"lstm{i}")
-        if stateful_io:
-            h = keras.Input(shape=(size.units,), batch_size=1, name=f"h{i}")
-            c = keras.Input(shape=(size.units,), batch_size=1, name=f"c{i}")
-            state_inputs += [h, c]
-            x, h_out, c_out = lstm(x, initial_state=[h, c])
-            new_states += [h_out, c_out]
-        else:
-            x = lstm(x)
-    params = keras.layers.TimeDistributed(mdn.MDN(dimension, N_MIXTURES, name="mdn_outputs"), name="td_mdn")(x)
-    if stateful_io:
-        return keras.Model([inputs, *state_inputs], [params, *new_states], name="mdrnn_step")
-    return keras.Model(inputs, params, name="mdrnn")
+SIZES = {
+    "xxs": ModelSize("xxs", 16, 2),
+    "xs": ModelSize("xs", 32, 2),
+    "s": ModelSize("s", 64, 2),
+    "m": ModelSize("m", 128, 2),
+    "l": ModelSize("l", 256, 2),
+    "xl": ModelSize("xl", 512, 3),
+}
+DEFAULT_SIZE = "s"
 
 
-def compile_for_training(model: keras.Model, dimension: int, learning_rate: float = 1e-3) -> None:
-    model.compile(loss=mdn.get_mixture_loss_func(dimension, N_MIXTURES),
-                  optimizer=keras.optimizers.Adam(learning_rate=learning_rate))
-
-
-def set_weights(model: keras.Model, weights: MDRNNWeights) -> None:
-    """Put plain weights into a model built by build_mdrnn with the same size."""
+def model_size(name: str) -> ModelSize:
+    """The size called `name`, or a ValueError that lists the choices."""
     try:
-        for i, lstm in enumerate(weights.lstms):
-            model.get_layer(f"lstm{i}").set_weights([lstm.kernel, lstm.recurrent_kernel, lstm.bias])
-        model.get_layer("td_mdn").set_weights([weights.mus.kernel, weights.mus.bias, weights.sigmas.kernel,
-                                               weights.sigmas.bias, weights.pis.kernel, weights.pis.bias])
-    except ValueError as error:
-        raise WeightsError(f"weights of {weights.describe()} do not fit this model ({error})") from None
-
-
-def get_weights(model: keras.Model, gate_activation: str = SIGMOID) -> MDRNNWeights:
-    lstms = []
-    i = 0
-    while any(layer.name == f"lstm{i}" for layer in model.layers):
-        lstms.append(LSTM(*model.get_layer(f"lstm{i}").get_weights()))
-        i += 1
-    mus_k, mus_b, sig_k, sig_b, pi_k, pi_b = model.get_layer("td_mdn").get_weights()
-    return MDRNNWeights(lstms, Dense(mus_k, mus_b), Dense(sig_k, sig_b), Dense(pi_k, pi_b), gate_activation)
-
-
-def save_weights(model: keras.Model, path: Path | str, gate_activation: str = SIGMOID) -> Path:
-    """Write the model's weights to `path` (ending .weights.h5) completely or not at all:
-    Keras writes a temporary file beside it, which is renamed into place when whole.
-    A model with Keras 2's gates (one fine-tuned from original IMPS weights) says so in
-    the file, so that it performs with the gates it was trained with."""
-    with written_whole(path, ".weights.h5") as tmp:
-        model.save_weights(tmp, overwrite=True)
-        if gate_activation != SIGMOID:
-            with h5py.File(tmp, "a") as f:
-                f.attrs[GATE_ATTRIBUTE] = gate_activation
-    return Path(path)
-
+        return SIZES[name]
+    except KeyError:
+        raise ValueError(f"unknown model size {name!r}: choose one of {', '.join(SIZES)}") from None

@@ -23,14 +23,12 @@ from pythonosc.parsing import osc_types
 from pythonosc.dispatcher import Dispatcher
 from pythonosc.osc_message_builder import OscMessageBuilder
 
+from .errors import OSCError
+
 INTERFACE = "/interface"
 PREDICTION = "/prediction"
 TEMPERATURE = "/temperature"
 TIMESCALE = "/timescale"
-
-
-class OSCError(Exception):
-    """A server that cannot start, with a message for the musician."""
 
 
 class RateLimitedWarner:
@@ -54,16 +52,20 @@ class RateLimitedWarner:
         self.emit(f"warning: {message}" + (f" ({held} more warnings held back)" if held else ""))
 
 
-def parse_values(args: tuple, count: int) -> list[float] | str:
-    """The message's arguments as floats, or a description of what is wrong with them."""
+class BadArguments(ValueError):
+    """A message whose arguments are not what its address takes; says what came."""
+
+
+def parse_values(args: tuple, count: int) -> list[float]:
+    """The message's arguments as `count` finite floats, or BadArguments."""
     if len(args) != count:
-        return f"expected {count} floats, got {len(args)} arguments"
+        raise BadArguments(f"expected {count} floats, got {len(args)} arguments")
     values = []
     for arg in args:
         if isinstance(arg, bool) or not isinstance(arg, (int, float)):
-            return f"expected {count} floats, got {type(arg).__name__} {arg!r}"
+            raise BadArguments(f"expected {count} floats, got {type(arg).__name__} {arg!r}")
         if not math.isfinite(arg):
-            return f"expected {count} finite floats, got {arg!r}"
+            raise BadArguments(f"expected {count} finite floats, got {arg!r}")
         values.append(float(arg))
     return values
 
@@ -144,8 +146,7 @@ class OSCServer:
     """A UDP OSC server on its own thread. The thread sleeps in recvfrom() until a packet
     arrives (no polling); stop() wakes it with an empty datagram to itself."""
 
-    def __init__(self, ip: str, port: int, handlers: dict[str, Callable], warner: RateLimitedWarner | None = None,
-                 port_flag: str = "--serverport"):
+    def __init__(self, ip: str, port: int, handlers: dict[str, Callable], warner: RateLimitedWarner | None = None):
         self.rejects: Counter = Counter()
         self.warner = warner or RateLimitedWarner()
         self.dispatcher = RejectCountingDispatcher(self.reject)
@@ -155,16 +156,12 @@ class OSCServer:
         try:
             family, _, _, _, address = socket.getaddrinfo(ip, port, type=socket.SOCK_DGRAM)[0]
             self._socket = socket.socket(family, socket.SOCK_DGRAM)
-            _enlarge_receive_buffer(self._socket)
+            enlarge_receive_buffer(self._socket)
             self._socket.bind(address)
         except OSError as error:
             if getattr(self, "_socket", None) is not None:
                 self._socket.close()
-            if error.errno == errno.EADDRINUSE:
-                raise OSCError(f"port {port} on {ip} is already in use: close the other program or choose another "
-                               f"port with {port_flag}") from None
-            reason = error.strerror or str(error)
-            raise OSCError(f"cannot listen on {ip}:{port} ({reason}): check the address and {port_flag}") from None
+            raise OSCError(ip, port, error.errno == errno.EADDRINUSE, error.strerror or str(error)) from None
         self._thread = threading.Thread(target=self._serve, name="osc-server", daemon=True)
 
     @property
@@ -191,6 +188,10 @@ class OSCServer:
     def start(self) -> None:
         self._thread.start()
 
+    @property
+    def serving(self) -> bool:
+        return self._thread.is_alive()
+
     def stop(self) -> None:
         self._stopping = True
         if self._thread.is_alive():
@@ -202,7 +203,7 @@ class OSCServer:
         self._socket.close()
 
 
-def _enlarge_receive_buffer(sock: socket.socket) -> None:
+def enlarge_receive_buffer(sock: socket.socket) -> None:
     """Ask for a large kernel queue; as root, past the system's usual cap."""
     for option in (getattr(socket, "SO_RCVBUFFORCE", None), socket.SO_RCVBUF):
         if option is None:
@@ -239,3 +240,6 @@ class PredictionSender:
 
     def send(self, values) -> None:
         self._socket.sendto(self._header + self._floats.pack(*values), self._address[4])
+
+    def close(self) -> None:
+        self._socket.close()

@@ -10,15 +10,13 @@ place, so it is complete or absent.
 
 from __future__ import annotations
 
-import re
 from pathlib import Path
 
 import numpy as np
 
 from .dataset import Dataset
 from .files import written_whole
-from .logs import SOURCES, read_log
-from .sizes import LOG_SUFFIX
+from .logs import SOURCES, read_log, values_per_line
 
 COLOURS = {"interface": "#1f77b4", "rnn": "#d62728"}
 LABELS = {"interface": "interface (musician)", "rnn": "rnn (model)"}
@@ -63,25 +61,12 @@ def plot_losses(history: dict, path: Path | str) -> Path:
     return save_png(figure, path)
 
 
-def values_in_log(path: Path) -> int:
-    """How many values each line of the log at `path` has: from its name
-    (`...-{D}d-mdrnn.log`), or else from its first interface or rnn line."""
-    match = re.search(rf"-(\d+)d-{re.escape(LOG_SUFFIX)}$", path.name)
-    if match and int(match.group(1)) >= 2:
-        return int(match.group(1)) - 1
-    with open(path, encoding="utf-8", errors="replace") as f:
-        for line in f:
-            fields = line.strip().split(",")
-            if len(fields) > 2 and fields[1] in SOURCES:
-                return len(fields) - 2
-    raise PlotError(f"{path} holds no IMPS log lines (timestamp,interface|rnn,x1,...,xN)")
-
-
 HOLD = 1.0  # seconds of silence after which a source's line is drawn dotted
+DPI = 100  # pixels per inch of the pictures, 12 inches wide
 
 
 def plot_log(path: Path | str, output: Path | str, n_values: int | None = None, start: float | None = None,
-             end: float | None = None, title: str | None = None, dpi: int = 100, hold: float = HOLD) -> Path:
+             end: float | None = None, title: str | None = None, dpi: int = DPI, hold: float = HOLD) -> Path:
     """Draw the log at `path` as a PNG at `output`: one lane per value, time in seconds
     from the log's first event; `start` and `end` (seconds) choose a stretch of it.
     Each source's line is solid while it plays and dotted across its silences longer
@@ -90,7 +75,9 @@ def plot_log(path: Path | str, output: Path | str, n_values: int | None = None, 
     if not path.is_file():
         raise PlotError(f"no log file at {path}")
     if n_values is None:
-        n_values = values_in_log(path)
+        n_values = values_per_line(path)
+        if n_values is None:
+            raise PlotError(f"{path} holds no IMPS log lines (timestamp,interface|rnn,x1,...,xN)")
     contents = read_log(path, n_values)
     if not contents.events:
         reasons = ", ".join(f"{n} {why}" for why, n in sorted(contents.skipped.items())) or "it is empty"
@@ -155,7 +142,7 @@ def plot_log(path: Path | str, output: Path | str, n_values: int | None = None, 
     return save_png(figure, output)
 
 
-def plot_dataset(dataset: Dataset, output: Path | str, title: str = "dataset", dpi: int = 100) -> Path:
+def plot_dataset(dataset: Dataset, output: Path | str, title: str = "dataset", dpi: int = DPI) -> Path:
     """A dataset's summary as a PNG: events in each performance, and a histogram of the
     times between events on logarithmic axes."""
     if not len(dataset.events):

@@ -9,6 +9,7 @@ Used by the benchmark and reliability scripts in utils/ and by the tests.
 from __future__ import annotations
 
 import math
+import os
 import re
 import signal
 import socket
@@ -19,14 +20,15 @@ import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Callable
 
 import numpy as np
 from pythonosc.osc_message_builder import OscMessageBuilder
 
-from .sizes import log_glob
+from .cli import READY
+from .names import LOGS_DIR, log_glob
 
 SERVER_SCRIPT = Path(__file__).resolve().parent.parent / "predictive_music_model.py"
-READY = "Ctrl-C stops"  # the end of the line the server prints once it listens
 
 
 def free_udp_port() -> int:
@@ -109,8 +111,75 @@ def packets(count: int, n_values: int, valid_fraction: float = 0.3, seed: int = 
     return result
 
 
-class Stage:
-    """predictive_music_model.py in a folder of its own, with a synth port to listen on."""
+class Process:
+    """A background process whose output (stdout and stderr together) is collected line
+    by line as it comes, so a caller can wait on a condition instead of polling."""
+
+    def __init__(self, command: list[str], **popen):
+        self.process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+                                        **popen)
+        self.lines: list[str] = []
+        self._changed = threading.Condition()
+        self._reader = threading.Thread(target=self._read, daemon=True)
+        self._reader.start()
+
+    def _read(self) -> None:
+        for line in self.process.stdout:
+            with self._changed:
+                self.lines.append(line.rstrip("\n"))
+                self._changed.notify_all()
+        with self._changed:
+            self._changed.notify_all()
+
+    @property
+    def output(self) -> str:
+        return "\n".join(self.lines)
+
+    def wait_until(self, done: Callable[[], bool], timeout: float) -> bool:
+        """Block until `done()` holds, the process has ended, or `timeout` passes."""
+        deadline = time.monotonic() + timeout
+        with self._changed:
+            while not done():
+                remaining = deadline - time.monotonic()
+                if remaining <= 0 or self.process.poll() is not None:
+                    return done()
+                self._changed.wait(min(remaining, 0.5))
+            return True
+
+
+class ServerProcess(Process):
+    """predictive_music_model.py with these flags, run in the folder `cwd`."""
+
+    def __init__(self, *flags: str, cwd: Path):
+        super().__init__([sys.executable, str(SERVER_SCRIPT), *flags], cwd=cwd,
+                         env={**os.environ, "PYTHONUNBUFFERED": "1"})
+
+    def wait_for_output(self, text: str, timeout: float = 60) -> bool:
+        return self.wait_until(lambda: text in self.output, timeout)
+
+    def wait_ready(self, timeout: float = 60) -> bool:
+        """Whether the server said it is listening (cli.READY) within `timeout`."""
+        return self.wait_for_output(READY, timeout)
+
+    def stop(self, sig: int = signal.SIGINT, timeout: float = 10) -> int:
+        """Signal the server to stop and return its exit code (killing it if it will not),
+        once all it printed is in `lines`."""
+        if self.process.poll() is None:
+            self.process.send_signal(sig)
+        try:
+            return self.process.wait(timeout)
+        finally:
+            if self.process.poll() is None:
+                self.process.kill()
+            self._reader.join(timeout=5)
+
+    def summary(self) -> str:
+        return next((line for line in self.lines if line.startswith("stopped:")), "")
+
+
+class Stage(ServerProcess):
+    """The server logging in a folder of its own, listening on a free port, with a synth
+    socket for its /prediction messages."""
 
     def __init__(self, folder: Path, *flags: str, dimension: int = 9):
         self.folder = folder
@@ -118,30 +187,19 @@ class Stage:
         self.port = free_udp_port()
         self.synth = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
         self.synth.bind(("127.0.0.1", 0))
-        self.process = subprocess.Popen(
-            [sys.executable, str(SERVER_SCRIPT), "-d", str(dimension), "--log",
-             "--serverip", "127.0.0.1", "--serverport", str(self.port), "--clientip", "127.0.0.1",
-             "--clientport", str(self.synth.getsockname()[1]), *flags],
-            cwd=folder, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
-        self.output: list[str] = []
-        self._listening = threading.Event()
-        threading.Thread(target=self._read, daemon=True).start()
-        if not self._listening.wait(30):
-            raise RuntimeError("the server did not start:\n" + "\n".join(self.output))
+        super().__init__("-d", str(dimension), "--log", "--serverip", "127.0.0.1", "--serverport", str(self.port),
+                         "--clientip", "127.0.0.1", "--clientport", str(self.synth.getsockname()[1]), *flags,
+                         cwd=folder)
+        if not self.wait_ready(30):
+            raise RuntimeError("the server did not start:\n" + self.output)
         self.sender = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-
-    def _read(self):
-        for line in self.process.stdout:
-            self.output.append(line.rstrip())
-            if READY in line:
-                self._listening.set()
 
     def send(self, data: bytes) -> None:
         self.sender.sendto(data, ("127.0.0.1", self.port))
 
     @property
     def log(self) -> Path:
-        return next((self.folder / "logs").glob(log_glob(self.dimension)))
+        return next((self.folder / LOGS_DIR).glob(log_glob(self.dimension)))
 
     def logged_interface_lines(self) -> int:
         return self.log.read_bytes().count(b",interface,")
@@ -157,14 +215,11 @@ class Stage:
         status = Path(f"/proc/{self.process.pid}/status").read_text()
         return int(re.search(rf"{field}:\s+(\d+)", status).group(1)) / 1024
 
-    def stop(self, sig: int = signal.SIGINT) -> tuple[int, float]:
+    def stop_timed(self, sig: int = signal.SIGINT) -> tuple[int, float]:
+        """Stop as `stop` does; return the exit code and the seconds it took."""
         began = time.monotonic()
-        self.process.send_signal(sig)
-        code = self.process.wait(10)
+        code = self.stop(sig)
         return code, time.monotonic() - began
-
-    def summary(self) -> str:
-        return next((line for line in self.output if line.startswith("stopped:")), "")
 
 
 def paced(sender, packets, rate: float) -> None:
@@ -176,3 +231,34 @@ def paced(sender, packets, rate: float) -> None:
             delay = began + (i + 1) / rate - time.perf_counter()
             if delay > 0:
                 time.sleep(delay)
+
+
+_FLOOD_SENDER = """
+import socket, sys, time
+from pythonosc.osc_message_builder import OscMessageBuilder
+port, n_values, rate, seconds = int(sys.argv[1]), int(sys.argv[2]), float(sys.argv[3]), float(sys.argv[4])
+builder = OscMessageBuilder("/interface")
+for _ in range(n_values):
+    builder.add_arg(0.5, "f")
+data = builder.build().dgram
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+began = time.perf_counter()
+sent = 0
+while time.perf_counter() - began < seconds:
+    for _ in range(100):
+        s.sendto(data, ("127.0.0.1", port))
+    sent += 100
+    delay = began + sent / rate - time.perf_counter()
+    if delay > 0:
+        time.sleep(delay)
+print(sent)
+"""
+
+
+def flood(port: int, n_values: int, rate: float, seconds: float) -> int:
+    """Send valid /interface messages to localhost:`port` at `rate` a second for
+    `seconds` from another process, as another program on the machine would; return
+    how many were sent."""
+    sender = subprocess.run([sys.executable, "-c", _FLOOD_SENDER, str(port), str(n_values), str(rate), str(seconds)],
+                            capture_output=True, text=True, check=True)
+    return int(sender.stdout)

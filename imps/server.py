@@ -3,29 +3,16 @@
 from __future__ import annotations
 
 from collections import Counter
-from dataclasses import dataclass
-from pathlib import Path
 from typing import Callable
 
 import numpy as np
 
+from .config import ServerConfig
 from .engine import Predictor
 from .interaction import PLAYER_SIZE, Performance
 from .logs import PerformanceLog
-from .osc import INTERFACE, TEMPERATURE, TIMESCALE, OSCServer, PredictionSender, RateLimitedWarner, parse_values
-
-
-@dataclass
-class ServerConfig:
-    dimension: int
-    mode: str
-    server_ip: str = "localhost"
-    server_port: int = 5001
-    client_ip: str = "localhost"
-    client_port: int = 5000
-    logs_dir: Path | None = None  # None: do not log
-    call_response_threshold: float = 2.0
-    verbose: bool = False
+from .osc import (INTERFACE, TEMPERATURE, TIMESCALE, BadArguments, OSCServer, PredictionSender, RateLimitedWarner,
+                  parse_values)
 
 
 class PerformanceServer:
@@ -34,41 +21,48 @@ class PerformanceServer:
         self.report = report
         self.warner = RateLimitedWarner(emit=report)
         self.log = PerformanceLog.start(config.logs_dir, config.dimension) if config.logs_dir is not None else None
-        sender = PredictionSender(config.client_ip, config.client_port, config.dimension - 1)
-        self.performance = Performance(config.mode, predictor, sender.send, self.log,
+        self.sender = PredictionSender(config.client_ip, config.client_port, config.dimension - 1)
+        self.performance = Performance(config.mode, predictor, self.sender.send, self.log,
                                        config.call_response_threshold, config.verbose, report)
         handlers = {INTERFACE: self._interface, TEMPERATURE: self._temperature, TIMESCALE: self._timescale}
         try:
             self.osc = OSCServer(config.server_ip, config.server_port, handlers, self.warner)
         except Exception:
+            self.sender.close()
             self._close_log()
             raise
 
     def _interface(self, address: str, *args) -> None:
-        values = parse_values(args, self.config.dimension - 1)
-        if isinstance(values, str):
-            self.osc.reject(f"bad {INTERFACE}", f"{INTERFACE} dropped: {values}")
+        try:
+            values = parse_values(args, self.config.dimension - 1)
+        except BadArguments as bad:
+            self.osc.reject(f"bad {INTERFACE}", f"{INTERFACE} dropped: {bad}")
             return
         self.performance.user_event(values)
 
+    def _non_negative(self, address: str, args: tuple, count: int, expected: str) -> list[float] | None:
+        """The arguments as `count` floats not below zero, or None after rejecting them."""
+        try:
+            values = parse_values(args, count)
+            if min(values) >= 0:
+                return values
+        except BadArguments:
+            pass
+        self.osc.reject(f"bad {address}", f"{address} dropped: expected {expected}, got {args!r}")
+        return None
+
     def _temperature(self, address: str, *args) -> None:
-        values = parse_values(args, 2)
+        values = self._non_negative(TEMPERATURE, args, 2, "sigma and pi temperatures (two floats, not negative)")
         predictor = self.performance.predictor
-        if isinstance(values, str) or min(values) < 0:
-            self.osc.reject(f"bad {TEMPERATURE}", f"{TEMPERATURE} dropped: expected sigma and pi temperatures "
-                                                  f"(two floats, not negative), got {args!r}")
-            return
-        if predictor is not None:
+        if values is not None and predictor is not None:
             predictor.sigma_temp, predictor.pi_temp = values
             self.report(f"temperatures: sigma {values[0]:g}, pi {values[1]:g}")
 
     def _timescale(self, address: str, *args) -> None:
-        values = parse_values(args, 1)
-        if isinstance(values, str) or values[0] < 0:
-            self.osc.reject(f"bad {TIMESCALE}", f"{TIMESCALE} dropped: expected one float, not negative, got {args!r}")
-            return
-        self.performance.timescale = values[0]
-        self.report(f"timescale: {values[0]:g}")
+        values = self._non_negative(TIMESCALE, args, 1, "one float, not negative")
+        if values is not None:
+            self.performance.timescale = values[0]
+            self.report(f"timescale: {values[0]:g}")
 
     def start(self) -> None:
         self.performance.start()
@@ -77,6 +71,7 @@ class PerformanceServer:
     def stop(self) -> None:
         self.osc.stop()
         self.performance.stop()
+        self.sender.close()
         self._close_log()
 
     def _close_log(self) -> None:

@@ -10,7 +10,7 @@ did for the original IMPS.
 Two things make training reach a good model several times sooner than the plain
 approach (Adam at 1e-3 on 50-event windows throughout; see utils/benchmark_training.py):
 
-- a warm-up on short windows: the first epochs read WARMUP_SEQ_LEN-event windows,
+- a warm-up on short windows: the first epochs read 5-event windows (TrainConfig),
   each a tenth of the work of a 50-event one, so the model takes many more steps in
   the same time while it learns what one event says about the next; then it goes on
   with 50-event windows to learn longer context;
@@ -29,24 +29,23 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from . import model as mdrnn
+from . import keras_model
+from .config import STRATEGIES, TrainConfig, epochs_text
 from .dataset import Dataset
+from .model import model_size
+from .names import LOGS_DIR, MODELS_DIR, checkpoint_path, loss_plot_path, model_name, weights_path
 from .plots import plot_losses
-from .sizes import (LEARNING_RATE, SCALE, SEQ_LEN, STRATEGIES, WARMUP_EPOCHS, WARMUP_SEQ_LEN, ModelSize,
-                    checkpoint_path, epochs_text, model_name, weights_path)
 from .weights import SIGMOID, MDRNNWeights
 
-VALIDATION_FRACTION = 0.1
 
-
-def split_windows(starts: np.ndarray, validation_fraction: float = VALIDATION_FRACTION):
+def split_windows(starts: np.ndarray, validation_fraction: float):
     n_validation = int(len(starts) * validation_fraction)
     n_train = len(starts) - n_validation
     return starts[:n_train], starts[n_train:]
 
 
-def window_batches(events: tf.Tensor, starts: np.ndarray, batch_size: int, shuffle: bool,
-                   seq_len: int = SEQ_LEN, seed: int | None = None) -> tf.data.Dataset:
+def window_batches(events: tf.Tensor, starts: np.ndarray, batch_size: int, shuffle: bool, seq_len: int,
+                   seed: int | None = None) -> tf.data.Dataset:
     """Batches of (inputs, targets), each (batch, seq_len, dimension), gathered from
     `events` (already scaled) at the given window starts."""
     offsets = tf.range(seq_len + 1, dtype=tf.int64)
@@ -114,7 +113,7 @@ class BestWeights(keras.callbacks.Callback):
             self.best_loss = float(loss)
             self.best_epoch = epoch + 1
             self.best_weights = self.model.get_weights()
-            mdrnn.save_weights(self.model, self.checkpoint_path, self.gate_activation)
+            keras_model.save_weights(self.model, self.checkpoint_path, self.gate_activation)
 
 
 def devices_line() -> str:
@@ -126,8 +125,8 @@ def devices_line() -> str:
     return f"training on {len(gpus)} GPU{'s' if len(gpus) > 1 else ''}: {', '.join(names)}"
 
 
-def distribution_strategy(name: str = "auto") -> tf.distribute.Strategy:
-    """A tf.distribute strategy by name (see sizes.STRATEGIES)."""
+def distribution_strategy(name: str) -> tf.distribute.Strategy:
+    """A tf.distribute strategy by name (see config.STRATEGIES)."""
     if name not in STRATEGIES:
         raise ValueError(f"unknown strategy {name!r}: choose one of {', '.join(STRATEGIES)}")
     if name == "auto":
@@ -135,23 +134,23 @@ def distribution_strategy(name: str = "auto") -> tf.distribute.Strategy:
     return tf.distribute.MirroredStrategy() if name == "mirrored" else tf.distribute.get_strategy()
 
 
-def train(dataset: Dataset, size: ModelSize, models_dir: Path | str = "models", epochs: int = 100,
-          batch_size: int = 64, early_stopping: bool = False, patience: int = 10,
-          initial_weights: MDRNNWeights | None = None, tensorboard_dir: Path | str | None = "logs",
-          verbose: int = 1, seed: int | None = None, strategy: str = "auto", learning_rate: float = LEARNING_RATE,
-          warmup_epochs: int = WARMUP_EPOCHS, callbacks: list | None = None,
+def train(dataset: Dataset, config: TrainConfig, models_dir: Path | str = MODELS_DIR,
+          initial_weights: MDRNNWeights | None = None, tensorboard_dir: Path | str | None = LOGS_DIR,
+          verbose: int = 1, seed: int | None = None, callbacks: list | None = None,
           report: Callable[[str], None] = print) -> TrainingResult:
     """Fit the MDRNN to `dataset` and write its best weights (and a loss plot) into
-    `models_dir`: `warmup_epochs` on short windows, then up to `epochs` on 50-event
-    windows. Extra Keras `callbacks` run alongside the trainer's own in the second part."""
+    `models_dir`: `config.warmup_epochs` on short windows, then up to `config.epochs` on
+    the model's full windows. Extra Keras `callbacks` run alongside the trainer's own in
+    the second part."""
     began = time.monotonic()
     report(devices_line())
-    dimension = dataset.dimension
-    starts = dataset.window_starts()
-    train_starts, validation_starts = split_windows(starts)
-    events = tf.constant(dataset.events * np.float32(SCALE))
-    train_data = window_batches(events, train_starts, batch_size, shuffle=True, seed=seed)
-    validation_data = window_batches(events, validation_starts, batch_size, shuffle=False) \
+    size = model_size(config.model_size)
+    model_config = size.config(dataset.dimension)
+    seq_len = model_config.seq_len
+    train_starts, validation_starts = split_windows(dataset.window_starts(seq_len), config.validation_fraction)
+    events = tf.constant(dataset.events * np.float32(model_config.scale))
+    train_data = window_batches(events, train_starts, config.batch_size, shuffle=True, seq_len=seq_len, seed=seed)
+    validation_data = window_batches(events, validation_starts, config.batch_size, shuffle=False, seq_len=seq_len) \
         if len(validation_starts) else None
     monitor = "val_loss" if validation_data is not None else "loss"
 
@@ -159,47 +158,47 @@ def train(dataset: Dataset, size: ModelSize, models_dir: Path | str = "models", 
         keras.utils.set_random_seed(seed)
     # Weights from the original IMPS keep training with the Keras 2 gates they learned with.
     gate = initial_weights.gate_activation if initial_weights is not None else SIGMOID
-    with distribution_strategy(strategy).scope():
-        model = mdrnn.build_mdrnn(dimension, size, gate_activation=gate)
+    strategy = distribution_strategy(config.strategy)
+    with strategy.scope():
+        model = keras_model.build_mdrnn(model_config, gate_activation=gate)
         if initial_weights is not None:
-            initial_weights.check_matches(dimension, size, "the starting weights")
-            mdrnn.set_weights(model, initial_weights)
-        if warmup_epochs > 0:
-            warmup = mdrnn.build_mdrnn(dimension, size, seq_len=WARMUP_SEQ_LEN, gate_activation=gate)
-            warmup.set_weights(model.get_weights())
-            mdrnn.compile_for_training(warmup, dimension, learning_rate)
-        mdrnn.compile_for_training(model, dimension, learning_rate)
+            initial_weights.check_matches(dataset.dimension, size, "the starting weights")
+            keras_model.set_weights(model, initial_weights)
+        keras_model.compile_for_training(model, model_config, config.learning_rate)
 
-    if warmup_epochs > 0:
+    if config.warmup_epochs > 0:
         # Short windows from the training part only, none reaching into the validation windows.
-        short = dataset.window_starts(WARMUP_SEQ_LEN)
-        short = short[short + WARMUP_SEQ_LEN <= train_starts[-1] + SEQ_LEN]
-        report(f"warming up: {epochs_text(warmup_epochs)} on {WARMUP_SEQ_LEN}-event windows")
-        warmup.fit(window_batches(events, short, batch_size, shuffle=True, seq_len=WARMUP_SEQ_LEN, seed=seed),
-                   epochs=warmup_epochs, verbose=verbose, shuffle=False)
-        model.set_weights(warmup.get_weights())
-        report(f"training: up to {epochs_text(epochs)} on {SEQ_LEN}-event windows")
+        short_len = config.warmup_seq_len
+        short = dataset.window_starts(short_len)
+        short = short[short + short_len <= train_starts[-1] + seq_len]
+        report(f"warming up: {epochs_text(config.warmup_epochs)} on {short_len}-event windows")
+        model.fit(window_batches(events, short, config.batch_size, shuffle=True, seq_len=short_len, seed=seed),
+                  epochs=config.warmup_epochs, verbose=verbose, shuffle=False)
+        report(f"training: up to {epochs_text(config.epochs)} on {seq_len}-event windows")
+        with strategy.scope():
+            # A fresh optimiser, and a training step traced anew for the longer windows.
+            keras_model.compile_for_training(model, model_config, config.learning_rate)
 
-    name = model_name(dimension, size)
-    final_path = weights_path(Path(models_dir), dimension, size)
-    best = BestWeights(monitor, checkpoint_path(Path(models_dir), dimension, size), gate)
+    final_path = weights_path(models_dir, model_config)
+    best = BestWeights(monitor, checkpoint_path(models_dir, model_config), gate)
     all_callbacks = [best, keras.callbacks.TerminateOnNaN(),
-                     keras.callbacks.ReduceLROnPlateau(monitor=monitor, factor=0.5, patience=2, min_lr=1e-4),
+                     keras.callbacks.ReduceLROnPlateau(monitor=monitor, factor=0.5, patience=config.plateau_patience,
+                                                       min_lr=config.min_learning_rate),
                      *(callbacks or [])]
-    if early_stopping:
-        all_callbacks.append(keras.callbacks.EarlyStopping(monitor=monitor, patience=patience))
+    if config.early_stopping:
+        all_callbacks.append(keras.callbacks.EarlyStopping(monitor=monitor, patience=config.patience))
     if tensorboard_dir is not None:
         run = datetime.datetime.now().strftime("%Y-%m-%dT%H-%M-%S")
         all_callbacks.append(keras.callbacks.TensorBoard(
-            log_dir=str(Path(tensorboard_dir) / "tensorboard" / f"{run}-{name}")))
+            log_dir=str(Path(tensorboard_dir) / "tensorboard" / f"{run}-{model_name(model_config)}")))
 
     # shuffle=False: the window pipeline shuffles; Keras cannot shuffle a tf.data.Dataset.
-    history = model.fit(train_data, validation_data=validation_data, epochs=epochs, callbacks=all_callbacks,
+    history = model.fit(train_data, validation_data=validation_data, epochs=config.epochs, callbacks=all_callbacks,
                         verbose=verbose, shuffle=False)
     seconds = time.monotonic() - began
     if best.best_weights is not None:
         model.set_weights(best.best_weights)
-    mdrnn.save_weights(model, final_path, gate)
-    plot = plot_losses(history.history, final_path.with_name(f"{name}-loss.png"))
+    keras_model.save_weights(model, final_path, gate)
+    plot = plot_losses(history.history, loss_plot_path(models_dir, model_config))
     return TrainingResult(final_path, plot, best.best_loss, best.best_epoch, monitor,
                           len(history.history.get("loss", [])), seconds, history.history)

@@ -16,14 +16,16 @@ with the gate they were trained with, so the gate travels with the weights.
 from __future__ import annotations
 
 import json
-import re
 from dataclasses import dataclass
+from enum import Enum
 from pathlib import Path
 
 import h5py
 import numpy as np
 
-from .sizes import N_MIXTURES, SCALE, WEIGHTS_SUFFIX, ModelSize, model_name, weights_candidates
+from .errors import WeightsError, WeightsMismatch
+from .model import ModelConfig, ModelSize
+from .names import MODELS_DIR, WEIGHTS_SUFFIX, model_name, parse_weights_name, weights_candidates
 
 SIGMOID = "sigmoid"
 KERAS2_HARD_SIGMOID = "keras2_hard_sigmoid"
@@ -33,10 +35,6 @@ GATE_ATTRIBUTE = "imps_gate_activation"  # on our weights files when the gates a
 # Models that come with IMPS, one per dimension, trained on procedural performances
 # (utils/make_default_models.sh): found beside the package, wherever the musician runs from.
 DEFAULT_MODELS_DIR = Path(__file__).resolve().parent.parent / "models" / "default"
-
-
-class WeightsError(Exception):
-    """A weights file that cannot be used, with a message for the musician."""
 
 
 @dataclass
@@ -76,25 +74,21 @@ class MDRNNWeights:
     def n_mixtures(self) -> int:
         return self.pis.bias.shape[0]
 
-    def describe(self) -> str:
-        return (f"dimension {self.dimension}, {self.layers} layers of {self.units} units, "
-                f"{self.n_mixtures} mixtures")
+    @property
+    def config(self) -> ModelConfig:
+        return ModelConfig(self.dimension, self.units, self.layers, self.n_mixtures)
 
     def check_matches(self, dimension: int, size: ModelSize | None, path: Path | str) -> None:
-        """Raise WeightsError naming both shapes when the file is not the model asked for
+        """Raise WeightsMismatch naming both shapes when the file is not the model asked for
         (any size will do when `size` is None)."""
         if size is None:
             if self.dimension != dimension:
-                raise WeightsError(f"{path} holds a model of {self.describe()}, but --dimension is {dimension}: "
-                                   f"use --dimension={self.dimension} or another weights file")
+                raise WeightsMismatch(path, describe(self.config), self.dimension, dimension)
             return
-        wanted = (dimension, size.layers, size.units, N_MIXTURES)
-        found = (self.dimension, self.layers, self.units, self.n_mixtures)
-        if wanted != found:
-            raise WeightsError(
-                f"{path} holds a model of {self.describe()}, but dimension {dimension} size "
-                f"{size.name} needs {size.layers} layers of {size.units} units, {N_MIXTURES} mixtures: "
-                "choose the matching --dimension/--modelsize or another weights file")
+        wanted = size.config(dimension)
+        if self.config != wanted:
+            raise WeightsMismatch(path, describe(self.config), self.dimension, dimension, size.name,
+                                  describe(wanted, with_dimension=False))
 
     @classmethod
     def random(cls, dimension: int, size: ModelSize, seed: int = 0) -> "MDRNNWeights":
@@ -118,7 +112,8 @@ class MDRNNWeights:
         def dense(n_out: int) -> Dense:
             return Dense(glorot(units, n_out), np.zeros(n_out, np.float32))
 
-        return cls(lstms, dense(N_MIXTURES * dimension), dense(N_MIXTURES * dimension), dense(N_MIXTURES))
+        k = size.config(dimension).mixtures
+        return cls(lstms, dense(k * dimension), dense(k * dimension), dense(k))
 
 
 def load_weights(path: Path | str) -> MDRNNWeights:
@@ -212,54 +207,62 @@ def _check_consistent(w: MDRNNWeights, path: Path) -> None:
             raise WeightsError(f"{path} has inconsistent layer shapes ({found} where {wanted} belongs)")
 
 
+def describe(config: ModelConfig, with_dimension: bool = True) -> str:
+    """A model's shape in words: 'dimension 4, 2 layers of 64 units, 5 mixtures'."""
+    shape = f"{config.layers} layers of {config.units} units, {config.mixtures} mixtures"
+    return f"dimension {config.dimension}, {shape}" if with_dimension else shape
+
+
 def default_weights_file(dimension: int, size: ModelSize | None = None,
                          defaults_dir: Path | str = DEFAULT_MODELS_DIR) -> Path | None:
     """The default model for `dimension` in `defaults_dir`, of any size (`size` if there
     is one of that size), or None."""
     defaults_dir = Path(defaults_dir)
-    if size is not None and (defaults_dir / (model_name(dimension, size) + WEIGHTS_SUFFIX)).is_file():
-        return defaults_dir / (model_name(dimension, size) + WEIGHTS_SUFFIX)
-    pattern = re.compile(rf"musicMDRNN-dim{dimension}-layers(\d+)-units(\d+)-mixtures(\d+)-scale{int(SCALE)}"
-                         + re.escape(WEIGHTS_SUFFIX))
-    found = sorted(defaults_dir.glob(f"musicMDRNN-dim{dimension}-*{WEIGHTS_SUFFIX}")) if defaults_dir.is_dir() else []
-    # The smallest first: the quickest to play.
-    found = sorted((p for p in found if pattern.fullmatch(p.name)),
-                   key=lambda p: tuple(int(n) for n in pattern.fullmatch(p.name).groups()[:2]))
-    return found[0] if found else None
+    if size is not None and (defaults_dir / (model_name(size.config(dimension)) + WEIGHTS_SUFFIX)).is_file():
+        return defaults_dir / (model_name(size.config(dimension)) + WEIGHTS_SUFFIX)
+    named = [(parse_weights_name(p.name), p) for p in defaults_dir.glob(f"*{WEIGHTS_SUFFIX}")] \
+        if defaults_dir.is_dir() else []
+    found = sorted((name.layers, name.units, path) for name, path in named if name and name.dimension == dimension)
+    return found[0][2] if found else None  # the smallest: the quickest to play
 
 
-def choose_weights(dimension: int, size: ModelSize, models_dir: Path | str = "models",
+class Choice(Enum):
+    """Which weights the performer plays, and why."""
+    NAMED = "named"  # the file the musician named
+    TRAINED = "trained"  # the musician's own, found in the models folder
+    DEFAULT = "default"  # the default model that comes with IMPS
+    UNTRAINED = "untrained"  # none of those: random weights, which play noise
+
+
+@dataclass
+class ChosenWeights:
+    weights: MDRNNWeights
+    choice: Choice
+    path: Path | None  # the file, or None for untrained weights
+    looked_for: list[Path]  # the files looked for in the models folder
+
+
+def choose_weights(dimension: int, size: ModelSize, models_dir: Path | str = MODELS_DIR,
                    model_file: Path | str | None = None,
-                   defaults_dir: Path | str | None = DEFAULT_MODELS_DIR) -> tuple[MDRNNWeights, str, bool]:
-    """The weights to perform with, a line saying what they are, and whether they are
-    trained. A file the musician names must load and fit the dimension, whatever its
-    size; otherwise the first trained file for this dimension and size in
-    `models_dir`; failing that the default model for this dimension in `defaults_dir`
-    (any size, trained on procedural performances); and failing that an untrained
-    model, said plainly."""
+                   defaults_dir: Path | str | None = DEFAULT_MODELS_DIR) -> ChosenWeights:
+    """The weights to perform with. A file the musician names must load and fit the
+    dimension, whatever its size; otherwise the first trained file for this dimension
+    and size in `models_dir`; failing that the default model for this dimension in
+    `defaults_dir` (any size, trained on procedural performances); and failing that an
+    untrained model."""
     if model_file is not None:
         weights = load_weights(model_file)
         weights.check_matches(dimension, None, model_file)
-        return weights, f"performing with {model_file}", True
-    candidates = weights_candidates(Path(models_dir), dimension, size)
+        return ChosenWeights(weights, Choice.NAMED, Path(model_file), [])
+    candidates = weights_candidates(models_dir, size.config(dimension))
     for path in candidates:
         if path.is_file():
             weights = load_weights(path)
             weights.check_matches(dimension, size, path)
-            return weights, f"performing with {path}", True
+            return ChosenWeights(weights, Choice.TRAINED, path, candidates)
     default = default_weights_file(dimension, size, defaults_dir) if defaults_dir is not None else None
     if default is not None:
         weights = load_weights(default)
         weights.check_matches(dimension, None, default)
-        size_note = "" if (weights.layers, weights.units) == (size.layers, size.units) else \
-            f", {weights.layers} layers of {weights.units} units whatever --modelsize says"
-        return (weights,
-                f"no trained weights at {candidates[0]}; playing the default model {default} (trained on "
-                f"procedural performances, not on you{size_note}). To play a model of your own, record with --log, "
-                f"then run generate_dataset.py --dimension={dimension} and train_predictive_music_model.py "
-                f"--dimension={dimension} --modelsize={size.name}", True)
-    return (MDRNNWeights.random(dimension, size),
-            f"no trained weights at {candidates[0]} (nor {candidates[1].name}), and no default model for dimension "
-            f"{dimension}: performing with an UNTRAINED model, which plays noise. Train one with "
-            f"train_predictive_music_model.py --dimension={dimension} --modelsize={size.name}, or name a file with "
-            f"--modelfile", False)
+        return ChosenWeights(weights, Choice.DEFAULT, default, candidates)
+    return ChosenWeights(MDRNNWeights.random(dimension, size), Choice.UNTRAINED, None, candidates)

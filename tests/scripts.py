@@ -3,15 +3,14 @@ with liblo's oscsend and oscdump as the musician's patch."""
 
 from __future__ import annotations
 
-import signal
 import subprocess
 import sys
-import threading
-import time
 from pathlib import Path
-from typing import Callable
 
 from conftest import ROOT, script_env
+from imps.probe import Process, ServerProcess
+
+Server = ServerProcess  # what the tests call predictive_music_model.py running in the background
 
 
 def run_script(name: str, *args: str, cwd: Path, timeout: float = 300) -> subprocess.CompletedProcess:
@@ -25,60 +24,6 @@ def one_error_line(result: subprocess.CompletedProcess) -> str:
     assert len(lines) == 1, result.stderr
     assert lines[0].startswith("error: ") and "Traceback" not in result.stderr
     return lines[0]
-
-
-class Process:
-    """A background process whose output is collected line by line as it comes."""
-
-    def __init__(self, command: list[str], **popen):
-        self.process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
-                                        **popen)
-        self.lines: list[str] = []
-        self._changed = threading.Condition()
-        threading.Thread(target=self._read, daemon=True).start()
-
-    def _read(self):
-        for line in self.process.stdout:
-            with self._changed:
-                self.lines.append(line.rstrip("\n"))
-                self._changed.notify_all()
-        with self._changed:
-            self._changed.notify_all()
-
-    def wait_until(self, done: Callable[[], bool], timeout: float) -> bool:
-        """Block until `done()` holds, the process has ended, or `timeout` passes."""
-        deadline = time.monotonic() + timeout
-        with self._changed:
-            while not done():
-                remaining = deadline - time.monotonic()
-                if remaining <= 0 or self.process.poll() is not None:
-                    return done()
-                self._changed.wait(min(remaining, 0.5))
-            return True
-
-
-class Server(Process):
-    """predictive_music_model.py running in the background."""
-
-    def __init__(self, *args: str, cwd: Path):
-        super().__init__([sys.executable, str(ROOT / "predictive_music_model.py"), *args], cwd=cwd,
-                         env=script_env())
-
-    @property
-    def output(self) -> str:
-        return "\n".join(self.lines)
-
-    def wait_for_output(self, text: str, timeout: float = 60) -> bool:
-        return self.wait_until(lambda: text in self.output, timeout)
-
-    def stop(self, sig=signal.SIGINT, timeout: float = 10) -> int:
-        if self.process.poll() is None:
-            self.process.send_signal(sig)
-        try:
-            return self.process.wait(timeout)
-        finally:
-            if self.process.poll() is None:
-                self.process.kill()
 
 
 def oscsend(port: int, address: str, types: str, *values) -> None:

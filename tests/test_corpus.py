@@ -8,7 +8,7 @@ import pytest
 from imps import corpus as procedural
 from imps.dataset import collate_logs, load_dataset
 from imps.logs import read_log
-from imps.sizes import log_glob
+from imps.names import log_glob
 from scripts import one_error_line, run_script
 
 

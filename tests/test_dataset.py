@@ -11,10 +11,11 @@ import numpy as np
 import pytest
 
 from conftest import LEGACY_DATASET_4D
-from imps.dataset import (LEGACY_FLAG, Dataset, DatasetError, FileReport, collate_logs, load_dataset,
-                          performance_from_log, save_dataset)
+from imps.cli import explain
+from imps.dataset import Dataset, FileReport, collate_logs, load_dataset, performance_from_log, save_dataset
+from imps.errors import DatasetError, DatasetNeedsPickle, NoDataset, NoLogs
 from imps.logs import PerformanceLog
-from imps.sizes import dataset_path, log_name
+from imps.names import dataset_path, log_name
 
 T0 = dt.datetime(2024, 3, 5, 7, 8, 9)
 
@@ -219,8 +220,10 @@ def test_collate_logs_default_progress_and_string_folder(in_tmp_dir):
 
 
 def test_collate_logs_missing_folder(tmp_path):
-    with pytest.raises(DatasetError, match="no logs folder"):
+    with pytest.raises(NoLogs, match="no logs folder") as caught:
         collate_logs(tmp_path / "nowhere", 3)
+    assert explain(caught.value).endswith(": record some with predictive_music_model.py --log, or point --source "
+                                          "at your logs")
     (tmp_path / "a-file").write_text("")
     with pytest.raises(DatasetError, match="no logs folder"):
         collate_logs(tmp_path / "a-file", 3)
@@ -231,7 +234,7 @@ def test_collate_logs_without_logs_of_the_dimension(tmp_path):
     with pytest.raises(DatasetError) as caught:
         collate_logs(folder, 9)
     assert "*-9d-mdrnn.log" in str(caught.value)
-    assert "--dimension=9" in str(caught.value)
+    assert explain(caught.value).endswith(": record some with predictive_music_model.py --dimension=9 --log")
     (tmp_path / "empty").mkdir()
     with pytest.raises(DatasetError, match="no .*-2d-mdrnn.log logs"):
         collate_logs(tmp_path / "empty", 2)
@@ -332,17 +335,17 @@ def test_a_failed_save_leaves_the_old_dataset_and_no_temporary_file(tmp_path, mo
 
 
 def test_load_missing_dataset(tmp_path):
-    with pytest.raises(DatasetError, match="no dataset at .*generate_dataset.py"):
+    with pytest.raises(NoDataset, match="no dataset at ") as caught:
         load_dataset(tmp_path / "training-dataset-3d.npz")
+    assert explain(caught.value).endswith(": make one with generate_dataset.py")
 
 
 def test_legacy_dataset_refuses_without_allow_pickle():
-    with pytest.raises(DatasetError) as caught:
+    with pytest.raises(DatasetNeedsPickle) as caught:
         load_dataset(LEGACY_DATASET_4D)
-    message = str(caught.value)
-    assert LEGACY_FLAG == "--allow-pickle"
-    assert "--allow-pickle" in message
-    assert "pickle" in message and "generate_dataset.py" in message
+    assert "pickle can run code" in str(caught.value) and "--" not in str(caught.value)
+    assert explain(caught.value).endswith(": if you trust the file, pass --allow-pickle, or regenerate it with "
+                                          "generate_dataset.py")
 
 
 def test_legacy_dataset_loads_with_allow_pickle():
@@ -382,7 +385,7 @@ def test_a_synthetic_original_dataset(tmp_path):
     a = np.random.default_rng(0).random((20, 3)).astype(np.float32)
     b = np.random.default_rng(1).random((20, 3)).astype(np.float32)  # same length: still one per performance
     path = write_legacy(tmp_path / "old.npz", [a, b])
-    with pytest.raises(DatasetError, match="--allow-pickle"):
+    with pytest.raises(DatasetNeedsPickle):
         load_dataset(path)
     dataset = load_dataset(path, allow_pickle=True)
     assert dataset.lengths.tolist() == [20, 20]

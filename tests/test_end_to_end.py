@@ -7,6 +7,7 @@ import pytest
 from conftest import LEGACY_WEIGHTS_4D_S, free_udp_port
 from imps.dataset import load_dataset
 from imps.logs import read_log
+from imps.names import log_glob
 from scripts import OSCDump, Server, oscsend, run_script
 
 pytestmark = pytest.mark.peers("oscsend", "oscdump")
@@ -27,7 +28,7 @@ def perform_and_listen(tmp_path, *flags, events=20, dimension=9):
     server = Server(f"-d={dimension}", *flags, "--serverip", "127.0.0.1", "--serverport", str(server_port),
                     "--clientip", "127.0.0.1", "--clientport", str(synth_port), cwd=tmp_path)
     try:
-        assert server.wait_for_output("Ctrl-C stops"), server.output
+        assert server.wait_ready(), server.output
         for i in range(events):
             oscsend(server_port, "/interface", "f" * (dimension - 1), *gesture(i)[:dimension - 1])
         predictions = synth.wait_for("/prediction", events)
@@ -51,12 +52,12 @@ def test_log_collate_train_perform(tmp_path):
     server_port = free_udp_port()
     server = Server("--dimension=9", "--log", "--only", "--serverip", "127.0.0.1", "--serverport", str(server_port),
                     cwd=tmp_path)
-    assert server.wait_for_output("Ctrl-C stops"), server.output
+    assert server.wait_ready(), server.output
     for i in range(300):
         oscsend(server_port, "/interface", "ffffffff", *gesture(i))
     assert server.stop() == 0, server.output
     assert "300 events from the musician" in server.output
-    [log] = (tmp_path / "logs").glob("*-9d-mdrnn.log")
+    [log] = (tmp_path / "logs").glob(log_glob(9))
     contents = read_log(log, 8)
     assert len(contents.events) == 300 and not contents.skipped
     assert {e.source for e in contents.events} == {"interface"}
@@ -80,7 +81,7 @@ def test_log_collate_train_perform(tmp_path):
     predictions, server = perform_and_listen(tmp_path, "--modelsize=xs", "--log", "--polyphony")
     assert f"performing with {WEIGHTS}" in server.output
     check_predictions(predictions, 20, 8)
-    newest = max((tmp_path / "logs").glob("*-9d-mdrnn.log"))
+    newest = max((tmp_path / "logs").glob(log_glob(9)))
     sources = [e.source for e in read_log(newest, 8).events]
     assert sources.count("interface") == 20 and sources.count("rnn") >= 20
 

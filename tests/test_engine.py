@@ -5,7 +5,8 @@ import pytest
 
 from conftest import LEGACY_DATASET_4D, LEGACY_MODEL_2D_XS, LEGACY_WEIGHTS_4D_S
 from imps.engine import KerasMDRNN, Mixture, NumpyMDRNN, Predictor, make_network, sample
-from imps.sizes import SCALE, SIZES
+from imps.config import ServerConfig
+from imps.model import SCALE, SIZES
 from imps.weights import MDRNNWeights, load_weights
 
 
@@ -101,14 +102,14 @@ def test_seeded_predictors_repeat_themselves():
     weights = MDRNNWeights.random(3, SIZES["xxs"], seed=2)
     runs = []
     for _ in range(2):
-        p = Predictor(NumpyMDRNN(weights), seed=99)
+        p = Predictor(NumpyMDRNN(weights), ServerConfig.pi_temp, ServerConfig.sigma_temp, seed=99)
         runs.append([p.predict(e) for e in performance_like(20, 3)])
     np.testing.assert_array_equal(runs[0], runs[1])
 
 
 def test_make_network_names_the_engines():
     weights = MDRNNWeights.random(2, SIZES["xxs"])
-    assert isinstance(make_network(weights), NumpyMDRNN)
+    assert isinstance(make_network(weights, "numpy"), NumpyMDRNN)
     assert isinstance(make_network(weights, "keras"), KerasMDRNN)
     with pytest.raises(ValueError, match="numpy, keras"):
         make_network(weights, "torch")

@@ -14,7 +14,8 @@ from imps.engine import NumpyMDRNN, Predictor
 from imps.interaction import (BATTLE, CALL_RESPONSE, INBOX_SIZE, MIN_DT, MIN_SEND_INTERVAL, POLYPHONY, USER_ONLY,
                               Performance, Player)
 from imps.logs import PerformanceLog, read_log
-from imps.sizes import SIZES
+from imps.config import ServerConfig
+from imps.model import SIZES
 from imps.weights import MDRNNWeights
 
 WAIT = 5.0  # seconds: only ever a limit on waiting for something that should happen
@@ -71,6 +72,8 @@ def performances():
     made = []
 
     def make(mode, predictor, send, **kwargs) -> Performance:
+        kwargs.setdefault("log", None)
+        kwargs.setdefault("call_response_threshold", ServerConfig.call_response_threshold)
         performance = Performance(mode, predictor, send, **kwargs)
         made.append(performance)
         return performance
@@ -232,13 +235,13 @@ def test_battle_at_timescale_zero_is_thinned_to_the_minimum_interval(performance
 
 def test_unknown_mode_is_a_value_error():
     with pytest.raises(ValueError, match="unknown mode"):
-        Performance("duet", FakePredictor(), Sent())
+        Performance("duet", FakePredictor(), Sent(), None, 2.0)
 
 
 @pytest.mark.parametrize("mode", [POLYPHONY, BATTLE, CALL_RESPONSE])
 def test_modes_with_a_model_need_one(mode):
     with pytest.raises(ValueError, match="needs a model"):
-        Performance(mode, None, Sent())
+        Performance(mode, None, Sent(), None, 2.0)
 
 
 # User only
@@ -321,7 +324,8 @@ def test_out_of_range_values_are_said_once_and_counted(performances, log):
 
 
 def test_polyphony_with_an_untrained_model(performances):
-    predictor = Predictor(NumpyMDRNN(MDRNNWeights.random(3, SIZES["xxs"])), seed=1)
+    predictor = Predictor(NumpyMDRNN(MDRNNWeights.random(3, SIZES["xxs"])), ServerConfig.pi_temp,
+                          ServerConfig.sigma_temp, seed=1)
     sent = Sent()
     performance = performances(POLYPHONY, predictor, sent)
     performance.start()

@@ -28,6 +28,7 @@ import pytest
 
 from conftest import ROOT, free_udp_port
 from imps.logs import read_log
+from imps.names import log_glob
 from scripts import Server
 
 PD = "pd"  # Debian's puredata-core; .ci/run installs it
@@ -137,14 +138,14 @@ def imps_server(dimension: int, interface_port: int, prediction_port: int, cwd: 
     server = Server(f"--dimension={dimension}", "--polyphony", "--log", "--modelsize=xxs",
                     "--serverip", "127.0.0.1", "--serverport", str(interface_port),
                     "--clientip", "127.0.0.1", "--clientport", str(prediction_port), cwd=cwd)
-    if not server.wait_for_output("Ctrl-C stops"):
+    if not server.wait_ready():
         server.stop()
         pytest.fail(f"IMPS did not start listening:\n{server.output}")
     return server
 
 
 def logged(cwd: Path, dimension: int, source: str) -> list[list[float]]:
-    [log] = (cwd / "logs").glob(f"*-{dimension}d-mdrnn.log")
+    [log] = (cwd / "logs").glob(log_glob(dimension))
     return [event.values for event in read_log(log, dimension - 1).events if event.source == source]
 
 

@@ -8,6 +8,7 @@ import pytest
 
 from imps.dataset import Dataset, collate_logs, save_dataset
 from imps.logs import PerformanceLog, read_log
+from imps.names import log_glob
 from scripts import one_error_line, run_script
 
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
@@ -30,7 +31,7 @@ def corpus(tmp_path_factory):
     result = run_script("utils/make_corpus.py", "--dimension=5", "--performances=2", "--minutes=0.5", "--seed=3",
                         "--out", str(root / "logs"), cwd=root, timeout=120)
     assert result.returncode == 0, result.stderr
-    logs = sorted((root / "logs").glob("*-5d-mdrnn.log"))
+    logs = sorted((root / "logs").glob(log_glob(5)))
     assert len(logs) == 2
     # The model answering: rnn lines after the musician's.
     lines = logs[0].read_text().splitlines()
@@ -74,7 +75,7 @@ def test_the_musician_and_the_model_are_drawn_in_their_own_colours(corpus):
     from imps.plots import COLOURS
 
     root, duet, _ = corpus
-    solo = sorted((root / "logs").glob("*-5d-mdrnn.log"))[1]
+    solo = sorted((root / "logs").glob(log_glob(5)))[1]
     for log in (duet, solo):
         assert run_script("utils/plot_log.py", str(log), "-o", str(root / f"{log.stem}.png"), cwd=root,
                           timeout=120).returncode == 0

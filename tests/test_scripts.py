@@ -39,13 +39,13 @@ def test_help_says_what_only_records_and_that_numepochs_follows_the_warm_up(tmp_
 
 def test_user_only_without_log_says_nothing_is_recorded(tmp_path):
     server = Server("--only", "--serverip", "127.0.0.1", "--serverport", str(free_udp_port()), cwd=tmp_path)
-    assert server.wait_for_output("Ctrl-C stops"), server.output
+    assert server.wait_ready(), server.output
     assert server.stop() == 0, server.output
     assert server.lines[0] == ("warning: user only without --log: nothing is being recorded and no model plays. To "
                                "record your playing into logs/ for a dataset, start again with --log")
     assert "logging" not in server.output and not (tmp_path / "logs").exists()
     server = Server("--only", "--log", "--serverip", "127.0.0.1", "--serverport", str(free_udp_port()), cwd=tmp_path)
-    assert server.wait_for_output("Ctrl-C stops"), server.output
+    assert server.wait_ready(), server.output
     assert server.stop() == 0, server.output
     assert server.lines[0] == "user only: recording your playing, no model"
     assert "nothing is being recorded" not in server.output and len(list((tmp_path / "logs").iterdir())) == 1
@@ -74,7 +74,7 @@ def test_training_states_its_plan_counts_its_epochs_and_prints_no_tensorflow_noi
 def test_dimension_flag_spellings(flag, tmp_path):
     server = Server(*flag, "--only", "--log", "--serverip", "127.0.0.1", "--serverport", str(free_udp_port()),
                     cwd=tmp_path)
-    assert server.wait_for_output("Ctrl-C stops"), server.output
+    assert server.wait_ready(), server.output
     assert server.stop() == 0, server.output
     assert [p.name.endswith("-5d-mdrnn.log") for p in (tmp_path / "logs").iterdir()] == [True]
 
@@ -148,7 +148,7 @@ def test_untrained_model_says_so_and_names_the_file(tmp_path):
     # No default model comes with IMPS for dimension 12.
     server = Server("-d=12", "--modelsize=xs", "--polyphony", "--serverip", "127.0.0.1", "--serverport",
                     str(free_udp_port()), cwd=tmp_path)
-    assert server.wait_for_output("listening"), server.output
+    assert server.wait_ready(), server.output
     assert server.stop() == 0
     assert "UNTRAINED" in server.output
     assert "models/musicMDRNN-dim12-layers2-units32-mixtures5-scale10.weights.h5" in server.output
@@ -157,7 +157,7 @@ def test_untrained_model_says_so_and_names_the_file(tmp_path):
 def test_without_trained_weights_the_default_model_plays_and_says_so(tmp_path):
     server = Server("-d=9", "--polyphony", "--serverip", "127.0.0.1", "--serverport", str(free_udp_port()),
                     cwd=tmp_path)
-    assert server.wait_for_output("listening"), server.output
+    assert server.wait_ready(), server.output
     assert server.stop() == 0
     assert "UNTRAINED" not in server.output and "warning" not in server.output
     default = ROOT / "models" / "default" / "musicMDRNN-dim9-layers2-units32-mixtures5-scale10.weights.h5"

@@ -8,11 +8,16 @@ import pytest
 import tensorflow as tf
 
 from conftest import LEGACY_DATASET_4D
-from imps import model as mdrnn
-from imps.dataset import Dataset, DatasetError, load_dataset
-from imps.sizes import SCALE, SEQ_LEN, model_name, model_size, weights_path
+from imps import keras_model
+from imps.config import ServerConfig, TrainConfig
+from imps.corpus import make_corpus
+from imps.dataset import Dataset, collate_logs, load_dataset
+from imps.engine import NumpyMDRNN, Predictor
+from imps.errors import DatasetError, WeightsError
+from imps.model import SCALE, SEQ_LEN, model_size
+from imps.names import checkpoint_path, model_name, weights_path
 from imps.training import TrainingResult, distribution_strategy, split_windows, train, window_batches
-from imps.weights import MDRNNWeights, WeightsError, load_weights
+from imps.weights import MDRNNWeights, load_weights
 
 XXS = model_size("xxs")
 
@@ -71,7 +76,7 @@ def test_no_window_at_all_is_a_dataset_error_naming_50():
 @pytest.mark.parametrize("n, n_validation", [(100, 10), (11874, 1187), (25, 2), (9, 0), (10, 1), (1, 0)])
 def test_split_windows_holds_out_the_last_tenth(n, n_validation):
     starts = np.arange(n) * 3 + 7
-    train_starts, validation_starts = split_windows(starts)
+    train_starts, validation_starts = split_windows(starts, TrainConfig.validation_fraction)
     assert len(validation_starts) == n_validation
     np.testing.assert_array_equal(train_starts, starts[: n - n_validation])
     np.testing.assert_array_equal(validation_starts, starts[n - n_validation:])
@@ -92,7 +97,7 @@ def numbered_events(n: int, dimension: int) -> np.ndarray:
 def test_window_batches_are_exactly_the_windows_at_the_starts():
     events = numbered_events(300, 3)
     starts = np.array([0, 7, 120, 249])
-    batches = list(window_batches(tf.constant(events), starts, batch_size=3, shuffle=False))
+    batches = list(window_batches(tf.constant(events), starts, batch_size=3, shuffle=False, seq_len=SEQ_LEN))
     assert [tuple(inputs.shape) for inputs, _ in batches] == [(3, SEQ_LEN, 3), (1, SEQ_LEN, 3)]
     inputs = np.concatenate([i.numpy() for i, _ in batches])
     targets = np.concatenate([t.numpy() for _, t in batches])
@@ -112,7 +117,7 @@ def test_window_batches_with_a_short_window():
 def test_shuffled_window_batches_hold_every_window_once_per_pass():
     events = numbered_events(400, 2)
     starts = np.arange(0, 340, 5)
-    data = window_batches(tf.constant(events), starts, batch_size=16, shuffle=True, seed=3)
+    data = window_batches(tf.constant(events), starts, batch_size=16, shuffle=True, seq_len=SEQ_LEN, seed=3)
     passes = []
     for _ in range(2):
         drawn = []
@@ -132,15 +137,15 @@ def trained(tmp_path_factory):
     """One small training run, shared by the tests that look at what it wrote."""
     root = tmp_path_factory.mktemp("training")
     dataset = synthetic_dataset()
-    result = train(dataset, XXS, models_dir=root / "models", epochs=2, batch_size=32,
+    result = train(dataset, TrainConfig(model_size="xxs", epochs=2, batch_size=32), models_dir=root / "models",
                    tensorboard_dir=root / "logs", verbose=0, seed=1)
     return root, dataset, result
 
 
 def test_train_writes_the_final_weights_and_the_checkpoint(trained):
     root, _, result = trained
-    name = model_name(3, XXS)
-    final = weights_path(root / "models", 3, XXS)
+    name = model_name(XXS.config(3))
+    final = weights_path(root / "models", XXS.config(3))
     assert result.weights_path == final
     assert final.is_file()
     checkpoint = root / "models" / f"{name}-checkpoint.weights.h5"
@@ -179,7 +184,7 @@ def test_trained_weights_load_back_and_match_the_size(trained):
     with pytest.raises(WeightsError):
         weights.check_matches(3, model_size("xs"), result.weights_path)
     # The final weights are the best epoch's, which the checkpoint also holds.
-    checkpoint = load_weights(root / "models" / f"{model_name(3, XXS)}-checkpoint.weights.h5")
+    checkpoint = load_weights(checkpoint_path(root / "models", XXS.config(3)))
     for a, b in zip(arrays(weights), arrays(checkpoint)):
         np.testing.assert_array_equal(a, b)
 
@@ -187,9 +192,9 @@ def test_trained_weights_load_back_and_match_the_size(trained):
 def test_trained_weights_give_the_best_validation_loss(trained):
     """Put back into a fresh model, the written weights score what training reported."""
     _, dataset, result = trained
-    model = mdrnn.build_mdrnn(3, XXS)
-    mdrnn.set_weights(model, load_weights(result.weights_path))
-    mdrnn.compile_for_training(model, 3)
+    model = keras_model.build_mdrnn(XXS.config(3))
+    keras_model.set_weights(model, load_weights(result.weights_path))
+    keras_model.compile_for_training(model, XXS.config(3), 1e-3)
     loss = model.evaluate(validation_data(dataset), verbose=0)
     assert loss == pytest.approx(result.best_loss, rel=1e-3)
 
@@ -204,16 +209,17 @@ def arrays(weights: MDRNNWeights) -> list[np.ndarray]:
 
 
 def validation_data(dataset: Dataset, batch_size: int = 64):
-    _, validation_starts = split_windows(dataset.window_starts())
+    _, validation_starts = split_windows(dataset.window_starts(), TrainConfig.validation_fraction)
     return window_batches(tf.constant(dataset.events * np.float32(SCALE)), validation_starts, batch_size,
-                          shuffle=False)
+                          shuffle=False, seq_len=SEQ_LEN)
 
 
 def test_training_from_initial_weights(tmp_path):
     dataset = synthetic_dataset(seed=2)
     initial = MDRNNWeights.random(3, XXS, seed=42)
-    result = train(dataset, XXS, models_dir=tmp_path, epochs=1, batch_size=32, initial_weights=initial,
-                   tensorboard_dir=None, verbose=0, seed=5, warmup_epochs=0, learning_rate=1e-3)
+    result = train(dataset, TrainConfig(model_size="xxs", epochs=1, batch_size=32, warmup_epochs=0,
+                   learning_rate=1e-3), models_dir=tmp_path, initial_weights=initial, tensorboard_dir=None,
+                   verbose=0, seed=5)
     assert result.epochs_run == 1 and result.best_epoch == 1
     final = load_weights(result.weights_path)
     # Nine small Adam steps move every weight a little from where it started ...
@@ -229,22 +235,23 @@ def test_training_from_initial_weights(tmp_path):
 def test_initial_weights_of_the_wrong_shape_are_refused(tmp_path, dimension, size):
     initial = MDRNNWeights.random(dimension, model_size(size))
     with pytest.raises(WeightsError):
-        train(synthetic_dataset(), XXS, models_dir=tmp_path / "models", epochs=1, batch_size=32,
-              initial_weights=initial, tensorboard_dir=None, verbose=0)
+        train(synthetic_dataset(), TrainConfig(model_size="xxs", epochs=1, batch_size=32),
+              models_dir=tmp_path / "models", initial_weights=initial, tensorboard_dir=None, verbose=0)
     assert not (tmp_path / "models").exists()
 
 
 def test_too_short_a_dataset_is_refused(tmp_path):
     dataset = synthetic_dataset(lengths=(50, 20, 50))
     with pytest.raises(DatasetError, match="50"):
-        train(dataset, XXS, models_dir=tmp_path / "models", epochs=1, tensorboard_dir=None, verbose=0)
+        train(dataset, TrainConfig(model_size="xxs", epochs=1), models_dir=tmp_path / "models", tensorboard_dir=None,
+              verbose=0)
     assert not (tmp_path / "models").exists()
 
 
 def test_too_few_windows_to_validate_monitors_the_training_loss(tmp_path):
     dataset = synthetic_dataset(lengths=(55,), dimension=2)  # 5 windows: none held out
-    result = train(dataset, XXS, models_dir=tmp_path, epochs=1, batch_size=32, tensorboard_dir=None, verbose=0,
-                   seed=0)
+    result = train(dataset, TrainConfig(model_size="xxs", epochs=1, batch_size=32), models_dir=tmp_path,
+                   tensorboard_dir=None, verbose=0, seed=0)
     assert result.monitored == "loss"
     assert "val_loss" not in result.history
     assert result.best_epoch == 1
@@ -260,15 +267,15 @@ def test_one_epoch_on_the_original_imps_dataset_learns(tmp_path):
 
     # The model train() starts from: the same seed, the same builder.
     keras.utils.set_random_seed(seed)
-    fresh = mdrnn.build_mdrnn(4, size)
-    mdrnn.compile_for_training(fresh, 4)
+    fresh = keras_model.build_mdrnn(size.config(4))
+    keras_model.compile_for_training(fresh, size.config(4), TrainConfig.learning_rate)
     before = fresh.evaluate(validation, verbose=0)
 
-    result = train(dataset, size, models_dir=tmp_path, epochs=1, batch_size=64, tensorboard_dir=None, verbose=0,
-                   seed=seed)
-    trained_model = mdrnn.build_mdrnn(4, size)
-    mdrnn.set_weights(trained_model, load_weights(result.weights_path))
-    mdrnn.compile_for_training(trained_model, 4)
+    result = train(dataset, TrainConfig(model_size=size.name, epochs=1, batch_size=64), models_dir=tmp_path,
+                   tensorboard_dir=None, verbose=0, seed=seed)
+    trained_model = keras_model.build_mdrnn(size.config(4))
+    keras_model.set_weights(trained_model, load_weights(result.weights_path))
+    keras_model.compile_for_training(trained_model, size.config(4), 1e-3)
     after = trained_model.evaluate(validation, verbose=0)
 
     assert np.isfinite(before) and np.isfinite(after)
@@ -279,8 +286,8 @@ def test_one_epoch_on_the_original_imps_dataset_learns(tmp_path):
 
 def test_mirrored_strategy_trains_on_one_cpu_device(tmp_path):
     """The multi-GPU path, exercised with the one device this machine has."""
-    result = train(synthetic_dataset(), XXS, models_dir=tmp_path, epochs=1, batch_size=32, tensorboard_dir=None,
-                   verbose=0, seed=2, strategy="mirrored")
+    result = train(synthetic_dataset(), TrainConfig(model_size="xxs", epochs=1, batch_size=32, strategy="mirrored"),
+                   models_dir=tmp_path, tensorboard_dir=None, verbose=0, seed=2)
     assert result.weights_path.is_file() and np.isfinite(result.best_loss)
 
 
@@ -298,12 +305,12 @@ def test_warm_up_on_short_windows_comes_first_and_helps(tmp_path):
     after its first long epoch than the same epoch without them."""
     dataset = synthetic_dataset(seed=4)
     said = []
-    warmed = train(dataset, XXS, models_dir=tmp_path / "a", epochs=1, batch_size=32, tensorboard_dir=None,
-                   verbose=0, seed=6, warmup_epochs=3, report=said.append)
+    warmed = train(dataset, TrainConfig(model_size="xxs", epochs=1, batch_size=32, warmup_epochs=3),
+                   models_dir=tmp_path / "a", tensorboard_dir=None, verbose=0, seed=6, report=said.append)
     assert said == ["training on the CPU: TensorFlow sees no GPU", "warming up: 3 epochs on 5-event windows",
                     "training: up to 1 epoch on 50-event windows"]
-    cold = train(dataset, XXS, models_dir=tmp_path / "b", epochs=1, batch_size=32, tensorboard_dir=None,
-                 verbose=0, seed=6, warmup_epochs=0, report=said.append)
+    cold = train(dataset, TrainConfig(model_size="xxs", epochs=1, batch_size=32, warmup_epochs=0),
+                 models_dir=tmp_path / "b", tensorboard_dir=None, verbose=0, seed=6, report=said.append)
     assert said[3:] == ["training on the CPU: TensorFlow sees no GPU"]  # no warm-up, nothing more said
     assert warmed.best_loss < cold.best_loss
 
@@ -318,11 +325,49 @@ def test_fine_tuning_original_weights_keeps_their_keras2_gates(tmp_path):
     legacy = load_weights(LEGACY_WEIGHTS_4D_S)
     dataset = load_dataset(LEGACY_DATASET_4D, allow_pickle=True)
     dataset = Dataset(dataset.events[:1200], np.array([1200]))
-    result = train(dataset, model_size("s"), models_dir=tmp_path, epochs=1, batch_size=64,
-                   initial_weights=legacy, tensorboard_dir=None, verbose=0, seed=3, warmup_epochs=0,
-                   learning_rate=1e-4)
+    result = train(dataset, TrainConfig(model_size="s", epochs=1, batch_size=64, warmup_epochs=0,
+                   learning_rate=1e-4), models_dir=tmp_path, initial_weights=legacy, tensorboard_dir=None, verbose=0,
+                   seed=3)
     tuned = load_weights(result.weights_path)
     assert tuned.gate_activation == KERAS2_HARD_SIGMOID
     assert load_weights(tmp_path / "musicMDRNN-dim4-layers2-units64-mixtures5-scale10-checkpoint.weights.h5") \
         .gate_activation == KERAS2_HARD_SIGMOID
     assert result.best_loss < 1.5  # already a good model: it started from one that knows this music
+
+
+def play_by_itself(weights, events=1500):
+    """The model going on from its own output, as in a response: [dt, values] rows."""
+    predictor = Predictor(NumpyMDRNN(weights), ServerConfig.pi_temp, ServerConfig.sigma_temp, seed=1)
+    event = np.concatenate([[0.1], np.full(weights.dimension - 1, 0.5)])
+    played = []
+    for _ in range(events):
+        event = predictor.predict(event)
+        event = np.concatenate([[max(event[0], 0.001)], np.clip(event[1:], 0, 1)])  # as the player sends it
+        played.append(event)
+    return np.array(played)
+
+
+def hands_on_faders(played):
+    """What sets a person's playing apart from an untrained model's: events tens of
+    milliseconds apart, never in a rush, with pauses between; values moving in small
+    steps; and faders going somewhere, not trembling in place."""
+    dt, values = played[:, 0], played[:, 1:]
+    ranges = values.max(axis=0) - values.min(axis=0)
+    return {"tens of ms apart": 0.01 < np.median(dt) < 0.08,
+            "never rushed": np.mean(dt <= 0.002) < 0.01,
+            "pauses": 0.3 < dt.max() < 10,
+            "small steps": np.median(np.abs(np.diff(values, axis=0)).max(axis=1)) < 0.02,
+            "going somewhere": (ranges > 0.25).sum() >= min(2, len(ranges))}
+
+
+def test_a_model_trained_on_procedural_performers_plays_like_hands_on_faders(tmp_path):
+    """Trained here, with a seed, on a small procedural corpus, the model plays in the
+    performers' manner, where an untrained one does not."""
+    make_corpus(tmp_path / "corpus", 3, 30, 0.5, seed=2)
+    dataset, _ = collate_logs(tmp_path / "corpus", 3)
+    result = train(dataset, TrainConfig(model_size="xs", epochs=3, batch_size=32), models_dir=tmp_path / "models",
+                   tensorboard_dir=None, verbose=0, seed=4, report=lambda line: None)
+    trained = hands_on_faders(play_by_itself(load_weights(result.weights_path)))
+    assert all(trained.values()), trained
+    untrained = hands_on_faders(play_by_itself(MDRNNWeights.random(3, model_size("xs"))))
+    assert not untrained["tens of ms apart"] and not untrained["going somewhere"], untrained

@@ -1,14 +1,18 @@
 """Reading MDRNN weights from every kind of file IMPS users have."""
 
+from pathlib import Path
+
 import h5py
 import numpy as np
 import pytest
 
 from conftest import LEGACY_DATASET_4D, LEGACY_MODEL_2D_XS, LEGACY_WEIGHTS_4D_S, ROOT
-from imps.engine import NumpyMDRNN, Predictor
-from imps.sizes import SIZES, weights_path
-from imps.weights import (DEFAULT_MODELS_DIR, KERAS2_HARD_SIGMOID, SIGMOID, MDRNNWeights, WeightsError,
-                          choose_weights, default_weights_file, load_weights)
+from imps.engine import NumpyMDRNN
+from imps.errors import WeightsError, WeightsMismatch
+from imps.model import SIZES
+from imps.names import weights_path
+from imps.weights import (DEFAULT_MODELS_DIR, KERAS2_HARD_SIGMOID, SIGMOID, Choice, MDRNNWeights, choose_weights,
+                          default_weights_file, load_weights)
 
 
 def test_original_weights_only_file_loads_as_size_s():
@@ -66,9 +70,11 @@ def test_random_weights_have_the_size_asked_for(size):
 
 def test_mismatched_weights_name_both_shapes():
     w = load_weights(LEGACY_WEIGHTS_4D_S)
-    with pytest.raises(WeightsError, match=r"dimension 4, 2 layers of 64 units.*dimension 9 size xs needs 2 layers of 32"):
+    with pytest.raises(WeightsMismatch, match=r"dimension 4, 2 layers of 64 units.*dimension 9 size xs, which needs "
+                                              r"2 layers of 32") as caught:
         w.check_matches(9, SIZES["xs"], LEGACY_WEIGHTS_4D_S)
-    with pytest.raises(WeightsError, match="--dimension=4"):
+    assert (caught.value.found_dimension, caught.value.wanted_size) == (4, "xs")
+    with pytest.raises(WeightsMismatch, match="but dimension 3 was asked for"):
         w.check_matches(3, None, LEGACY_WEIGHTS_4D_S)
 
 
@@ -106,21 +112,21 @@ def test_inconsistent_shapes_are_refused(tmp_path):
 def test_choose_weights_prefers_trained_files_and_says_when_untrained(tmp_path):
     size = SIZES["s"]
     no_defaults = tmp_path / "no-defaults"
-    weights, message, trained = choose_weights(4, size, models_dir=tmp_path, defaults_dir=no_defaults)
-    assert not trained and "UNTRAINED" in message and "no default model for dimension 4" in message
-    assert str(weights_path(tmp_path, 4, size)) in message
-    assert weights.dimension == 4 and weights.units == 64
+    chosen = choose_weights(4, size, models_dir=tmp_path, defaults_dir=no_defaults)
+    assert chosen.choice is Choice.UNTRAINED and chosen.path is None
+    assert chosen.looked_for[0] == weights_path(tmp_path, size.config(4))
+    assert chosen.weights.dimension == 4 and chosen.weights.units == 64
 
     legacy_name = tmp_path / "musicMDRNN-dim4-layers2-units64-mixtures5-scale10.h5"
     legacy_name.symlink_to(LEGACY_WEIGHTS_4D_S)
-    weights, message, trained = choose_weights(4, size, models_dir=tmp_path, defaults_dir=no_defaults)
-    assert trained and str(legacy_name) in message
-    assert weights.gate_activation == KERAS2_HARD_SIGMOID
+    chosen = choose_weights(4, size, models_dir=tmp_path, defaults_dir=no_defaults)
+    assert chosen.choice is Choice.TRAINED and chosen.path == legacy_name
+    assert chosen.weights.gate_activation == KERAS2_HARD_SIGMOID
 
-    weights, message, trained = choose_weights(2, SIZES["s"], models_dir=tmp_path, model_file=LEGACY_MODEL_2D_XS,
-                                               defaults_dir=no_defaults)
-    assert trained and weights.units == 32  # a named file may be any size
-    with pytest.raises(WeightsError, match="--dimension"):
+    chosen = choose_weights(2, SIZES["s"], models_dir=tmp_path, model_file=LEGACY_MODEL_2D_XS,
+                            defaults_dir=no_defaults)
+    assert chosen.choice is Choice.NAMED and chosen.weights.units == 32  # a named file may be any size
+    with pytest.raises(WeightsMismatch, match="but dimension 9 was asked for"):
         choose_weights(9, size, models_dir=tmp_path, model_file=LEGACY_MODEL_2D_XS, defaults_dir=no_defaults)
 
 
@@ -134,19 +140,13 @@ XS_2D = "musicMDRNN-dim2-layers2-units32-mixtures5-scale10.weights.h5"
 S_4D = "musicMDRNN-dim4-layers2-units64-mixtures5-scale10.weights.h5"
 
 
-def test_without_trained_weights_the_default_model_plays_and_says_which(tmp_path):
+def test_without_trained_weights_the_default_model_plays(tmp_path):
     models, defaults = tmp_path / "models", tmp_path / "defaults"
     default = _default(defaults, XS_2D, LEGACY_MODEL_2D_XS)
-    weights, message, trained = choose_weights(2, SIZES["s"], models_dir=models, defaults_dir=defaults)
-    assert trained
-    assert (weights.dimension, weights.layers, weights.units) == (2, 2, 32)  # any size will do
-    assert message.startswith(f"no trained weights at {weights_path(models, 2, SIZES['s'])}; "
-                              f"playing the default model {default} (trained on procedural performances")
-    assert "2 layers of 32 units whatever --modelsize says" in message
-    assert "--dimension=2" in message and "--modelsize=s" in message
-
-    weights, message, trained = choose_weights(2, SIZES["xs"], models_dir=models, defaults_dir=defaults)
-    assert trained and str(default) in message and "whatever --modelsize says" not in message
+    chosen = choose_weights(2, SIZES["s"], models_dir=models, defaults_dir=defaults)
+    assert chosen.choice is Choice.DEFAULT and chosen.path == default
+    assert (chosen.weights.dimension, chosen.weights.layers, chosen.weights.units) == (2, 2, 32)  # any size will do
+    assert chosen.looked_for[0] == weights_path(models, SIZES["s"].config(2))
 
 
 def test_the_musicians_own_weights_come_before_the_default(tmp_path):
@@ -156,12 +156,11 @@ def test_the_musicians_own_weights_come_before_the_default(tmp_path):
     own = models / "musicMDRNN-dim2-layers2-units32-mixtures5-scale10.h5"
     own.symlink_to(LEGACY_MODEL_2D_XS)
     _default(defaults, XS_2D, LEGACY_WEIGHTS_4D_S)  # would not even fit: never opened
-    weights, message, trained = choose_weights(2, SIZES["xs"], models_dir=models, defaults_dir=defaults)
-    assert trained and message == f"performing with {own}"
+    chosen = choose_weights(2, SIZES["xs"], models_dir=models, defaults_dir=defaults)
+    assert (chosen.choice, chosen.path) == (Choice.TRAINED, own)
     # A --modelfile comes first of all.
-    weights, message, _ = choose_weights(4, SIZES["xs"], models_dir=models, model_file=LEGACY_WEIGHTS_4D_S,
-                                         defaults_dir=defaults)
-    assert message == f"performing with {LEGACY_WEIGHTS_4D_S}"
+    chosen = choose_weights(4, SIZES["xs"], models_dir=models, model_file=LEGACY_WEIGHTS_4D_S, defaults_dir=defaults)
+    assert (chosen.choice, chosen.path) == (Choice.NAMED, LEGACY_WEIGHTS_4D_S)
 
 
 def test_only_a_default_of_the_same_dimension_is_taken(tmp_path):
@@ -171,11 +170,11 @@ def test_only_a_default_of_the_same_dimension_is_taken(tmp_path):
     _default(defaults, "musicMDRNN-dim2-layers2-units32-mixtures5-scale10-checkpoint.weights.h5", LEGACY_MODEL_2D_XS)
     _default(defaults, "musicMDRNN-dim2-layers2-units32-mixtures5-scale10.h5", LEGACY_MODEL_2D_XS)
     assert default_weights_file(2, SIZES["xs"], defaults) is None
-    _, message, trained = choose_weights(2, SIZES["xs"], models_dir=tmp_path / "models", defaults_dir=defaults)
-    assert not trained and "UNTRAINED" in message
+    chosen = choose_weights(2, SIZES["xs"], models_dir=tmp_path / "models", defaults_dir=defaults)
+    assert chosen.choice is Choice.UNTRAINED
     # A file named for dimension 4 that holds another dimension is refused, naming it.
     bad = _default(defaults, "musicMDRNN-dim4-layers2-units32-mixtures5-scale10.weights.h5", LEGACY_MODEL_2D_XS)
-    with pytest.raises(WeightsError, match=f"{bad}.*--dimension=2"):
+    with pytest.raises(WeightsMismatch, match=f"{bad} holds a model of dimension 2"):
         choose_weights(4, SIZES["xs"], models_dir=tmp_path / "models", defaults_dir=defaults)
 
 
@@ -194,10 +193,10 @@ def test_the_default_of_the_size_asked_for_comes_first_then_the_smallest(tmp_pat
 
 def test_the_default_models_are_found_beside_the_package_from_any_folder(in_tmp_dir):
     assert DEFAULT_MODELS_DIR == ROOT / "models" / "default"
-    weights, message, trained = choose_weights(9, SIZES["s"])  # models/ is looked for here, in the tmp folder
-    assert trained
-    assert message.startswith("no trained weights at models/musicMDRNN-dim9-layers2-units64-mixtures5-scale10")
-    assert f"playing the default model {ROOT / 'models' / 'default'}/musicMDRNN-dim9-" in message
+    chosen = choose_weights(9, SIZES["s"])  # models/ is looked for here, in the tmp folder
+    assert chosen.choice is Choice.DEFAULT
+    assert chosen.looked_for[0] == Path("models/musicMDRNN-dim9-layers2-units64-mixtures5-scale10.weights.h5")
+    assert chosen.path.parent == ROOT / "models" / "default" and chosen.path.name.startswith("musicMDRNN-dim9-")
 
 
 @pytest.mark.parametrize("dimension", range(2, 10))
@@ -208,36 +207,3 @@ def test_every_dimension_from_2_to_9_has_a_default_model(dimension):
     weights = load_weights(path)
     weights.check_matches(dimension, SIZES["xs"], path)
     assert weights.gate_activation == SIGMOID
-
-
-def play_by_itself(weights, events=1500):
-    """The model going on from its own output, as in a response: [dt, values] rows."""
-    predictor = Predictor(NumpyMDRNN(weights), seed=1)
-    event = np.concatenate([[0.1], np.full(weights.dimension - 1, 0.5)])
-    played = []
-    for _ in range(events):
-        event = predictor.predict(event)
-        event = np.concatenate([[max(event[0], 0.001)], np.clip(event[1:], 0, 1)])  # as the player sends it
-        played.append(event)
-    return np.array(played)
-
-
-def hands_on_faders(played):
-    """What sets a person's playing apart from an untrained model's: events tens of
-    milliseconds apart, never in a rush, with pauses between; values moving in small
-    steps; and faders going somewhere, not trembling in place."""
-    dt, values = played[:, 0], played[:, 1:]
-    ranges = values.max(axis=0) - values.min(axis=0)
-    return {"tens of ms apart": 0.01 < np.median(dt) < 0.08,
-            "never rushed": np.mean(dt <= 0.002) < 0.01,
-            "pauses": 0.3 < dt.max() < 10,
-            "small steps": np.median(np.abs(np.diff(values, axis=0)).max(axis=1)) < 0.02,
-            "going somewhere": (ranges > 0.25).sum() >= min(2, len(ranges))}
-
-
-@pytest.mark.parametrize("dimension", range(2, 10))
-def test_a_default_model_plays_like_hands_on_faders_and_an_untrained_one_does_not(dimension):
-    default = hands_on_faders(play_by_itself(load_weights(default_weights_file(dimension))))
-    assert all(default.values()), default
-    untrained = hands_on_faders(play_by_itself(MDRNNWeights.random(dimension, SIZES["xs"])))
-    assert not untrained["tens of ms apart"] and not untrained["going somewhere"], untrained

@@ -29,7 +29,7 @@ import numpy as np
 from imps import cli
 from imps.corpus import make_corpus
 from imps.dataset import collate_logs
-from imps.sizes import log_glob
+from imps.names import log_glob
 
 DIMENSION = 9
 
@@ -103,7 +103,8 @@ def main() -> None:
         print("| --- | ---: | --- | --- |")
         print(f"| imps | {len(ours.events)} | {ours.events[-1, 1:].astype(float).round(4).tolist()} | "
               f"{', '.join(f'{n} {reason}' for reason, n in sorted(report.skipped.items()))} |")
-        print(f"| pandas | {len(theirs)} | {theirs[-1, 1:].astype(float).round(4).tolist()} | nothing: bad lines vanish |")
+        last = theirs[-1, 1:].astype(float).round(4).tolist()
+        print(f"| pandas | {len(theirs)} | {last} | nothing: bad lines vanish |")
 
 
 if __name__ == "__main__":

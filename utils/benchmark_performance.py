@@ -19,9 +19,6 @@ from __future__ import annotations
 import argparse
 import os
 import re
-import signal
-import subprocess
-import sys
 import time
 from pathlib import Path
 
@@ -31,8 +28,9 @@ for variable in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
 import numpy as np  # noqa: E402
 
 from imps.engine import KerasMDRNN, Mixture, NumpyMDRNN, Predictor, sample  # noqa: E402
-from imps.probe import SERVER_SCRIPT, free_udp_port  # noqa: E402
-from imps.sizes import SIZES  # noqa: E402
+from imps.probe import SERVER_SCRIPT, ServerProcess, free_udp_port  # noqa: E402
+from imps.config import ServerConfig  # noqa: E402
+from imps.model import SIZES  # noqa: E402
 from imps.weights import MDRNNWeights  # noqa: E402
 
 DIMENSION = 9
@@ -56,30 +54,27 @@ def bench_step(sizes: list[str], reps: int, keras_reps: int) -> None:
     print("| --- | ---: | ---: | ---: | ---: | ---: |")
     for name in sizes:
         weights = MDRNNWeights.random(DIMENSION, SIZES[name], seed=1)
-        fast = time_predictions(Predictor(NumpyMDRNN(weights), seed=0), reps) * 1e6
-        slow = time_predictions(Predictor(KerasMDRNN(weights), seed=0), keras_reps) * 1e6
+        temps = ServerConfig.pi_temp, ServerConfig.sigma_temp
+        fast = time_predictions(Predictor(NumpyMDRNN(weights), *temps, seed=0), reps) * 1e6
+        slow = time_predictions(Predictor(KerasMDRNN(weights), *temps, seed=0), keras_reps) * 1e6
         print(f"| {name} | {np.median(fast):.1f} | {np.percentile(fast, 99):.1f} | {np.median(slow):.0f} | "
               f"{np.percentile(slow, 99):.0f} | {np.median(slow) / np.median(fast):.0f}x |", flush=True)
 
 
-def start_server(*flags: str) -> tuple[subprocess.Popen, float, int]:
+def start_server(*flags: str) -> tuple[ServerProcess, float, int]:
     """Launch the server; return it, the seconds until it said it was listening, and its port."""
     port = free_udp_port()
     began = time.perf_counter()
-    process = subprocess.Popen([sys.executable, str(SERVER_SCRIPT), "-d", str(DIMENSION),
-                                "--serverip", "127.0.0.1", "--serverport", str(port), "--clientip", "127.0.0.1",
-                                "--clientport", str(free_udp_port()), *flags],
-                               cwd=SERVER_SCRIPT.parent, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
-    for line in process.stdout:
-        if "Ctrl-C stops" in line:
-            return process, time.perf_counter() - began, port
-    raise RuntimeError("the server did not start")
+    server = ServerProcess("-d", str(DIMENSION), "--serverip", "127.0.0.1", "--serverport", str(port), "--clientip",
+                           "127.0.0.1", "--clientport", str(free_udp_port()), *flags, cwd=SERVER_SCRIPT.parent)
+    if not server.wait_ready():
+        raise RuntimeError("the server did not start:\n" + server.output)
+    return server, time.perf_counter() - began, port
 
 
-def stop_server(process: subprocess.Popen) -> str:
-    process.send_signal(signal.SIGINT)
-    output, _ = process.communicate(timeout=10)
-    return output
+def stop_server(server: ServerProcess) -> str:
+    server.stop()
+    return server.output
 
 
 def cpu_seconds(pid: int) -> float:
@@ -107,9 +102,9 @@ def bench_idle(seconds: float) -> None:
     print("| --- | ---: |")
     for mode in ("--call", "--polyphony"):
         process, _, _ = start_server(mode)
-        before = cpu_seconds(process.pid)
+        before = cpu_seconds(process.process.pid)
         time.sleep(seconds)
-        used = cpu_seconds(process.pid) - before
+        used = cpu_seconds(process.process.pid) - before
         stop_server(process)
         print(f"| {mode.strip('-')} | {100 * used / seconds:.2f} |", flush=True)
 
@@ -142,9 +137,9 @@ def bench_sampler(reps: int) -> None:
     mixture = Mixture(rng.random((5, DIMENSION)), rng.random((5, DIMENSION)) + 0.1, rng.random(5))
     params = np.concatenate([mixture.mus.ravel(), mixture.sigmas.ravel(), mixture.pi_logits])
     draws = {
-        "imps.engine.sample": lambda: sample(mixture, 1.0, 0.01, rng),
+        "imps.engine.sample": lambda: sample(mixture, ServerConfig.pi_temp, ServerConfig.sigma_temp, rng),
         "keras_mdn_layer.sample_from_output": lambda: keras_mdn_layer.sample_from_output(
-            params, DIMENSION, 5, temp=1.0, sigma_temp=0.01),
+            params, DIMENSION, 5, temp=ServerConfig.pi_temp, sigma_temp=ServerConfig.sigma_temp),
     }
     print(f"\n### Sampling one event from a {DIMENSION}-d, 5-component mixture (µs)\n")
     print("| sampler | median | p99 |")

@@ -27,9 +27,10 @@ import numpy as np
 
 import keras
 
-from imps import model as mdrnn
+from imps import keras_model
+from imps.config import TrainConfig
 from imps.dataset import Dataset, load_dataset
-from imps.sizes import SCALE, SEQ_LEN, SIZES
+from imps.model import SCALE, SEQ_LEN, SIZES
 from imps.training import train
 
 # A real dataset from the original IMPS, kept with the tests (tests/fixtures/README.md).
@@ -68,8 +69,9 @@ class Clock(keras.callbacks.Callback):
 def plain_approach(dataset: Dataset, size_name: str, epochs: int, seed: int) -> Clock:
     keras.utils.set_random_seed(seed)
     x, y = materialised_windows(dataset)
-    model = mdrnn.build_mdrnn(dataset.dimension, SIZES[size_name])
-    mdrnn.compile_for_training(model, dataset.dimension, learning_rate=1e-3)
+    config = SIZES[size_name].config(dataset.dimension)
+    model = keras_model.build_mdrnn(config)
+    keras_model.compile_for_training(model, config, learning_rate=1e-3)
     clock = Clock()
     model.fit(x, y, batch_size=64, epochs=epochs, validation_split=0.1, shuffle=True, verbose=0, callbacks=[clock])
     return clock
@@ -77,8 +79,8 @@ def plain_approach(dataset: Dataset, size_name: str, epochs: int, seed: int) -> 
 
 def imps_trainer(dataset: Dataset, size_name: str, target: float, epochs: int, seed: int, tmp: Path) -> Clock:
     clock = Clock(target)
-    train(dataset, SIZES[size_name], models_dir=tmp, epochs=epochs, tensorboard_dir=None, verbose=0, seed=seed,
-          callbacks=[clock], report=lambda message: None)
+    train(dataset, TrainConfig(model_size=size_name, epochs=epochs), models_dir=tmp, tensorboard_dir=None, verbose=0,
+          seed=seed, callbacks=[clock], report=lambda message: None)
     return clock
 
 
@@ -109,9 +111,9 @@ def memory_child(how: str, events: int) -> None:
     rng = np.random.default_rng(0)
     lengths = np.full(max(1, events // 1000), min(events, 1000))
     dataset = Dataset(rng.random((events, 9), dtype=np.float32), lengths)
-    size = SIZES["s"]
-    model = mdrnn.build_mdrnn(9, size)
-    mdrnn.compile_for_training(model, 9)
+    config = SIZES["s"].config(9)
+    model = keras_model.build_mdrnn(config)
+    keras_model.compile_for_training(model, config, learning_rate=1e-3)
     if how == "materialised":
         x, y = materialised_windows(dataset)
         model.fit(x, y, batch_size=64, epochs=1, steps_per_epoch=20, verbose=0)
@@ -120,8 +122,9 @@ def memory_child(how: str, events: int) -> None:
 
         from imps.training import split_windows, window_batches
 
-        train_starts, _ = split_windows(dataset.window_starts())
-        data = window_batches(tf.constant(dataset.events * np.float32(SCALE)), train_starts, 64, shuffle=True)
+        train_starts, _ = split_windows(dataset.window_starts(), TrainConfig.validation_fraction)
+        data = window_batches(tf.constant(dataset.events * np.float32(SCALE)), train_starts, 64, shuffle=True,
+                              seq_len=SEQ_LEN)
         model.fit(data, epochs=1, steps_per_epoch=20, verbose=0)
     # VmHWM, the peak of this process's own memory map: unlike ru_maxrss it does not
     # carry over the size of the process that started this one.

@@ -12,7 +12,7 @@ from pathlib import Path
 
 from imps import cli
 from imps.corpus import make_corpus
-from imps.sizes import log_glob
+from imps.names import log_glob
 
 
 def parse_args(argv=None):

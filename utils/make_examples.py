@@ -20,10 +20,7 @@ The performance runs in real time through the server, so each run differs a litt
 from __future__ import annotations
 
 import shutil
-import signal
 import socket
-import subprocess
-import sys
 import tempfile
 import time
 from pathlib import Path
@@ -31,7 +28,8 @@ from pathlib import Path
 import numpy as np
 
 from imps import cli
-from imps.probe import SERVER_SCRIPT, free_udp_port
+from imps.names import LOGS_DIR, log_glob
+from imps.probe import ServerProcess, free_udp_port
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -81,32 +79,22 @@ def perform(events: list[tuple[float, np.ndarray]], folder: Path) -> tuple[Path,
     synth = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)  # where /prediction goes, unheard
     synth.bind(("127.0.0.1", 0))
     port = free_udp_port()
-    server = subprocess.Popen([sys.executable, str(SERVER_SCRIPT), f"--dimension={DIMENSION}",
-                               "--log", "--serverip", "127.0.0.1", "--serverport", str(port), "--clientip",
-                               "127.0.0.1", "--clientport", str(synth.getsockname()[1])],
-                              cwd=folder, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    server = ServerProcess(f"--dimension={DIMENSION}", "--log", "--serverip", "127.0.0.1", "--serverport", str(port),
+                           "--clientip", "127.0.0.1", "--clientport", str(synth.getsockname()[1]), cwd=folder)
     try:
-        lines = []
-        for line in server.stdout:
-            lines.append(line)
-            if "listening" in line:
-                break
-        else:
-            raise OSError("predictive_music_model.py stopped before listening: " + "".join(lines).strip())
+        if not server.wait_ready():
+            raise OSError("predictive_music_model.py stopped before listening: " + server.output.strip())
         client = SimpleUDPClient("127.0.0.1", port)
         began = time.monotonic()
         for when, values in events:
             time.sleep(max(0.0, began + when - time.monotonic()))
             client.send_message("/interface", [float(v) for v in values])
         time.sleep(ROOM)
-        server.send_signal(signal.SIGINT)
-        rest, _ = server.communicate(timeout=20)
+        server.stop(timeout=20)
     finally:
-        if server.poll() is None:
-            server.kill()
         synth.close()
-    [log] = (folder / "logs").glob(f"*-{DIMENSION}d-mdrnn.log")
-    return log, "".join(lines) + rest
+    [log] = (folder / LOGS_DIR).glob(log_glob(DIMENSION))
+    return log, server.output
 
 
 def main(argv=None):

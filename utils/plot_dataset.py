@@ -8,11 +8,12 @@ histogram of the times between events on logarithmic axes.
 
 from __future__ import annotations
 
-import sys
 from pathlib import Path
 
 from imps import cli
-from imps.sizes import dataset_path
+from imps.dataset import load_dataset
+from imps.names import DATASETS_DIR, dataset_path
+from imps.plots import DPI, PlotError, plot_dataset
 
 
 def parse_args(argv=None):
@@ -26,7 +27,7 @@ def parse_args(argv=None):
     parser.add_argument("--title", help="the picture's title (default: the dataset's file name)")
     parser.add_argument("--allow-pickle", action="store_true",
                         help="allow an original IMPS dataset, which loads with pickle: only for files you trust")
-    parser.add_argument("--dpi", type=int, default=100, help="pixels per inch; the picture is 12 inches wide "
+    parser.add_argument("--dpi", type=int, default=DPI, help="pixels per inch; the picture is 12 inches wide "
                                                              "(default: %(default)s)")
     args = parser.parse_args(argv)
     if args.dataset is None and args.dimension is None:
@@ -38,10 +39,7 @@ def parse_args(argv=None):
 
 def main(argv=None):
     args = parse_args(argv)
-    from imps.dataset import load_dataset
-    from imps.plots import plot_dataset
-
-    path = Path(args.dataset) if args.dataset else dataset_path("datasets", args.dimension)
+    path = Path(args.dataset) if args.dataset else dataset_path(DATASETS_DIR, args.dimension)
     dataset = load_dataset(path, allow_pickle=args.allow_pickle)
     if args.dimension and dataset.dimension != args.dimension:
         cli.fail(f"{path} holds {dataset.dimension}-d events, not {args.dimension}-d")
@@ -51,7 +49,4 @@ def main(argv=None):
 
 
 if __name__ == "__main__":
-    from imps.dataset import DatasetError
-    from imps.plots import PlotError
-
-    cli.run(main, (PlotError, DatasetError, OSError))
+    cli.run(main, (PlotError, OSError))

@@ -8,10 +8,10 @@
 
 from __future__ import annotations
 
-import sys
 from pathlib import Path
 
 from imps import cli
+from imps.plots import DPI, HOLD, PlotError, plot_log
 
 
 def parse_args(argv=None):
@@ -26,10 +26,10 @@ def parse_args(argv=None):
     parser.add_argument("--start", type=float, metavar="SECONDS", help="draw from this many seconds in")
     parser.add_argument("--end", type=float, metavar="SECONDS", help="draw up to this many seconds in")
     parser.add_argument("--title", help="the picture's title (default: the log's name and length)")
-    parser.add_argument("--hold", type=float, default=1.0, metavar="SECONDS",
+    parser.add_argument("--hold", type=float, default=HOLD, metavar="SECONDS",
                         help="draw a source's line dotted across its silences longer than this: the value is "
                              "held, but nobody is playing (default: %(default)s)")
-    parser.add_argument("--dpi", type=int, default=100, help="pixels per inch; the picture is 12 inches wide "
+    parser.add_argument("--dpi", type=int, default=DPI, help="pixels per inch; the picture is 12 inches wide "
                                                              "(default: %(default)s)")
     args = parser.parse_args(argv)
     if args.dpi < 10 or args.hold <= 0:
@@ -39,8 +39,6 @@ def parse_args(argv=None):
 
 def main(argv=None):
     args = parse_args(argv)
-    from imps.plots import plot_log
-
     log = Path(args.log)
     output = Path(args.output) if args.output else log.with_name(log.name + ".png")
     n_values = args.dimension - 1 if args.dimension else None
@@ -49,6 +47,4 @@ def main(argv=None):
 
 
 if __name__ == "__main__":
-    from imps.plots import PlotError
-
     cli.run(main, (PlotError, OSError))

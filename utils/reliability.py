@@ -48,7 +48,7 @@ def fuzz(count: int, rate: float) -> None:
         paced(stage.send, [p.data for p in packets], rate)
         stage.wait_for_lines(len(valid))
         alive = stage.process.poll() is None
-        code, _ = stage.stop()
+        code, _ = stage.stop_timed()
         events = read_log(stage.log, DIMENSION - 1).events
         logged = [e.values for e in events if e.source == "interface"]
         matches = len(logged) == len(valid) and np.allclose(logged, valid)
@@ -60,28 +60,6 @@ def fuzz(count: int, rate: float) -> None:
           f"{'yes' if alive else 'NO'} | {code} | {rejected.group(1) if rejected else 'none'} |", flush=True)
 
 
-FLOOD_SENDER = """
-import socket, sys, time
-from pythonosc.osc_message_builder import OscMessageBuilder
-port, rate, seconds = int(sys.argv[1]), float(sys.argv[2]), float(sys.argv[3])
-builder = OscMessageBuilder("/interface")
-for i in range({n}):
-    builder.add_arg(0.5, "f")
-data = builder.build().dgram
-s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-began = time.perf_counter()
-sent = 0
-while time.perf_counter() - began < seconds:
-    for _ in range(100):
-        s.sendto(data, ("127.0.0.1", port))
-    sent += 100
-    delay = began + sent / rate - time.perf_counter()
-    if delay > 0:
-        time.sleep(delay)
-print(sent)
-"""
-
-
 def flood(rate: float, seconds: float) -> None:
     with tempfile.TemporaryDirectory() as folder:
         stage = Stage(Path(folder), "--polyphony")
@@ -89,9 +67,7 @@ def flood(rate: float, seconds: float) -> None:
                            for i in range(200)], 1000)  # warm up
         stage.wait_for_lines(200)
         before = stage.memory_mb()
-        sender = subprocess.run([sys.executable, "-c", FLOOD_SENDER.format(n=DIMENSION - 1), str(stage.port),
-                                 str(rate), str(seconds)], capture_output=True, text=True, check=True)
-        sent = int(sender.stdout)
+        sent = probe.flood(stage.port, DIMENSION - 1, rate, seconds)
         stage.wait_for_lines(200 + sent, timeout=60)
         after = stage.memory_mb()
         peak = stage.memory_mb("VmHWM")
@@ -109,7 +85,7 @@ def flood(rate: float, seconds: float) -> None:
         stage.send(probe.valid_interface(np.random.default_rng(0), DIMENSION - 1).data)
         stage.synth.recv(4096)
         answer_ms = (time.perf_counter() - began) * 1000
-        code, _ = stage.stop()
+        code, _ = stage.stop_timed()
         # The warm-up messages and the one answered afterwards are not part of the flood.
         logged = sum(1 for e in read_log(stage.log, DIMENSION - 1).events if e.source == "interface") - 201
     print(f"\n### Flood: {rate:,.0f} /interface a second for {seconds:.0f} s, polyphony mode\n")
@@ -154,7 +130,7 @@ def stop() -> None:
             stage = Stage(Path(folder), "--polyphony")
             packets = [probe.valid_interface(np.random.default_rng(i), DIMENSION - 1).data for i in range(200)]
             paced(stage.send, packets, 200)
-            code, seconds = stage.stop(sig)
+            code, seconds = stage.stop_timed(sig)
             whole = stage.log.read_bytes().endswith(b"\n")
             print(f"| {signal.Signals(sig).name} | {code} | {seconds:.2f} | {'yes' if whole else 'NO'} | "
                   f"{'yes' if stage.summary() else 'NO'} |", flush=True)

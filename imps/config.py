@@ -1,0 +1,59 @@
+"""Every setting a musician can change, with its default, written here and nowhere else:
+the performance server's (ServerConfig) and the trainer's (TrainConfig). The scripts'
+flags take their defaults from these dataclasses."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from .engine import NUMPY_ENGINE
+from .interaction import CALL_RESPONSE
+from .model import DEFAULT_SIZE
+
+DEFAULT_DIMENSION = 2  # one interface value and dt: the smallest model
+
+# How training spreads over devices: mirrored copies the model onto every GPU;
+# auto chooses mirrored when more than one GPU is visible.
+STRATEGIES = ("auto", "default", "mirrored")
+
+
+@dataclass
+class ServerConfig:
+    dimension: int = DEFAULT_DIMENSION
+    mode: str = CALL_RESPONSE
+    server_ip: str = "localhost"  # where /interface is heard
+    server_port: int = 5001
+    client_ip: str = "localhost"  # where /prediction goes: the synth
+    client_port: int = 5000
+    logs_dir: Path | None = None  # None: do not log
+    call_response_threshold: float = 2.0  # seconds of quiet before the model answers
+    verbose: bool = False
+    model_size: str = DEFAULT_SIZE
+    model_file: Path | None = None  # None: look in models/, then the default models
+    sigma_temp: float = 0.01  # how far samples stray from the model's means
+    pi_temp: float = 1.0  # how freely the model picks among its mixture components
+    engine: str = NUMPY_ENGINE
+
+
+@dataclass
+class TrainConfig:
+    model_size: str = DEFAULT_SIZE
+    epochs: int = 100  # the most epochs on SEQ_LEN-event windows, after the warm-up
+    batch_size: int = 64
+    early_stopping: bool = False
+    patience: int = 10  # epochs without improvement before early stopping
+    learning_rate: float = 3e-3  # Adam's, halved whenever the validation loss stalls
+    plateau_patience: int = 2  # epochs the validation loss may stall before the rate is halved
+    min_learning_rate: float = 1e-4
+    # The warm-up: epochs on short windows before the long ones, many quick steps
+    # while the model learns how one event leads to the next.
+    warmup_epochs: int = 6
+    warmup_seq_len: int = 5
+    validation_fraction: float = 0.1  # the last windows, held out as Keras's validation_split did
+    strategy: str = "auto"
+
+
+def epochs_text(count: int) -> str:
+    """'1 epoch', '6 epochs': how the trainer's plan and progress count them."""
+    return f"{count} epoch{'' if count == 1 else 's'}"

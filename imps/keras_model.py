@@ -1,0 +1,87 @@
+"""The MDRNN in Keras (imps/model.py states it): stacked LSTMs feeding a
+keras-mdn-layer MDN head, built from a ModelConfig.
+
+One builder serves training (windows of events) and performance (one event at a time,
+LSTM state passed in and out), so both have the same layers and names and take the
+same weights.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import h5py
+import keras
+import keras_mdn_layer as mdn
+from keras import ops
+
+from .files import written_whole
+from .errors import WeightsError
+from .model import ModelConfig
+from .weights import GATE_ATTRIBUTE, KERAS2_HARD_SIGMOID, SIGMOID, MDRNNWeights, describe
+
+
+def keras2_hard_sigmoid(x):
+    """The gate Keras 2 LSTMs used by default (Keras 3's hard_sigmoid has another slope)."""
+    return ops.clip(0.2 * x + 0.5, 0.0, 1.0)
+
+
+GATES = {SIGMOID: "sigmoid", KERAS2_HARD_SIGMOID: keras2_hard_sigmoid}
+
+
+def build_mdrnn(config: ModelConfig, stateful_io: bool = False, gate_activation: str = SIGMOID) -> keras.Model:
+    """The MDRNN, for windows of any length. With `stateful_io` the model takes
+    `[event, h0, c0, h1, c1, ...]` for a single event (batch 1, time 1) and returns
+    `[mixture_params, h0', c0', ...]`."""
+    seq_len = 1 if stateful_io else None
+    inputs = keras.Input(shape=(seq_len, config.dimension), name="inputs", batch_size=1 if stateful_io else None)
+    state_inputs = []
+    new_states = []
+    x = inputs
+    for i in range(config.layers):
+        lstm = keras.layers.LSTM(config.units, return_sequences=True, return_state=stateful_io,
+                                 recurrent_activation=GATES[gate_activation], name=f"lstm{i}")
+        if stateful_io:
+            h = keras.Input(shape=(config.units,), batch_size=1, name=f"h{i}")
+            c = keras.Input(shape=(config.units,), batch_size=1, name=f"c{i}")
+            state_inputs += [h, c]
+            x, h_out, c_out = lstm(x, initial_state=[h, c])
+            new_states += [h_out, c_out]
+        else:
+            x = lstm(x)
+    params = keras.layers.TimeDistributed(mdn.MDN(config.dimension, config.mixtures, name="mdn_outputs"),
+                                          name="td_mdn")(x)
+    if stateful_io:
+        return keras.Model([inputs, *state_inputs], [params, *new_states], name="mdrnn_step")
+    return keras.Model(inputs, params, name="mdrnn")
+
+
+def compile_for_training(model: keras.Model, config: ModelConfig, learning_rate: float) -> None:
+    """The mixture's negative log-likelihood as the loss, Adam as the optimiser."""
+    model.compile(loss=mdn.get_mixture_loss_func(config.dimension, config.mixtures),
+                  optimizer=keras.optimizers.Adam(learning_rate=learning_rate))
+
+
+def set_weights(model: keras.Model, weights: MDRNNWeights) -> None:
+    """Put plain weights into a model built by build_mdrnn with the same size."""
+    try:
+        for i, lstm in enumerate(weights.lstms):
+            model.get_layer(f"lstm{i}").set_weights([lstm.kernel, lstm.recurrent_kernel, lstm.bias])
+        model.get_layer("td_mdn").set_weights([weights.mus.kernel, weights.mus.bias, weights.sigmas.kernel,
+                                               weights.sigmas.bias, weights.pis.kernel, weights.pis.bias])
+    except ValueError as error:
+        raise WeightsError(f"weights of {describe(weights.config)} do not fit this model ({error})") from None
+
+
+def save_weights(model: keras.Model, path: Path | str, gate_activation: str = SIGMOID) -> Path:
+    """Write the model's weights to `path` (ending .weights.h5) completely or not at all:
+    Keras writes a temporary file beside it, which is renamed into place when whole.
+    A model with Keras 2's gates (one fine-tuned from original IMPS weights) says so in
+    the file, so that it performs with the gates it was trained with."""
+    with written_whole(path, ".weights.h5") as tmp:
+        model.save_weights(tmp, overwrite=True)
+        if gate_activation != SIGMOID:
+            with h5py.File(tmp, "a") as f:
+                f.attrs[GATE_ATTRIBUTE] = gate_activation
+    return Path(path)
+
