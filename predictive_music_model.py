@@ -69,9 +69,12 @@ def parse_args():
                         help="numpy (fast, no TensorFlow) or keras (the same model through TensorFlow, for "
                              "comparison) (default: %(default)s)")
     args = parser.parse_args()
-    return ServerConfig(args.dimension, args.mode, args.serverip, args.serverport, args.clientip, args.clientport,
-                        Path(LOGS_DIR) if args.log else None, args.callresponsethresh, args.verbose, args.modelsize,
-                        args.modelfile and Path(args.modelfile), args.sigmatemp, args.pitemp, args.engine)
+    return ServerConfig(dimension=args.dimension, mode=args.mode, server_ip=args.serverip, server_port=args.serverport,
+                        client_ip=args.clientip, client_port=args.clientport,
+                        logs_dir=Path(LOGS_DIR) if args.log else None,
+                        call_response_threshold=args.callresponsethresh, verbose=args.verbose,
+                        model_size=args.modelsize, model_file=Path(args.modelfile) if args.modelfile else None,
+                        sigma_temp=args.sigmatemp, pi_temp=args.pitemp, engine=args.engine)
 
 
 def weights_line(chosen, dimension: int, size) -> str:

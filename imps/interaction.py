@@ -59,18 +59,20 @@ USER_ONLY = "useronly"
 POLYPHONY = "polyphony"
 BATTLE = "battle"
 CALL_RESPONSE = "callresponse"
-MODES = {
-    USER_ONLY: Switches(False, False, False),
-    POLYPHONY: Switches(True, False, True),
-    BATTLE: Switches(False, True, True),
-    CALL_RESPONSE: Switches(True, False, False),  # as it starts: the call
-}
 
 
 class Turn(Enum):
     """Whose turn it is in call and response."""
     CALL = Switches(True, False, False)  # the musician plays; the model listens and predicts silently
     RESPONSE = Switches(False, True, True)  # the musician is quiet; the model plays on from its own output
+
+
+MODES = {
+    USER_ONLY: Switches(False, False, False),
+    POLYPHONY: Switches(True, False, True),
+    BATTLE: Switches(False, True, True),
+    CALL_RESPONSE: Turn.CALL.value,  # as it starts; then it takes turns
+}
 
 
 def _event_line(who: str, dt: float, values) -> str:
