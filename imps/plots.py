@@ -177,3 +177,42 @@ def plot_dataset(dataset: Dataset, output: Path | str, title: str = "dataset", d
     figure.suptitle(f"{title}: {dataset.dimension}-d, {dataset.summary()}", x=0.01, ha="left", fontsize=10)
     figure.tight_layout()
     return save_png(figure, output)
+
+
+SOLO_SECONDS = 20.0  # how much of the model's solo the report's picture shows
+
+
+def plot_evaluation(style, solo: np.ndarray, output: Path | str, title: str, dpi: int = DPI) -> Path:
+    """The quality report's picture: each style row's distribution for the dataset and
+    the model overlaid, and the first SOLO_SECONDS of the model's solo, a lane per control."""
+    plt = _pyplot()
+    rows = style.rows
+    columns = 4
+    grid_rows = -(-len(rows) // columns)
+    figure = plt.figure(figsize=(12, 2.4 * grid_rows + 3.2), dpi=dpi)
+    layout = figure.add_gridspec(grid_rows + 1, columns, height_ratios=[2.4] * grid_rows + [3.2])
+    for k, row in enumerate(rows):
+        axes = figure.add_subplot(layout[k // columns, k % columns])
+        both = np.concatenate([row.dataset, row.model]) if len(row.model) else row.dataset
+        if len(both):
+            edges = np.histogram_bin_edges(both, bins=30, range=(both.min(), np.percentile(both, 99)))
+            for sample, source, label in ((row.dataset, "interface", "dataset"), (row.model, "rnn", "model")):
+                if len(sample):
+                    axes.hist(sample, bins=edges, density=True, alpha=0.5, color=COLOURS[source], label=label)
+        axes.set_title(f"{row.name}\ndistance {row.distance:.2f}", fontsize=8)
+        axes.tick_params(labelsize=7)
+        if k == 0:
+            axes.legend(fontsize=7, frameon=False)
+    lanes = figure.add_subplot(layout[grid_rows, :])
+    times = np.cumsum(solo[:, 0])
+    shown = times <= times[0] + SOLO_SECONDS
+    for control in range(solo.shape[1] - 1):
+        lanes.step(times[shown], solo[shown, control + 1] + control * 1.1, where="post", color=COLOURS["rnn"],
+                   linewidth=1)
+    lanes.set_yticks([control * 1.1 + 0.5 for control in range(solo.shape[1] - 1)],
+                     [f"x{control + 1}" for control in range(solo.shape[1] - 1)], fontsize=7)
+    lanes.set_xlabel("seconds")
+    lanes.set_title(f"the model's solo, first {SOLO_SECONDS:g} s", fontsize=9)
+    figure.suptitle(f"{title}: style distance {style.distance:.2f}", x=0.01, ha="left", fontsize=10)
+    figure.tight_layout()
+    return save_png(figure, output)

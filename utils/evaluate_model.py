@@ -1,0 +1,107 @@
+#!/usr/bin/env python3
+"""How well a model plays, on one screen and in one picture (imps/evaluation.py says
+how each figure is made).
+
+    python utils/evaluate_model.py models/musicMDRNN-dim9-layers2-units32-mixtures5-scale10.weights.h5 \\
+        datasets/training-dataset-9d.npz
+    python utils/evaluate_model.py WEIGHTS tests/fixtures/training-dataset-4d-12ksmall.npz --allow-pickle
+"""
+
+from __future__ import annotations
+
+import os
+
+for variable in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
+    os.environ.setdefault(variable, "1")  # as predictive_music_model.py runs the engine
+
+import time  # noqa: E402
+from pathlib import Path  # noqa: E402
+
+import numpy as np  # noqa: E402
+
+from imps import cli  # noqa: E402
+from imps.config import ServerConfig  # noqa: E402
+from imps.evaluation import SHARE_ROW, SOLO_EVENTS, Style  # noqa: E402
+
+
+def parse_args(argv=None):
+    parser = cli.Parser(description="Report how well a model plays: its loss on the dataset's held-out windows "
+                                    "(as the trainer's val_loss) and on each performance, and the style of a solo "
+                                    "and of its answers to held-out phrases beside the dataset's playing.")
+    parser.add_argument("weights", help="a weights file (.weights.h5 from the trainer, or an original IMPS .h5)")
+    parser.add_argument("dataset", help="a dataset file (datasets/training-dataset-{D}d.npz)")
+    parser.add_argument("--allow-pickle", action="store_true",
+                        help="allow an original IMPS dataset (object array 'perfs'), which loads with pickle: "
+                             "only for files you trust, since pickle can run code")
+    parser.add_argument("--sigmatemp", type=float, default=ServerConfig.sigma_temp,
+                        help="sigma temperature for the model's playing (default: %(default)s)")
+    parser.add_argument("--pitemp", type=float, default=ServerConfig.pi_temp,
+                        help="pi temperature for the model's playing (default: %(default)s)")
+    parser.add_argument("--seed", type=int, default=0, help="the model's playing is the same for the same seed "
+                                                            "(default: %(default)s)")
+    parser.add_argument("--events", type=int, default=SOLO_EVENTS,
+                        help="the most events the model plays alone; fewer if the dataset holds fewer "
+                             "(default: %(default)s)")
+    parser.add_argument("--output", metavar="PNG", help="the picture (default: the weights' name with -report.png)")
+    args = parser.parse_args(argv)
+    if args.sigmatemp < 0 or args.pitemp < 0 or args.events < 2:
+        parser.error("--sigmatemp and --pitemp must not be negative, and --events must be at least 2")
+    return args
+
+
+def style_table(style: Style) -> str:
+    lines = ["| row | dataset median | dataset p90 | model median | model p90 | distance |",
+             "| --- | ---: | ---: | ---: | ---: | ---: |"]
+    for row in style.rows:
+        cells = []
+        for sample in (row.dataset, row.model):
+            if row.name == SHARE_ROW:  # a share: its median and 90th percentile would only say 0 or 1
+                cells += [f"{sample.mean():.1%}" if len(sample) else "-", ""]
+            else:
+                cells += [f"{np.percentile(sample, q):.3g}" if len(sample) else "-" for q in (50, 90)]
+        lines.append(f"| {row.name} | {' | '.join(cells)} | {row.distance:.2f} |")
+    lines.append(f"\nstyle distance: {style.distance:.2f}")
+    return "\n".join(lines)
+
+
+def main(argv=None):
+    args = parse_args(argv)
+    from imps.dataset import load_dataset
+    from imps.evaluation import evaluate
+    from imps.plots import plot_evaluation
+    from imps.tfnoise import filter_tensorflow_noise
+    from imps.weights import describe, load_weights
+
+    began = time.perf_counter()
+    weights = load_weights(args.weights)
+    dataset = load_dataset(args.dataset, allow_pickle=args.allow_pickle)
+    if dataset.dimension != weights.dimension:
+        cli.fail(f"{args.dataset} holds {dataset.dimension}-d events but {args.weights} is a {weights.dimension}-d "
+                 "model: evaluate it on a dataset of its own dimension")
+    dataset.window_starts(weights.config.seq_len)  # refuse a dataset too short before TensorFlow's slow start
+    filter_tensorflow_noise()
+    report = evaluate(weights, dataset, args.pitemp, args.sigmatemp, args.seed, args.events)
+    cli.say(f"{args.weights} ({describe(weights.config)}) on {args.dataset}: {dataset.summary()}\n")
+    cli.say(f"held-out loss, the last {report.heldout_windows} windows (as the trainer's val_loss): "
+            f"{report.heldout_loss:.4f}")
+    if len(report.performance_losses) > 1:
+        cli.say("loss on each performance in turn: " + ", ".join(
+            f"{n}: {loss:.3f} ({events} events)" for n, (events, loss) in enumerate(report.performance_losses, 1)))
+    cli.say(f"\nstyle: a solo of {len(report.solo)} events (--pitemp {args.pitemp:g} --sigmatemp {args.sigmatemp:g} "
+            f"--seed {args.seed}) beside the dataset\n")
+    cli.say(style_table(report.solo_style))
+    if report.answer_style is None:
+        cli.say("\nanswering a phrase: the held-out part holds no phrase long enough to answer")
+    else:
+        cli.say(f"\nanswering {report.phrases} held-out phrases (the first half fed, the second half played) beside "
+                "the real continuations\n")
+        cli.say(style_table(report.answer_style))
+    weights_path = Path(args.weights)
+    output = Path(args.output) if args.output else weights_path.with_name(
+        weights_path.name.removesuffix(".h5").removesuffix(".weights") + "-report.png")
+    plot_evaluation(report.solo_style, report.solo, output, weights_path.name)
+    cli.say(f"\npicture: {output}  ({time.perf_counter() - began:.1f} s)")
+
+
+if __name__ == "__main__":
+    cli.run(main, (OSError,))
