@@ -60,11 +60,7 @@ def parse_args():
     parser.add_argument("--modelfile", metavar="PATH",
                         help="perform with this weights file (a .weights.h5 from the trainer or an original IMPS .h5) "
                              "instead of looking in models/")
-    parser.add_argument("--sigmatemp", type=float, default=DEFAULTS.sigma_temp,
-                        help="sigma temperature: how far samples stray from the model's means (default: %(default)s)")
-    parser.add_argument("--pitemp", type=float, default=DEFAULTS.pi_temp,
-                        help="pi temperature: how freely the model picks among its mixture components "
-                             "(default: %(default)s)")
+    cli.add_temperatures(parser)
     parser.add_argument("--engine", choices=ENGINES, default=DEFAULTS.engine,
                         help="numpy (fast, no TensorFlow) or keras (the same model through TensorFlow, for "
                              "comparison) (default: %(default)s)")

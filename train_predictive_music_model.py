@@ -32,9 +32,7 @@ def parse_args():
                         help="windows per batch (default: %(default)s)")
     parser.add_argument("--dataset", metavar="PATH",
                         help="the dataset to train on (default: datasets/training-dataset-{D}d.npz)")
-    parser.add_argument("--allow-pickle", action="store_true",
-                        help="allow an original IMPS dataset (object array 'perfs'), which loads with pickle: "
-                             "only for files you trust, since pickle can run code")
+    cli.add_allow_pickle(parser)
     parser.add_argument("--learningrate", type=float, default=DEFAULTS.learning_rate,
                         help="Adam's learning rate, halved whenever the validation loss stalls for "
                              f"{epochs_text(DEFAULTS.plateau_patience)} (default: %(default)s)")

@@ -9,7 +9,7 @@ import sys
 from typing import Callable, NoReturn
 
 from . import errors
-from .config import DEFAULT_DIMENSION
+from .config import DEFAULT_DIMENSION, ServerConfig
 from .model import DEFAULT_SIZE, MIN_DIMENSION, SIZES
 
 SERVER = "predictive_music_model.py"
@@ -88,6 +88,20 @@ def explain(error: BaseException) -> str:
     elif isinstance(error, errors.FilesExist):
         hint = "choose another --out folder or pass --overwrite"
     return f"{error}: {hint}" if hint else str(error)
+
+
+def add_allow_pickle(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--allow-pickle", action="store_true",
+                        help="allow an original IMPS dataset (object array 'perfs'), which loads with pickle: "
+                             "only for files you trust, since pickle can run code")
+
+
+def add_temperatures(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--sigmatemp", type=float, default=ServerConfig.sigma_temp,
+                        help="sigma temperature: how far samples stray from the model's means (default: %(default)s)")
+    parser.add_argument("--pitemp", type=float, default=ServerConfig.pi_temp,
+                        help="pi temperature: how freely the model picks among its mixture components "
+                             "(default: %(default)s)")
 
 
 def run(main: Callable[[], int | None], expected: tuple[type[BaseException], ...] = ()) -> NoReturn:

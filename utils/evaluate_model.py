@@ -20,7 +20,6 @@ from pathlib import Path  # noqa: E402
 import numpy as np  # noqa: E402
 
 from imps import cli  # noqa: E402
-from imps.config import ServerConfig  # noqa: E402
 from imps.evaluation import SHARE_ROW, SOLO_EVENTS, Style  # noqa: E402
 
 
@@ -30,13 +29,8 @@ def parse_args(argv=None):
                                     "and of its answers to held-out phrases beside the dataset's playing.")
     parser.add_argument("weights", help="a weights file (.weights.h5 from the trainer, or an original IMPS .h5)")
     parser.add_argument("dataset", help="a dataset file (datasets/training-dataset-{D}d.npz)")
-    parser.add_argument("--allow-pickle", action="store_true",
-                        help="allow an original IMPS dataset (object array 'perfs'), which loads with pickle: "
-                             "only for files you trust, since pickle can run code")
-    parser.add_argument("--sigmatemp", type=float, default=ServerConfig.sigma_temp,
-                        help="sigma temperature for the model's playing (default: %(default)s)")
-    parser.add_argument("--pitemp", type=float, default=ServerConfig.pi_temp,
-                        help="pi temperature for the model's playing (default: %(default)s)")
+    cli.add_allow_pickle(parser)
+    cli.add_temperatures(parser)
     parser.add_argument("--seed", type=int, default=0, help="the model's playing is the same for the same seed "
                                                             "(default: %(default)s)")
     parser.add_argument("--events", type=int, default=SOLO_EVENTS,

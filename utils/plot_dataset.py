@@ -25,8 +25,7 @@ def parse_args(argv=None):
     parser.add_argument("-o", "--output", metavar="PNG",
                         help="where to write the picture (default: the dataset's name with .png)")
     parser.add_argument("--title", help="the picture's title (default: the dataset's file name)")
-    parser.add_argument("--allow-pickle", action="store_true",
-                        help="allow an original IMPS dataset, which loads with pickle: only for files you trust")
+    cli.add_allow_pickle(parser)
     parser.add_argument("--dpi", type=int, default=DPI, help="pixels per inch; the picture is 12 inches wide "
                                                              "(default: %(default)s)")
     args = parser.parse_args(argv)
