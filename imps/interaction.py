@@ -199,13 +199,14 @@ class Performance:
         self.user_events += 1
         if self.verbose:
             self.report(_event_line("user", dt, values))
-        outside = np.flatnonzero((values < 0.0) | (values > 1.0))
-        if len(outside):
-            self._out_of_range(values, outside[0])
+        clipped = np.clip(values, 0.0, 1.0)
+        if not np.array_equal(clipped, values):  # one comparison on the usual path, where all are in range
+            self._out_of_range(values)
         if self.mode != USER_ONLY:
-            self._put(_Input(np.concatenate([[dt], np.clip(values, 0.0, 1.0)]), True, self._generation))
+            self._put(_Input(np.concatenate([[dt], clipped]), True, self._generation))
 
-    def _out_of_range(self, values: np.ndarray, control: int) -> None:
+    def _out_of_range(self, values: np.ndarray) -> None:
+        control = int(np.flatnonzero((values < 0.0) | (values > 1.0))[0])
         self.out_of_range_events += 1
         if self.out_of_range_events == 1:
             self.report(f"warning: /interface value {values[control]:g} for control {control + 1} of {len(values)} "

@@ -26,6 +26,7 @@ import numpy as np
 from pythonosc.osc_message_builder import OscMessageBuilder
 
 from .cli import READY
+from .osc import INTERFACE
 from .names import LOGS_DIR, log_glob
 
 SERVER_SCRIPT = Path(__file__).resolve().parent.parent / "predictive_music_model.py"
@@ -69,7 +70,7 @@ class Packet:
 
 def valid_interface(rng: np.random.Generator, n_values: int) -> Packet:
     values = [float(np.float32(v)) for v in rng.random(n_values)]
-    return Packet("valid /interface", message("/interface", *(("f", v) for v in values)), values)
+    return Packet("valid /interface", message(INTERFACE, *(("f", v) for v in values)), values)
 
 
 def malformed(rng: np.random.Generator, n_values: int) -> Packet:
@@ -78,16 +79,16 @@ def malformed(rng: np.random.Generator, n_values: int) -> Packet:
     kinds = {
         "random bytes": lambda: rng.bytes(int(rng.integers(0, 200))),
         "wrong address": lambda: message("/" + "".join(rng.choice(list("abcxyz/"), 8)), ("f", 0.5)),
-        "too few values": lambda: message("/interface", *(("f", 0.5),) * int(rng.integers(0, n_values))),
-        "too many values": lambda: message("/interface", *(("f", 0.5),) * (n_values + int(rng.integers(1, 5)))),
-        "strings": lambda: message("/interface", *(("s", "loud"),) * n_values),
+        "too few values": lambda: message(INTERFACE, *(("f", 0.5),) * int(rng.integers(0, n_values))),
+        "too many values": lambda: message(INTERFACE, *(("f", 0.5),) * (n_values + int(rng.integers(1, 5)))),
+        "strings": lambda: message(INTERFACE, *(("s", "loud"),) * n_values),
         "ints and floats mixed with a blob": lambda: message(
-            "/interface", *(("i", 1),) * (n_values - 1), ("b", b"\x00\x01")),
-        "NaN": lambda: message("/interface", ("f", math.nan), *(("f", 0.5),) * (n_values - 1)),
-        "infinity": lambda: message("/interface", *(("f", 0.5),) * (n_values - 1), ("f", math.inf)),
+            INTERFACE, *(("i", 1),) * (n_values - 1), ("b", b"\x00\x01")),
+        "NaN": lambda: message(INTERFACE, ("f", math.nan), *(("f", 0.5),) * (n_values - 1)),
+        "infinity": lambda: message(INTERFACE, *(("f", 0.5),) * (n_values - 1), ("f", math.inf)),
         "truncated": lambda: good[:int(rng.integers(1, len(good)))],
         "nested bundle of bad messages": lambda: bundle(
-            bundle(message("/interface", ("s", "x")), timetag=an_hour_from_now()), message("/nowhere", ("f", 1.0))),
+            bundle(message(INTERFACE, ("s", "x")), timetag=an_hour_from_now()), message("/nowhere", ("f", 1.0))),
         "bad type tag": lambda: b"/interface\x00\x00,fZ\x00" + struct.pack(">ff", 0.5, 0.5),
     }
     kind = list(kinds)[int(rng.integers(len(kinds)))]
