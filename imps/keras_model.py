@@ -29,10 +29,12 @@ def keras2_hard_sigmoid(x):
 GATES = {SIGMOID: "sigmoid", KERAS2_HARD_SIGMOID: keras2_hard_sigmoid}
 
 
-def build_mdrnn(config: ModelConfig, stateful_io: bool = False, gate_activation: str = SIGMOID) -> keras.Model:
+def build_mdrnn(config: ModelConfig, stateful_io: bool = False, gate_activation: str = SIGMOID,
+                dropout: float = 0.0) -> keras.Model:
     """The MDRNN, for windows of any length. With `stateful_io` the model takes
     `[event, h0, c0, h1, c1, ...]` for a single event (batch 1, time 1) and returns
-    `[mixture_params, h0', c0', ...]`."""
+    `[mixture_params, h0', c0', ...]`. `dropout` drops that share of each LSTM's inputs
+    and recurrent state while training; it changes no weight, so it never reaches a file."""
     seq_len = 1 if stateful_io else None
     inputs = keras.Input(shape=(seq_len, config.dimension), name="inputs", batch_size=1 if stateful_io else None)
     state_inputs = []
@@ -40,7 +42,8 @@ def build_mdrnn(config: ModelConfig, stateful_io: bool = False, gate_activation:
     x = inputs
     for i in range(config.layers):
         lstm = keras.layers.LSTM(config.units, return_sequences=True, return_state=stateful_io,
-                                 recurrent_activation=GATES[gate_activation], name=f"lstm{i}")
+                                 recurrent_activation=GATES[gate_activation], dropout=dropout,
+                                 recurrent_dropout=dropout, name=f"lstm{i}")
         if stateful_io:
             h = keras.Input(shape=(config.units,), batch_size=1, name=f"h{i}")
             c = keras.Input(shape=(config.units,), batch_size=1, name=f"c{i}")
@@ -56,10 +59,13 @@ def build_mdrnn(config: ModelConfig, stateful_io: bool = False, gate_activation:
     return keras.Model(inputs, params, name="mdrnn")
 
 
-def compile_for_training(model: keras.Model, config: ModelConfig, learning_rate: float) -> None:
-    """The mixture's negative log-likelihood as the loss, Adam as the optimiser."""
-    model.compile(loss=mdn.get_mixture_loss_func(config.dimension, config.mixtures),
-                  optimizer=keras.optimizers.Adam(learning_rate=learning_rate))
+def compile_for_training(model: keras.Model, config: ModelConfig, learning_rate: float,
+                         clipnorm: float | None = None, weight_decay: float = 0.0) -> None:
+    """The mixture's negative log-likelihood as the loss, Adam as the optimiser (AdamW
+    with `weight_decay`); `clipnorm` caps the norm of each weight's gradient."""
+    optimizer = (keras.optimizers.AdamW(learning_rate=learning_rate, weight_decay=weight_decay, clipnorm=clipnorm)
+                 if weight_decay else keras.optimizers.Adam(learning_rate=learning_rate, clipnorm=clipnorm))
+    model.compile(loss=mdn.get_mixture_loss_func(config.dimension, config.mixtures), optimizer=optimizer)
 
 
 def set_weights(model: keras.Model, weights: MDRNNWeights) -> None:

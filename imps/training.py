@@ -7,14 +7,18 @@ held in memory at once, so memory grows with the dataset, not fifty times with i
 The last 10% of windows are held out for validation, as Keras's validation_split
 did for the original IMPS.
 
-Two things make training reach a good model several times sooner than the plain
-approach (Adam at 1e-3 on 50-event windows throughout; see utils/benchmark_training.py):
+Three things make training reach a better model sooner than the plain approach (Adam
+at 1e-3 on 50-event windows throughout; see utils/benchmark_training.py and the
+README's figures on held-out playing):
 
 - a warm-up on short windows: the first epochs read 5-event windows (TrainConfig),
   each a tenth of the work of a 50-event one, so the model takes many more steps in
   the same time while it learns what one event says about the next; then it goes on
   with 50-event windows to learn longer context;
-- a higher learning rate (3e-3), halved whenever the validation loss stalls.
+- a higher learning rate (3e-3), halved whenever the validation loss stalls;
+- a cap on each weight's gradient norm: the mixture's loss divides by its predicted
+  variances, so one surprising event can give a gradient hundreds of times the usual
+  one, and without the cap such a step undid what the warm-up had learned.
 """
 
 from __future__ import annotations
@@ -44,16 +48,35 @@ def split_windows(starts: np.ndarray, validation_fraction: float):
     return starts[:n_train], starts[n_train:]
 
 
+def augmented(windows: tf.Tensor, scale: float, time_stretch: float, value_jitter: float) -> tf.Tensor:
+    """Windows (batch, time, [dt, values], scaled) played a little faster or slower and
+    a little less exactly, as the same performer might: every dt of a window times one
+    factor within e^(+-time_stretch), and every value moved by Gaussian noise of
+    value_jitter (in 0-1 units), kept within 0-1."""
+    batch = tf.shape(windows)[0]
+    stretch = tf.exp(tf.random.uniform([batch, 1, 1], -time_stretch, time_stretch))
+    dts = windows[..., :1] * stretch
+    values = windows[..., 1:] + tf.random.normal(tf.shape(windows[..., 1:]), stddev=value_jitter * scale)
+    return tf.concat([dts, tf.clip_by_value(values, 0.0, scale)], axis=-1)
+
+
 def window_batches(events: tf.Tensor, starts: np.ndarray, batch_size: int, shuffle: bool, seq_len: int,
-                   seed: int | None = None) -> tf.data.Dataset:
+                   seed: int | None = None, augment: tuple[float, float, float] | None = None) -> tf.data.Dataset:
     """Batches of (inputs, targets), each (batch, seq_len, dimension), gathered from
-    `events` (already scaled) at the given window starts."""
+    `events` (already scaled) at the given window starts; with `augment`, (scale,
+    time_stretch, value_jitter), each batch is augmented()."""
     offsets = tf.range(seq_len + 1, dtype=tf.int64)
 
     def gather(batch_starts):
         windows = tf.gather(events, batch_starts[:, None] + offsets[None, :])
+        if augment is not None:
+            windows = augmented(windows, *augment)
         return windows[:, :-1], windows[:, 1:]
 
+    # Training drops each pass's last, smaller batch (other windows each pass, as they are
+    # shuffled): a batch of another shape makes TensorFlow trace the training step again,
+    # which on one CPU core takes about 10 s (utils/benchmark_training.py saw it).
+    drop_remainder = shuffle and len(starts) >= batch_size
     starts = tf.constant(starts, tf.int64)
     if shuffle:
         # A fresh permutation of the starts each pass, as one tensor: a shuffle buffer of a
@@ -70,7 +93,8 @@ def window_batches(events: tf.Tensor, starts: np.ndarray, batch_size: int, shuff
             tf.data.experimental.assert_cardinality(int(starts.shape[0])))
     else:
         data = tf.data.Dataset.from_tensor_slices(starts)
-    return data.batch(batch_size).map(gather, num_parallel_calls=tf.data.AUTOTUNE).prefetch(tf.data.AUTOTUNE)
+    return data.batch(batch_size, drop_remainder=drop_remainder).map(
+        gather, num_parallel_calls=tf.data.AUTOTUNE).prefetch(tf.data.AUTOTUNE)
 
 
 @dataclass
@@ -140,8 +164,8 @@ def train(dataset: Dataset, config: TrainConfig, models_dir: Path | str = MODELS
           report: Callable[[str], None] = print) -> TrainingResult:
     """Fit the MDRNN to `dataset` and write its best weights (and a loss plot) into
     `models_dir`: `config.warmup_epochs` on short windows, then up to `config.epochs` on
-    the model's full windows. Extra Keras `callbacks` run alongside the trainer's own in
-    the second part."""
+    the model's full windows. Extra Keras `callbacks` run in both parts, alongside the
+    trainer's own in the second."""
     began = time.monotonic()
     report(devices_line())
     size = model_size(config.model_size)
@@ -149,7 +173,10 @@ def train(dataset: Dataset, config: TrainConfig, models_dir: Path | str = MODELS
     seq_len = model_config.seq_len
     train_starts, validation_starts = split_windows(dataset.window_starts(seq_len), config.validation_fraction)
     events = tf.constant(dataset.events * np.float32(model_config.scale))
-    train_data = window_batches(events, train_starts, config.batch_size, shuffle=True, seq_len=seq_len, seed=seed)
+    augment = ((model_config.scale, config.time_stretch, config.value_jitter)
+               if config.time_stretch or config.value_jitter else None)
+    train_data = window_batches(events, train_starts, config.batch_size, shuffle=True, seq_len=seq_len, seed=seed,
+                                augment=augment)
     validation_data = window_batches(events, validation_starts, config.batch_size, shuffle=False, seq_len=seq_len) \
         if len(validation_starts) else None
     monitor = "val_loss" if validation_data is not None else "loss"
@@ -160,11 +187,12 @@ def train(dataset: Dataset, config: TrainConfig, models_dir: Path | str = MODELS
     gate = initial_weights.gate_activation if initial_weights is not None else SIGMOID
     strategy = distribution_strategy(config.strategy)
     with strategy.scope():
-        model = keras_model.build_mdrnn(model_config, gate_activation=gate)
+        model = keras_model.build_mdrnn(model_config, gate_activation=gate, dropout=config.dropout)
         if initial_weights is not None:
             initial_weights.check_matches(dataset.dimension, size, "the starting weights")
             keras_model.set_weights(model, initial_weights)
-        keras_model.compile_for_training(model, model_config, config.learning_rate)
+        keras_model.compile_for_training(model, model_config, config.learning_rate, config.clipnorm,
+                                         config.weight_decay)
 
     if config.warmup_epochs > 0:
         # Short windows from the training part only, none reaching into the validation windows.
@@ -172,12 +200,18 @@ def train(dataset: Dataset, config: TrainConfig, models_dir: Path | str = MODELS
         short = dataset.window_starts(short_len)
         short = short[short + short_len <= train_starts[-1] + seq_len]
         report(f"warming up: {epochs_text(config.warmup_epochs)} on {short_len}-event windows")
-        model.fit(window_batches(events, short, config.batch_size, shuffle=True, seq_len=short_len, seed=seed),
-                  epochs=config.warmup_epochs, verbose=verbose, shuffle=False)
+        model.fit(window_batches(events, short, config.batch_size, shuffle=True, seq_len=short_len, seed=seed,
+                                 augment=augment),
+                  epochs=config.warmup_epochs, verbose=verbose, shuffle=False, callbacks=callbacks)
         report(f"training: up to {epochs_text(config.epochs)} on {seq_len}-event windows")
         with strategy.scope():
-            # A fresh optimiser, and a training step traced anew for the longer windows.
-            keras_model.compile_for_training(model, model_config, config.learning_rate)
+            # A training step traced anew for the longer windows, with a fresh optimiser
+            # or the warm-up's.
+            if config.keep_optimizer:
+                model.compile(loss=model.loss, optimizer=model.optimizer)
+            else:
+                keras_model.compile_for_training(model, model_config, config.learning_rate, config.clipnorm,
+                                                 config.weight_decay)
 
     final_path = weights_path(models_dir, model_config)
     best = BestWeights(monitor, checkpoint_path(models_dir, model_config), gate)

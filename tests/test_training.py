@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import keras
 import numpy as np
 import pytest
@@ -9,14 +11,15 @@ import tensorflow as tf
 
 from conftest import LEGACY_DATASET_4D
 from imps import keras_model
-from imps.config import ServerConfig, TrainConfig
+from imps.config import TrainConfig
 from imps.corpus import make_corpus
 from imps.dataset import Dataset, collate_logs, load_dataset
 from imps.engine import NumpyMDRNN, Predictor
 from imps.errors import DatasetError, WeightsError
-from imps.model import SCALE, SEQ_LEN, model_size
+from imps.model import DEFAULT_SAMPLING, SCALE, SEQ_LEN, model_size
 from imps.names import checkpoint_path, model_name, weights_path
-from imps.training import TrainingResult, distribution_strategy, split_windows, train, window_batches
+from imps.training import (TrainingResult, augmented, distribution_strategy, split_windows, train,
+                           window_batches)
 from imps.weights import MDRNNWeights, load_weights
 
 XXS = model_size("xxs")
@@ -114,7 +117,7 @@ def test_window_batches_with_a_short_window():
     np.testing.assert_array_equal(targets.numpy(), [events[3:6], events[7:10]])
 
 
-def test_shuffled_window_batches_hold_every_window_once_per_pass():
+def test_shuffled_window_batches_hold_each_window_at_most_once_per_pass():
     events = numbered_events(400, 2)
     starts = np.arange(0, 340, 5)
     data = window_batches(tf.constant(events), starts, batch_size=16, shuffle=True, seq_len=SEQ_LEN, seed=3)
@@ -125,9 +128,53 @@ def test_shuffled_window_batches_hold_every_window_once_per_pass():
             firsts = inputs.numpy()[:, 0, 0] / 2  # the event index where each window starts
             drawn += firsts.astype(int).tolist()
             np.testing.assert_array_equal(targets.numpy()[:, :-1], inputs.numpy()[:, 1:])
-        assert sorted(drawn) == starts.tolist()
+        # Every window at most once, all but the last, smaller batch's: 68 windows, 4 batches of 16.
+        assert len(drawn) == len(set(drawn)) == 64 and set(drawn) <= set(starts.tolist())
         passes.append(drawn)
-    assert passes[0] != starts.tolist() or passes[1] != starts.tolist()  # shuffled, not in order
+    assert passes[0] != passes[1] and passes[0] != sorted(passes[0])  # shuffled anew each pass
+    # Fewer windows than a batch: one smaller batch, not none.
+    few = window_batches(tf.constant(events), starts[:5], batch_size=16, shuffle=True, seq_len=SEQ_LEN, seed=3)
+    assert [inputs.shape[0] for inputs, _ in few] == [5]
+
+
+def test_augmented_windows_stretch_each_windows_time_and_jitter_values_within_range():
+    rng = np.random.default_rng(0)
+    windows = np.concatenate([rng.uniform(0.01, 0.5, (64, 51, 1)), rng.random((64, 51, 3))], axis=-1) * SCALE
+    windows = tf.constant(windows, tf.float32)
+    tf.random.set_seed(1)
+    out = augmented(windows, SCALE, time_stretch=0.1, value_jitter=0.02).numpy()
+    factors = out[..., 0] / windows.numpy()[..., 0]
+    np.testing.assert_allclose(factors, factors[:, :1] * np.ones_like(factors), rtol=1e-5)  # one factor a window
+    assert np.all(np.abs(np.log(factors)) <= 0.1 + 1e-6) and factors.std() > 0.01
+    moved = out[..., 1:] - windows.numpy()[..., 1:]
+    assert out[..., 1:].min() >= 0.0 and out[..., 1:].max() <= SCALE
+    inside = (out[..., 1:] > 0) & (out[..., 1:] < SCALE)
+    assert moved[inside].std() == pytest.approx(0.02 * SCALE, rel=0.1)
+    # The same gathering, augmented only when asked, and inputs and targets from the same augmented window.
+    (inputs, targets), = list(window_batches(windows[0], np.array([0, 1]), 2, shuffle=False, seq_len=10,
+                                             augment=(SCALE, 0.1, 0.02)))
+    np.testing.assert_array_equal(inputs.numpy()[:, 1:], targets.numpy()[:, :-1])
+    assert not np.allclose(inputs.numpy()[0], windows.numpy()[0, :10])
+
+
+@pytest.mark.parametrize("options", [{"clipnorm": 1.0}, {"weight_decay": 1e-3}, {"dropout": 0.1},
+                                     {"time_stretch": 0.1, "value_jitter": 0.01}, {"keep_optimizer": True}])
+def test_each_screened_option_trains(tmp_path, options):
+    config = replace(TrainConfig(model_size="xxs", epochs=1, batch_size=32, warmup_epochs=1), **options)
+    result = train(synthetic_dataset(), config, models_dir=tmp_path, tensorboard_dir=None, verbose=0, seed=2,
+                   report=lambda line: None)
+    assert np.isfinite(result.best_loss) and result.weights_path.exists()
+    load_weights(result.weights_path).check_matches(3, XXS, result.weights_path)
+
+
+def test_the_optimiser_options_reach_keras():
+    model = keras_model.build_mdrnn(XXS.config(3), dropout=0.2)
+    assert model.get_layer("lstm0").dropout == 0.2 and model.get_layer("lstm1").recurrent_dropout == 0.2
+    keras_model.compile_for_training(model, XXS.config(3), 1e-3, clipnorm=1.0, weight_decay=1e-3)
+    assert isinstance(model.optimizer, keras.optimizers.AdamW)
+    assert (model.optimizer.clipnorm, model.optimizer.weight_decay) == (1.0, 1e-3)
+    keras_model.compile_for_training(model, XXS.config(3), 1e-3)
+    assert type(model.optimizer) is keras.optimizers.Adam and model.optimizer.clipnorm is None
 
 
 # training
@@ -337,7 +384,7 @@ def test_fine_tuning_original_weights_keeps_their_keras2_gates(tmp_path):
 
 def play_by_itself(weights, events=1500):
     """The model going on from its own output, as in a response: [dt, values] rows."""
-    predictor = Predictor(NumpyMDRNN(weights), ServerConfig.pi_temp, ServerConfig.sigma_temp, seed=1)
+    predictor = Predictor(NumpyMDRNN(weights), DEFAULT_SAMPLING.pi_temp, DEFAULT_SAMPLING.sigma_temp, seed=1)
     event = np.concatenate([[0.1], np.full(weights.dimension - 1, 0.5)])
     played = []
     for _ in range(events):

@@ -3,6 +3,9 @@
 
     python utils/benchmark_training.py speed     # about 3 minutes
     python utils/benchmark_training.py memory    # about 2 minutes, needs ~8 GB free
+    python utils/benchmark_training.py budgets --sizes xs s --seeds 1 2 3 --minutes 10   # two hours
+    python utils/benchmark_training.py budgets --approaches imps clip adamw dropout augment batch256 keepadam \
+        --sizes xs --seeds 1 --minutes 3    # the screening: 25 minutes
 
 speed: on the real 4-d dataset from the original IMPS, the plain approach (model.fit
 on materialised stride-1 windows, batch 64, Adam defaults, 10 epochs, validation_split
@@ -13,14 +16,28 @@ validation loss.
 memory: peak resident memory of a process that builds the training data for a
 1,000,000-event 9-d dataset and trains a few batches on it, streamed windows (IMPS)
 against materialised windows (the plain approach).
+
+budgets: on the full real 4-d dataset from the original IMPS (40 performances), the
+last HELDOUT performances are held out whole and never trained on. Each approach
+trains on the rest for a fixed time; every CHECK_SECONDS of training (the clock
+paused meanwhile) its weights are scored on the held-out performances. The table
+gives the best held-out loss reached within each budget (median and worst over the
+seeds) and the style distance (imps/evaluation.py) of those weights playing a solo
+beside the dataset. Runs go JOBS at a time, each in its own process on one CPU thread,
+so the budgets are one core's time.
 """
 
 from __future__ import annotations
 
 import argparse
+import json
+import os
 import subprocess
 import sys
+import tempfile
 import time
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -33,8 +50,34 @@ from imps.dataset import Dataset, load_dataset
 from imps.model import SCALE, SEQ_LEN, SIZES
 from imps.training import train
 
-# A real dataset from the original IMPS, kept with the tests (tests/fixtures/README.md).
-FIXTURE = Path(__file__).resolve().parent.parent / "tests" / "fixtures" / "training-dataset-4d-12ksmall.npz"
+# Real datasets from the original IMPS, kept with the tests (tests/fixtures/README.md).
+FIXTURES = Path(__file__).resolve().parent.parent / "tests" / "fixtures"
+FIXTURE = FIXTURES / "training-dataset-4d-12ksmall.npz"
+FULL = FIXTURES / "training-dataset-4d.npz"
+HELDOUT = 4  # performances at the end of the full dataset, never trained on
+BUDGETS = (60, 180, 600)  # seconds of training
+CHECK_SECONDS = 20.0  # of training between scorings on the held-out performances
+BUDGET_SLACK = 1.0  # seconds: training stops at the first step that ends past its budget
+
+FINE_TUNE = "fine-tune"
+BEFORE = {"clipnorm": None}  # the trainer before issue 12
+# What each approach changes in TrainConfig (imps: the trainer's defaults; plain: the
+# original IMPS's model.fit). "before" is the trainer as it was before issue 12, and
+# the screened variants are changes to it.
+APPROACHES: dict[str, dict | None] = {
+    "plain": None,
+    "imps": {},
+    "before": BEFORE,
+    "clip": {**BEFORE, "clipnorm": 1.0},
+    "adamw": {**BEFORE, "weight_decay": 1e-3},
+    "dropout": {**BEFORE, "dropout": 0.1},
+    "augment": {**BEFORE, "time_stretch": 0.1, "value_jitter": 0.5 / 127},
+    "batch256": {**BEFORE, "batch_size": 256, "learning_rate": 6e-3},
+    "keepadam": {**BEFORE, "keep_optimizer": True},
+    "clip+augment": {**BEFORE, "clipnorm": 1.0, "time_stretch": 0.1, "value_jitter": 0.5 / 127},
+    "clip+adamw": {**BEFORE, "clipnorm": 1.0, "weight_decay": 1e-3},
+    "finetune": {FINE_TUNE: True},  # the trainer from the default model of the dimension
+}
 
 
 def materialised_windows(dataset: Dataset) -> tuple[np.ndarray, np.ndarray]:
@@ -58,6 +101,8 @@ class Clock(keras.callbacks.Callback):
         self.points: list[tuple[float, float]] = []
 
     def on_epoch_end(self, epoch, logs=None):
+        if "val_loss" not in logs:  # a warm-up epoch
+            return
         self.points.append((time.monotonic() - self.began, float(logs["val_loss"])))
         if logs["val_loss"] <= self.target:
             self.model.stop_training = True
@@ -85,8 +130,6 @@ def imps_trainer(dataset: Dataset, size_name: str, target: float, epochs: int, s
 
 
 def bench_speed(args) -> None:
-    import tempfile
-
     dataset = load_dataset(args.dataset, allow_pickle=True)  # the original IMPS's file: trusted
     print(f"\n### Time to a good model: {args.dataset.name}, size {args.size}, seed {args.seed}\n", flush=True)
     plain = plain_approach(dataset, args.size, 10, args.seed)
@@ -104,6 +147,200 @@ def bench_speed(args) -> None:
           + (f"{ours_time:.1f} | {ours_time / plain_time:.2f} |" if ours_time else f"not in {args.max_epochs} epochs | |"))
     for name, clock in (("plain", plain), ("IMPS", ours)):
         print(f"\n{name} (seconds: validation loss): " + ", ".join(f"{s:.0f}: {l:.3f}" for s, l in clock.points))
+
+
+def heldout_split(dataset: Dataset, heldout: int) -> tuple[Dataset, Dataset]:
+    """The dataset without its last `heldout` performances, and those performances."""
+    performances = dataset.performances()
+    return (Dataset.from_performances(performances[:-heldout]), Dataset.from_performances(performances[-heldout:]))
+
+
+class Budget(keras.callbacks.Callback):
+    """Stops training after `seconds` of it, and every CHECK_SECONDS scores the weights
+    on held-out performances, the clock paused meanwhile. Keeps the best-scoring
+    weights within each of BUDGETS."""
+
+    def __init__(self, seconds: float, heldout: Dataset, config):
+        super().__init__()
+        import tensorflow as tf
+
+        import keras_mdn_layer as mdn
+        from imps.training import window_batches
+
+        self.seconds = seconds
+        self.began = None
+        self.paused = 0.0
+        self.trained = 0.0  # seconds of training when the weights last changed
+        self.batch_loss = None
+        self.stalls: list[tuple[float, float]] = []
+        self.ends: list[tuple[float, float]] = []  # (seconds, held-out loss) as each fit ended
+        self.next_check = 0.0
+        self.points: list[tuple[float, float]] = []  # (training seconds, held-out loss)
+        self.validation: list[tuple[float, float]] = []  # (training seconds, the trainer's val_loss)
+        self.best: dict[int, tuple[float, list]] = {}  # budget: (held-out loss, weights)
+        events = tf.constant(heldout.events * np.float32(config.scale))
+        self.batches = window_batches(events, heldout.window_starts(config.seq_len), 256, shuffle=False,
+                                      seq_len=config.seq_len)
+        self.loss = mdn.get_mixture_loss_func(config.dimension, config.mixtures)
+        self.windows = len(heldout.window_starts(config.seq_len))
+
+    def elapsed(self) -> float:
+        return time.monotonic() - self.began - self.paused
+
+    def on_train_begin(self, logs=None):
+        if self.began is None:
+            self.began = time.monotonic()
+
+    def score(self) -> None:
+        """The held-out loss of the weights as they are, at the training time they were
+        last changed (a validation pass after it does not count against them)."""
+        paused = time.monotonic()
+        if self.batch_loss is None:
+            import tensorflow as tf
+
+            self.batch_loss = tf.function(lambda x, y: self.loss(y, self.model(x, training=False)),
+                                          reduce_retracing=True)
+        total = 0.0
+        for x, y in self.batches:
+            total += float(self.batch_loss(x, y)) * int(x.shape[0])
+        loss = total / self.windows
+        self.points.append((self.trained, loss))
+        for budget in BUDGETS:
+            if self.trained <= budget + BUDGET_SLACK and loss < self.best.get(budget, (np.inf,))[0]:
+                self.best[budget] = (loss, self.model.get_weights())
+        self.paused += time.monotonic() - paused
+
+    def on_train_batch_end(self, batch, logs=None):
+        if self.elapsed() - self.trained > 5:  # a long wait between steps: where did the time go?
+            self.stalls.append((self.trained, self.elapsed() - self.trained))
+        self.trained = self.elapsed()
+        if self.trained >= self.next_check:
+            self.score()
+            self.next_check = self.trained + CHECK_SECONDS
+        if self.trained >= self.seconds:
+            self.model.stop_training = True
+
+    def on_train_end(self, logs=None):  # the end of the warm-up, and of training
+        self.score()
+        self.ends.append(self.points[-1])
+
+    def on_epoch_end(self, epoch, logs=None):
+        if logs and "val_loss" in logs:
+            self.validation.append((self.elapsed(), float(logs["val_loss"])))
+
+
+def budget_run(approach: str, size_name: str, seed: int, seconds: float, events: int = 0) -> dict:
+    """One run of one approach, in this process, on the first `events` events of the
+    training part (0: all of it): its held-out losses, and the style of its best weights
+    within each budget, a solo beside the held-out performances."""
+    import tensorflow as tf
+
+    from imps.evaluation import compare_style, continue_playing, SOLO_EVENTS
+    from imps.engine import NumpyMDRNN, Predictor
+    from imps.weights import default_weights_file, load_weights
+
+    tf.config.threading.set_intra_op_parallelism_threads(1)
+    tf.config.threading.set_inter_op_parallelism_threads(1)
+    dataset = load_dataset(FULL, allow_pickle=True)  # the original IMPS's file: trusted
+    training, heldout = heldout_split(dataset, HELDOUT)
+    if events:
+        training = first_events(training, events)
+    config = SIZES[size_name].config(dataset.dimension)
+    budget = Budget(seconds, heldout, config)
+    if APPROACHES[approach] is None:
+        keras.utils.set_random_seed(seed)
+        x, y = materialised_windows(training)
+        model = keras_model.build_mdrnn(config)
+        keras_model.compile_for_training(model, config, learning_rate=1e-3)
+        model.fit(x, y, batch_size=64, epochs=10_000, validation_split=0.1, shuffle=True, verbose=0,
+                  callbacks=[budget])
+    else:
+        overrides = dict(APPROACHES[approach])
+        initial = load_weights(default_weights_file(dataset.dimension)) if overrides.pop(FINE_TUNE, False) else None
+        train_config = replace(TrainConfig(model_size=size_name, epochs=10_000), **overrides)
+        with tempfile.TemporaryDirectory() as tmp:
+            train(training, train_config, models_dir=Path(tmp), tensorboard_dir=None, verbose=0, seed=seed,
+                  initial_weights=initial, callbacks=[budget], report=lambda message: None)
+        model = budget.model
+    styles = {}
+    with tempfile.TemporaryDirectory() as tmp:
+        for limit, (loss, weights) in sorted(budget.best.items()):
+            model.set_weights(weights)
+            path = keras_model.save_weights(model, Path(tmp) / "best.weights.h5")
+            predictor = Predictor(NumpyMDRNN(load_weights(path)), 1.0, 0.01, seed=0)
+            solo = continue_playing(predictor, heldout.events[:1], min(len(heldout.events), SOLO_EVENTS))
+            styles[limit] = compare_style(heldout.performances(), [solo]).distance
+    return {"approach": approach, "size": size_name, "seed": seed, "seconds": seconds, "events": events,
+            "points": budget.points, "validation": budget.validation, "stalls": budget.stalls, "ends": budget.ends,
+            "best": {limit: loss for limit, (loss, _) in budget.best.items()}, "style": styles}
+
+
+def first_events(dataset: Dataset, count: int) -> Dataset:
+    """The first `count` events of a dataset, its performances cut where the count ends."""
+    lengths = np.minimum(dataset.lengths, np.maximum(count - np.concatenate([[0], np.cumsum(dataset.lengths)[:-1]]), 0))
+    return Dataset(dataset.events[:count], lengths[lengths > 0])
+
+
+def bench_budgets(args) -> None:
+    unknown = set(args.approaches) - set(APPROACHES)
+    if unknown:
+        sys.exit(f"unknown approaches {', '.join(sorted(unknown))}: choose from {', '.join(APPROACHES)}")
+    seconds = args.minutes * 60
+    runs = [(a, size, seed, events) for size in args.sizes for events in args.train_events for a in args.approaches
+            for seed in args.seeds]
+    print(f"\n### Held-out loss in fixed budgets: {FULL.name}, last {HELDOUT} performances held out, "
+          f"{len(runs)} runs of {args.minutes:g} min, {args.jobs} at a time on one thread each\n", flush=True)
+    environment = {**os.environ, "OMP_NUM_THREADS": "1", "TF_NUM_INTRAOP_THREADS": "1"}
+
+    def one(run):
+        approach, size, seed, events = run
+        name = f"{approach} {size} seed {seed}" + (f" on {events} events" if events else "")
+        result = subprocess.run([sys.executable, __file__, "--budget-run", approach, size, str(seed), str(seconds),
+                                 str(events)], capture_output=True, text=True, env=environment)
+        if result.returncode != 0:
+            print(f"{name} failed: {result.stderr.strip().splitlines()[-1:]}", flush=True)
+            return None
+        record = json.loads(result.stdout.strip().splitlines()[-1])
+        with open(args.results, "a") as out:
+            out.write(json.dumps(record) + "\n")
+        print(f"  {name}: " + ", ".join(f"{limit} s: {loss:.3f}" for limit, loss in
+                                       sorted(record["best"].items(), key=lambda i: int(i[0]))), flush=True)
+        return record
+
+    with ThreadPoolExecutor(args.jobs) as pool:
+        records = [r for r in pool.map(one, runs) if r is not None]
+    print_budget_table(records)
+    print_spread_table(records)
+
+
+def print_budget_table(records: list[dict]) -> None:
+    print("\n| size | training events | approach | seeds | budget | held-out loss, median | worst | "
+          "style distance, median | worst |")
+    print("| --- | ---: | --- | ---: | ---: | ---: | ---: | ---: | ---: |")
+    keys = sorted({(r["size"], r.get("events", 0), r["approach"]) for r in records},
+                  key=lambda k: (list(SIZES).index(k[0]), k[1], list(APPROACHES).index(k[2])))
+    for size, events, approach in keys:
+        mine = [r for r in records if (r["size"], r.get("events", 0), r["approach"]) == (size, events, approach)]
+        for limit in BUDGETS:
+            losses = [min(loss for seconds, loss in r["points"] if seconds <= limit + BUDGET_SLACK) for r in mine]
+            styles = [r["style"][str(limit)] for r in mine if str(limit) in r["style"]]
+            if losses and all(r["seconds"] >= limit for r in mine):
+                print(f"| {size} | {f'{events:,}' if events else 'all'} | {approach} | {len(losses)} | "
+                      f"{limit // 60} min | {np.median(losses):.3f} | {max(losses):.3f} | {np.median(styles):.2f} | "
+                      f"{max(styles):.2f} |")
+
+
+def print_spread_table(records: list[dict]) -> None:
+    """Where the spread between runs begins: the held-out loss when the warm-up ends and
+    the trainer's first validation loss after it, run by run."""
+    rows = [r for r in records if len(r.get("ends", [])) > 1 and r["validation"]]
+    if not rows:
+        return
+    print("\n| size | approach | seed | held-out loss after the warm-up | first validation loss after it |")
+    print("| --- | --- | ---: | ---: | ---: |")
+    for r in sorted(rows, key=lambda r: (list(SIZES).index(r["size"]), list(APPROACHES).index(r["approach"]),
+                                         r["seed"])):
+        print(f"| {r['size']} | {r['approach']} | {r['seed']} | {r['ends'][0][1]:.3f} | {r['validation'][0][1]:.3f} |")
 
 
 def memory_child(how: str, events: int) -> None:
@@ -146,20 +383,43 @@ def bench_memory(args) -> None:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("benchmark", nargs="*", metavar="{speed,memory}", help="which to run (default: both)")
+    parser.add_argument("benchmark", nargs="*", metavar="{speed,memory,budgets}",
+                        help="which to run (default: speed and memory)")
     parser.add_argument("--dataset", type=Path, default=FIXTURE)
     parser.add_argument("--size", default="s", choices=list(SIZES))
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--max-epochs", type=int, default=10, help="most epochs for IMPS's trainer")
     parser.add_argument("--events", type=int, default=1_000_000)
+    parser.add_argument("--approaches", nargs="+", default=["plain", "imps"], help="budgets: which approaches")
+    parser.add_argument("--sizes", nargs="+", default=["xs", "s"], choices=list(SIZES), help="budgets: which sizes")
+    parser.add_argument("--seeds", nargs="+", type=int, default=[1, 2, 3], help="budgets: which seeds")
+    parser.add_argument("--train-events", nargs="+", type=int, default=[0],
+                        help="budgets: train on the first N events of the training part (0: all)")
+    parser.add_argument("--minutes", type=float, default=BUDGETS[-1] / 60, help="budgets: training time of a run")
+    parser.add_argument("--jobs", type=int, default=2, help="budgets: runs at a time, one CPU thread each")
+    parser.add_argument("--results", type=Path, default=Path("budgets.jsonl"),
+                        help="budgets: where each run's record is appended")
+    parser.add_argument("--table", action="store_true", help="budgets: only print the table of --results")
     parser.add_argument("--child", nargs=2, metavar=("HOW", "EVENTS"), help=argparse.SUPPRESS)  # memory's own process
+    parser.add_argument("--budget-run", nargs=5, help=argparse.SUPPRESS)  # one budgets run in its own process
     args = parser.parse_args()
     if args.child:
         memory_child(args.child[0], int(args.child[1]))
         return
+    if args.budget_run:
+        approach, size, seed, seconds, events = args.budget_run
+        print(json.dumps(budget_run(approach, size, int(seed), float(seconds), int(events))))
+        return
+    if args.table:
+        records = [json.loads(line) for line in args.results.read_text().splitlines() if line.strip()]
+        print_budget_table(records)
+        print_spread_table(records)
+        return
     args.benchmark = args.benchmark or ("speed", "memory")
-    if set(args.benchmark) - set(("speed", "memory")):
-        parser.error("choose from speed, memory")
+    if set(args.benchmark) - set(("speed", "memory", "budgets")):
+        parser.error("choose from speed, memory, budgets")
+    if "budgets" in args.benchmark:
+        bench_budgets(args)
     if "speed" in args.benchmark:
         bench_speed(args)
     if "memory" in args.benchmark:
