@@ -75,12 +75,16 @@ def parse_args():
 
 def weights_line(chosen, dimension: int, size) -> str:
     """What the performer plays, and for the default or an untrained model how to play one's own."""
-    from imps.weights import Choice
+    from imps.weights import Choice, describe
 
     d = dimension
     if chosen.choice in (Choice.NAMED, Choice.TRAINED):
         return f"performing with {chosen.path}"
     train = f"{cli.TRAINER} --dimension={d} --modelsize={size.name}"
+    if chosen.choice is Choice.OTHER_SIZE:
+        return (f"no trained weights of size {size.name} at {chosen.looked_for[0]}; performing with your own "
+                f"{describe(chosen.weights.config, with_dimension=False)} at {chosen.path}. For size {size.name}, "
+                f"run {train}")
     if chosen.choice is Choice.DEFAULT:
         w = chosen.weights
         size_note = "" if w.config == size.config(d) else \
@@ -96,7 +100,7 @@ def weights_line(chosen, dimension: int, size) -> str:
 def main():
     config = parse_args()
     from imps.engine import Predictor, make_network
-    from imps.model import model_size
+    from imps.model import model_size, resolve_sampling
     from imps.osc import is_loopback
     from imps.server import PerformanceServer
     from imps.tfnoise import filter_tensorflow_noise
@@ -115,7 +119,9 @@ def main():
         (cli.warn if chosen.choice is Choice.UNTRAINED else cli.say)(weights_line(chosen, config.dimension, size))
         if config.engine == KERAS_ENGINE:
             filter_tensorflow_noise()
-        predictor = Predictor(make_network(chosen.weights, config.engine), config.pi_temp, config.sigma_temp)
+        sampling, sampling_line = resolve_sampling(config.pi_temp, config.sigma_temp, chosen.weights.sampling)
+        cli.say(sampling_line)
+        predictor = Predictor(make_network(chosen.weights, config.engine), sampling.pi_temp, sampling.sigma_temp)
     if not is_loopback(config.server_ip):
         cli.warn(f"listening on {config.server_ip}: anyone on that network can play this instrument")
     server = PerformanceServer(config, predictor, report=cli.say)

@@ -9,8 +9,8 @@ import sys
 from typing import Callable, NoReturn
 
 from . import errors
-from .config import DEFAULT_DIMENSION, ServerConfig
-from .model import DEFAULT_SIZE, MIN_DIMENSION, SIZES
+from .config import DEFAULT_DIMENSION
+from .model import DEFAULT_SAMPLING, DEFAULT_SIZE, MIN_DIMENSION, SIZES
 
 SERVER = "predictive_music_model.py"
 READY = "Ctrl-C stops."  # ends the line the server prints once it listens
@@ -61,10 +61,11 @@ def add_dimension(parser: argparse.ArgumentParser) -> None:
                              "for the time between events, at least 2 (default: %(default)s)")
 
 
-def add_modelsize(parser: argparse.ArgumentParser) -> None:
+def add_modelsize(parser: argparse.ArgumentParser, default: str | None = DEFAULT_SIZE,
+                  default_text: str = "%(default)s") -> None:
     table = ", ".join(f"{name} {size.layers}x{size.units}" for name, size in SIZES.items())
-    parser.add_argument("--modelsize", default=DEFAULT_SIZE, choices=list(SIZES), metavar="{" + ",".join(SIZES) + "}",
-                        help=f"the model's size, LSTM layers x units: {table} (default: %(default)s)")
+    parser.add_argument("--modelsize", default=default, choices=list(SIZES), metavar="{" + ",".join(SIZES) + "}",
+                        help=f"the model's size, LSTM layers x units: {table} (default: {default_text})")
 
 
 def explain(error: BaseException) -> str:
@@ -97,11 +98,13 @@ def add_allow_pickle(parser: argparse.ArgumentParser) -> None:
 
 
 def add_temperatures(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--sigmatemp", type=float, default=ServerConfig.sigma_temp,
-                        help="sigma temperature: how far samples stray from the model's means (default: %(default)s)")
-    parser.add_argument("--pitemp", type=float, default=ServerConfig.pi_temp,
-                        help="pi temperature: how freely the model picks among its mixture components "
-                             "(default: %(default)s)")
+    """--sigmatemp and --pitemp, None when not given (model.resolve_sampling)."""
+    parser.add_argument("--sigmatemp", type=float, default=None,
+                        help="sigma temperature: how far samples stray from the model's means (default: the "
+                             f"setting stored with the model, else {DEFAULT_SAMPLING.sigma_temp:g})")
+    parser.add_argument("--pitemp", type=float, default=None,
+                        help="pi temperature: how freely the model picks among its mixture components (default: "
+                             f"the setting stored with the model, else {DEFAULT_SAMPLING.pi_temp:g})")
 
 
 def run(main: Callable[[], int | None], expected: tuple[type[BaseException], ...] = ()) -> NoReturn:

@@ -31,8 +31,9 @@ class ServerConfig:
     verbose: bool = False
     model_size: str = DEFAULT_SIZE
     model_file: Path | None = None  # None: look in models/, then the default models
-    sigma_temp: float = 0.01  # how far samples stray from the model's means
-    pi_temp: float = 1.0  # how freely the model picks among its mixture components
+    # None: the model's stored setting, else IMPS's (model.resolve_sampling).
+    sigma_temp: float | None = None
+    pi_temp: float | None = None
     engine: str = NUMPY_ENGINE
 
 
@@ -51,6 +52,16 @@ class TrainConfig:
     warmup_epochs: int = 6
     warmup_seq_len: int = 5
     validation_fraction: float = 0.1  # the last windows, held out as Keras's validation_split did
+    # After the warm-up: True goes on with the warm-up's Adam (its moment estimates and
+    # rate), False starts a fresh one at learning_rate.
+    keep_optimizer: bool = False
+    # Each screened by utils/benchmark_training.py (the README gives the figures): only
+    # the cap on gradients helped on held-out playing in both likelihood and style.
+    clipnorm: float | None = 1.0  # cap on each weight's gradient norm; None: no cap
+    weight_decay: float = 0.0  # AdamW's decoupled weight decay; 0: plain Adam
+    dropout: float = 0.0  # share of LSTM inputs and recurrent state dropped while training
+    time_stretch: float = 0.0  # each training window's dts times a factor within e^(+-this)
+    value_jitter: float = 0.0  # standard deviation of noise added to training values (0-1 units)
     strategy: str = "auto"
 
 

@@ -20,12 +20,18 @@ from .dataset import Dataset
 from .engine import NumpyMDRNN, Predictor
 from .errors import DatasetTooShort
 from .interaction import MIN_DT
+from .model import Sampling
 from .weights import MDRNNWeights
 
 CHANGE = 1 / 127  # a control changes when it moves by more than this
 REST = 0.5  # seconds: a gap this long or longer is a rest
 SOLO_EVENTS = 10_000  # the most events the model plays alone
 PHRASE_EVENTS = 8  # the fewest events a held-out phrase has, half of them fed, half answered
+# The temperatures choose_sampling tries, and the seed of its solos: not the report's
+# default seed, so the report does not score the very solo that chose its settings.
+SAMPLING_GRID = tuple(Sampling(pi, sigma) for pi in (0.75, 1.0, 1.25)
+                      for sigma in (0.01, 0.05, 0.1, 0.2, 0.35, 0.5, 0.75, 1.0))
+CHOOSING_SEED = 1
 
 SHARE_ROW = "rests (share of gaps)"  # 1 for each gap that is a rest, 0 for the others
 STYLE_ROWS = (
@@ -129,6 +135,21 @@ def continue_playing(predictor: Predictor, fed: np.ndarray, count: int) -> np.nd
         played.append(event)
         prediction = predictor.predict(event)
     return np.array(played).reshape(count, len(fed[0]))
+
+
+def choose_sampling(weights: MDRNNWeights, dataset: Dataset, grid: tuple[Sampling, ...] = SAMPLING_GRID,
+                    solo_events: int = SOLO_EVENTS, seed: int = CHOOSING_SEED) -> list[tuple[Sampling, float]]:
+    """Each temperature pair of `grid` with the style distance of a solo played at it,
+    closest to the dataset's style first."""
+    network = NumpyMDRNN(weights)
+    performances = [p for p in dataset.performances() if len(p)]
+    count = min(len(dataset.events), solo_events)
+    results = []
+    for sampling in grid:
+        predictor = Predictor(network, sampling.pi_temp, sampling.sigma_temp, seed=seed)
+        solo = continue_playing(predictor, dataset.events[:1], count)
+        results.append((sampling, compare_style(performances, [solo]).distance))
+    return sorted(results, key=lambda result: result[1])
 
 
 def heldout_phrases(dataset: Dataset, validation_fraction: float) -> list[np.ndarray]:

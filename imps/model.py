@@ -30,6 +30,11 @@ scaled event for the first layer, the layer below's h_t otherwise):
 
 imps/engine.py computes these in numpy, one step at a time; imps/keras_model.py builds
 the same network in Keras for training, from the same ModelConfig.
+
+Which temperatures a model plays at, written here once: a temperature the musician
+gives (a flag; /temperature while playing), then the Sampling stored with the model's
+weights (utils/evaluate_model.py --choose-sampling picks and stores it), then
+DEFAULT_SAMPLING.
 """
 
 from __future__ import annotations
@@ -73,6 +78,41 @@ SIZES = {
     "xl": ModelSize("xl", 512, 3),
 }
 DEFAULT_SIZE = "s"
+
+
+@dataclass(frozen=True)
+class Sampling:
+    """The temperatures a model plays at."""
+    pi_temp: float = 1.0  # how freely the model picks among its mixture components
+    sigma_temp: float = 0.01  # how far samples stray from the component's means
+
+    def flags(self) -> str:
+        return f"--pitemp {self.pi_temp:g} --sigmatemp {self.sigma_temp:g}"
+
+
+DEFAULT_SAMPLING = Sampling()
+
+
+def resolve_sampling(pi_temp: float | None, sigma_temp: float | None,
+                     stored: Sampling | None) -> tuple[Sampling, str]:
+    """The temperatures to play at, each the musician's if given, else the model's stored
+    one, else IMPS's default; and where each came from, in words."""
+    chosen = {}
+    origins = []
+    for name, given in (("pi_temp", pi_temp), ("sigma_temp", sigma_temp)):
+        if given is not None:
+            chosen[name], origin = given, "as given"
+        elif stored is not None:
+            chosen[name], origin = getattr(stored, name), "stored with the model"
+        else:
+            chosen[name], origin = getattr(DEFAULT_SAMPLING, name), "IMPS's default"
+        origins.append(f"--{name.replace('_', '')} {chosen[name]:g} ({origin})")
+    return Sampling(**chosen), "sampling: " + ", ".join(origins)
+
+
+def size_of(config: ModelConfig) -> ModelSize | None:
+    """The named size a model has, or None for a shape no --modelsize gives."""
+    return next((size for size in SIZES.values() if size.config(config.dimension) == config), None)
 
 
 def model_size(name: str) -> ModelSize:

@@ -24,12 +24,15 @@ import h5py
 import numpy as np
 
 from .errors import WeightsError, WeightsMismatch
-from .model import ModelConfig, ModelSize
-from .names import MODELS_DIR, WEIGHTS_SUFFIX, model_name, parse_weights_name, weights_candidates
+from .files import written_whole
+from .model import ModelConfig, ModelSize, Sampling
+from .names import MODELS_DIR, WEIGHTS_SUFFIX, parse_weights_name, weights_candidates
 
 SIGMOID = "sigmoid"
 KERAS2_HARD_SIGMOID = "keras2_hard_sigmoid"
 GATE_ATTRIBUTE = "imps_gate_activation"  # on our weights files when the gates are not Keras 3's sigmoid
+# The temperatures the model plays at unless the musician says otherwise (model.Sampling).
+SAMPLING_ATTRIBUTES = {"pi_temp": "imps_pi_temp", "sigma_temp": "imps_sigma_temp"}
 
 
 # Models that come with IMPS, one per dimension, trained on procedural performances
@@ -57,6 +60,7 @@ class MDRNNWeights:
     sigmas: Dense
     pis: Dense
     gate_activation: str = SIGMOID
+    sampling: Sampling | None = None  # stored with the weights; None: none stored
 
     @property
     def dimension(self) -> int:
@@ -131,12 +135,38 @@ def load_weights(path: Path | str) -> MDRNNWeights:
                 weights = _read_keras2(f, KERAS2_HARD_SIGMOID)
             else:
                 raise WeightsError(f"{path} is an HDF5 file but holds no Keras model weights")
+            weights.sampling = _stored_sampling(f, path)
     except OSError as error:
         raise WeightsError(f"{path} is not a readable HDF5 weights file ({error})") from None
     except (KeyError, IndexError, ValueError) as error:
         raise WeightsError(f"{path} does not hold an IMPS MDRNN ({error})") from None
     _check_consistent(weights, path)
     return weights
+
+
+def _stored_sampling(f: h5py.File, path: Path) -> Sampling | None:
+    found = {name: f.attrs[attribute] for name, attribute in SAMPLING_ATTRIBUTES.items() if attribute in f.attrs}
+    if not found:
+        return None
+    try:
+        sampling = Sampling(**{name: float(value) for name, value in found.items()})
+    except (TypeError, ValueError):
+        raise WeightsError(f"{path} stores sampling settings that are not numbers: {found}") from None
+    if min(sampling.pi_temp, sampling.sigma_temp) < 0:
+        raise WeightsError(f"{path} stores negative temperatures: {found}")
+    return sampling
+
+
+def store_sampling(path: Path | str, sampling: Sampling) -> None:
+    """Store the temperatures the model should play at in its weights file, replacing the
+    file whole (written_whole)."""
+    path = Path(path)
+    load_weights(path)  # refuse anything that is not a weights file before touching it
+    with written_whole(path, "".join(path.suffixes)) as tmp:
+        tmp.write_bytes(path.read_bytes())
+        with h5py.File(tmp, "a") as f:
+            for name, attribute in SAMPLING_ATTRIBUTES.items():
+                f.attrs[attribute] = float(getattr(sampling, name))
 
 
 def _vars(group: h5py.Group) -> list[np.ndarray]:
@@ -213,23 +243,53 @@ def describe(config: ModelConfig, with_dimension: bool = True) -> str:
     return f"dimension {config.dimension}, {shape}" if with_dimension else shape
 
 
+def trained_files(folder: Path | str, dimension: int) -> list[tuple[ModelConfig, Path]]:
+    """The trained weights files in `folder` whose names say `dimension`, any size."""
+    folder = Path(folder)
+    named = [(parse_weights_name(p.name), p) for p in folder.glob(f"*{WEIGHTS_SUFFIX}")] if folder.is_dir() else []
+    return [(ModelConfig(n.dimension, n.units, n.layers, n.mixtures, n.scale), path)
+            for n, path in named if n and n.dimension == dimension]
+
+
 def default_weights_file(dimension: int, size: ModelSize | None = None,
                          defaults_dir: Path | str = DEFAULT_MODELS_DIR) -> Path | None:
     """The default model for `dimension` in `defaults_dir`, of any size (`size` if there
     is one of that size), or None."""
-    defaults_dir = Path(defaults_dir)
-    if size is not None and (defaults_dir / (model_name(size.config(dimension)) + WEIGHTS_SUFFIX)).is_file():
-        return defaults_dir / (model_name(size.config(dimension)) + WEIGHTS_SUFFIX)
-    named = [(parse_weights_name(p.name), p) for p in defaults_dir.glob(f"*{WEIGHTS_SUFFIX}")] \
-        if defaults_dir.is_dir() else []
-    found = sorted((name.layers, name.units, path) for name, path in named if name and name.dimension == dimension)
-    return found[0][2] if found else None  # the smallest: the quickest to play
+    found = trained_files(defaults_dir, dimension)
+    for config, path in found:
+        if size is not None and config == size.config(dimension):
+            return path
+    found.sort(key=lambda item: (item[0].layers, item[0].units))
+    return found[0][1] if found else None  # the smallest: the quickest to play
+
+
+# A dataset with fewer events than this is small: a musician with no weights of their
+# own for its dimension gets the default model fine-tuned on it rather than a model
+# trained from scratch (utils/benchmark_training.py measured the difference; README).
+SMALL_DATASET_EVENTS = 20_000
+
+
+def fine_tuning_start(dimension: int, events: int, size: ModelSize | None, models_dir: Path | str = MODELS_DIR,
+                      defaults_dir: Path | str = DEFAULT_MODELS_DIR) -> Path | None:
+    """The default model to start training from, or None to start untrained: only for a
+    small dataset, when the musician has no trained weights of their own for the
+    dimension and asked for no size other than the default model's (`size` None: not
+    asked)."""
+    if events >= SMALL_DATASET_EVENTS or trained_files(models_dir, dimension):
+        return None
+    default = default_weights_file(dimension, size, defaults_dir)
+    if default is None:
+        return None
+    if size is not None and load_weights(default).config != size.config(dimension):
+        return None
+    return default
 
 
 class Choice(Enum):
     """Which weights the performer plays, and why."""
     NAMED = "named"  # the file the musician named
     TRAINED = "trained"  # the musician's own, found in the models folder
+    OTHER_SIZE = "other size"  # the musician's own, of another size than they asked for
     DEFAULT = "default"  # the default model that comes with IMPS
     UNTRAINED = "untrained"  # none of those: random weights, which play noise
 
@@ -247,9 +307,10 @@ def choose_weights(dimension: int, size: ModelSize, models_dir: Path | str = MOD
                    defaults_dir: Path | str | None = DEFAULT_MODELS_DIR) -> ChosenWeights:
     """The weights to perform with. A file the musician names must load and fit the
     dimension, whatever its size; otherwise the first trained file for this dimension
-    and size in `models_dir`; failing that the default model for this dimension in
-    `defaults_dir` (any size, trained on procedural performances); and failing that an
-    untrained model."""
+    and size in `models_dir`; failing that the musician's most recently trained weights
+    of another size for this dimension there; failing that the default model for this
+    dimension in `defaults_dir` (any size, trained on procedural performances); and
+    failing that an untrained model."""
     if model_file is not None:
         weights = load_weights(model_file)
         weights.check_matches(dimension, None, model_file)
@@ -260,6 +321,12 @@ def choose_weights(dimension: int, size: ModelSize, models_dir: Path | str = MOD
             weights = load_weights(path)
             weights.check_matches(dimension, size, path)
             return ChosenWeights(weights, Choice.TRAINED, path, candidates)
+    own = [path for _, path in trained_files(models_dir, dimension)]
+    if own:
+        path = max(own, key=lambda p: p.stat().st_mtime)
+        weights = load_weights(path)
+        weights.check_matches(dimension, None, path)
+        return ChosenWeights(weights, Choice.OTHER_SIZE, path, candidates)
     default = default_weights_file(dimension, size, defaults_dir) if defaults_dir is not None else None
     if default is not None:
         weights = load_weights(default)

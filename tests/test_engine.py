@@ -5,8 +5,7 @@ import pytest
 
 from conftest import LEGACY_DATASET_4D, LEGACY_MODEL_2D_XS, LEGACY_WEIGHTS_4D_S
 from imps.engine import KerasMDRNN, Mixture, NumpyMDRNN, Predictor, make_network, sample
-from imps.config import ServerConfig
-from imps.model import SCALE, SIZES
+from imps.model import DEFAULT_SAMPLING, SCALE, SIZES
 from imps.weights import MDRNNWeights, load_weights
 
 
@@ -102,7 +101,7 @@ def test_seeded_predictors_repeat_themselves():
     weights = MDRNNWeights.random(3, SIZES["xxs"], seed=2)
     runs = []
     for _ in range(2):
-        p = Predictor(NumpyMDRNN(weights), ServerConfig.pi_temp, ServerConfig.sigma_temp, seed=99)
+        p = Predictor(NumpyMDRNN(weights), DEFAULT_SAMPLING.pi_temp, DEFAULT_SAMPLING.sigma_temp, seed=99)
         runs.append([p.predict(e) for e in performance_like(20, 3)])
     np.testing.assert_array_equal(runs[0], runs[1])
 

@@ -2,17 +2,19 @@
 
 from __future__ import annotations
 
+import re
+
 import numpy as np
 import pytest
 
 from conftest import LEGACY_DATASET_4D
-from imps.config import ServerConfig, TrainConfig
-from imps.dataset import Dataset, save_dataset
+from imps.config import TrainConfig
+from imps.dataset import Dataset, load_dataset, save_dataset
 from imps.engine import NumpyMDRNN, Predictor
-from imps.evaluation import (CHANGE, SHARE_ROW, StyleRow, compare_style, continue_playing, heldout_losses,
-                             heldout_phrases, style_samples, wasserstein1)
+from imps.evaluation import (CHANGE, CHOOSING_SEED, SAMPLING_GRID, SHARE_ROW, StyleRow, choose_sampling, compare_style,
+                             continue_playing, heldout_losses, heldout_phrases, style_samples, wasserstein1)
 from imps.interaction import MIN_DT
-from imps.model import model_size
+from imps.model import DEFAULT_SAMPLING, Sampling, model_size
 from imps.training import train
 from imps.weights import MDRNNWeights, default_weights_file, load_weights
 from scripts import one_error_line, run_script
@@ -73,7 +75,7 @@ def test_a_seeded_continuation_repeats_and_is_played_as_the_player_would():
     weights = MDRNNWeights.random(3, model_size("xxs"), seed=1)
 
     def play(seed):
-        predictor = Predictor(NumpyMDRNN(weights), ServerConfig.pi_temp, ServerConfig.sigma_temp, seed=seed)
+        predictor = Predictor(NumpyMDRNN(weights), DEFAULT_SAMPLING.pi_temp, DEFAULT_SAMPLING.sigma_temp, seed=seed)
         return continue_playing(predictor, PERFORMANCE[:3], 200)
 
     first, again, other = play(0), play(0), play(1)
@@ -116,7 +118,8 @@ def test_the_report_on_real_playing(tmp_path):
     out = result.stdout
     assert "held-out loss, the last 1187 windows (as the trainer's val_loss): " in out
     assert "loss on each performance in turn: 1: " in out
-    assert "style: a solo of 800 events (--pitemp 1 --sigmatemp 0.01 --seed 0)" in out
+    assert re.search(r"style: a solo of 800 events \(sampling: --pitemp [0-9.]+ \((stored with the model|IMPS's "
+                     r"default)\), --sigmatemp [0-9.]+ \(\1\); --seed 0\)", out)
     assert out.count("| time between events (s) |") == 2 and "style distance: " in out
     assert (tmp_path / "report.png").read_bytes().startswith(b"\x89PNG")
 
@@ -132,3 +135,38 @@ def test_bad_input_is_one_line(tmp_path):
     save_dataset(Dataset.from_performances([np.random.default_rng(0).random((30, 4))]), short)
     too_short = run_script("utils/evaluate_model.py", str(default_weights_file(4)), str(short), cwd=tmp_path)
     assert too_short.returncode == 1 and "no performance longer than 50 events" in one_error_line(too_short)
+
+
+def test_choose_sampling_tries_every_pair_and_puts_the_closest_style_first():
+    dataset = load_dataset(LEGACY_DATASET_4D, allow_pickle=True)
+    weights = load_weights(default_weights_file(4))
+    grid = (Sampling(1.0, 0.01), Sampling(1.0, 0.5), Sampling(0.0, 0.0))
+    tried = choose_sampling(weights, dataset, grid, solo_events=500)
+    assert len(tried) == 3 and {sampling for sampling, _ in tried} == set(grid)
+    distances = [distance for _, distance in tried]
+    assert distances == sorted(distances)
+    # Each distance is the style distance of a solo at that pair, seeded as choose_sampling seeds it.
+    best, distance = tried[0]
+    solo = continue_playing(Predictor(NumpyMDRNN(weights), best.pi_temp, best.sigma_temp, seed=CHOOSING_SEED),
+                            dataset.events[:1], 500)
+    assert compare_style(dataset.performances(), [solo]).distance == pytest.approx(distance)
+
+
+def test_the_report_chooses_stores_and_then_plays_the_stored_sampling(tmp_path):
+    weights = tmp_path / "model.weights.h5"
+    weights.write_bytes(default_weights_file(4).read_bytes())
+    common = (str(weights), str(LEGACY_DATASET_4D), "--allow-pickle", "--events", "300", "--output",
+              str(tmp_path / "report.png"))
+    chosen = run_script("utils/evaluate_model.py", *common, "--choose-sampling", "--store", cwd=tmp_path)
+    assert chosen.returncode == 0, chosen.stdout + chosen.stderr
+    stored = load_weights(weights).sampling
+    assert stored in SAMPLING_GRID
+    assert f"solos at {len(SAMPLING_GRID)} temperature pairs; the closest to the dataset's style" in chosen.stdout
+    assert f"stored {stored.flags()} in {weights}" in chosen.stdout
+    again = run_script("utils/evaluate_model.py", *common, "--pitemp", "0.5", cwd=tmp_path)
+    assert (f"sampling: --pitemp 0.5 (as given), --sigmatemp {stored.sigma_temp:g} (stored with the model)"
+            in again.stdout)
+    both = run_script("utils/evaluate_model.py", *common, "--choose-sampling", "--sigmatemp", "1", cwd=tmp_path)
+    assert both.returncode == 2 and "leave out --sigmatemp and --pitemp" in both.stderr
+    alone = run_script("utils/evaluate_model.py", *common, "--store", cwd=tmp_path)
+    assert alone.returncode == 2 and "give both" in alone.stderr

@@ -15,7 +15,7 @@ from imps.interaction import (BATTLE, CALL_RESPONSE, INBOX_SIZE, MIN_DT, MIN_SEN
                               Performance, Player)
 from imps.logs import PerformanceLog, read_log
 from imps.config import ServerConfig
-from imps.model import SIZES
+from imps.model import DEFAULT_SAMPLING, SIZES
 from imps.weights import MDRNNWeights
 
 WAIT = 5.0  # seconds: only ever a limit on waiting for something that should happen
@@ -324,8 +324,8 @@ def test_out_of_range_values_are_said_once_and_counted(performances, log):
 
 
 def test_polyphony_with_an_untrained_model(performances):
-    predictor = Predictor(NumpyMDRNN(MDRNNWeights.random(3, SIZES["xxs"])), ServerConfig.pi_temp,
-                          ServerConfig.sigma_temp, seed=1)
+    predictor = Predictor(NumpyMDRNN(MDRNNWeights.random(3, SIZES["xxs"])), DEFAULT_SAMPLING.pi_temp,
+                          DEFAULT_SAMPLING.sigma_temp, seed=1)
     sent = Sent()
     performance = performances(POLYPHONY, predictor, sent)
     performance.start()

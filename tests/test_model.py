@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from imps.model import DEFAULT_SIZE, SIZES, ModelConfig, ModelSize, model_size
+from imps.model import (DEFAULT_SAMPLING, DEFAULT_SIZE, SIZES, ModelConfig, ModelSize, Sampling, model_size,
+                        resolve_sampling)
 
 
 @pytest.mark.parametrize("name, units, layers", [
@@ -47,3 +48,16 @@ def test_unknown_size_error_lists_the_choices(bad):
     message = str(caught.value)
     assert repr(bad) in message
     assert "xxs, xs, s, m, l, xl" in message
+
+
+def test_sampling_comes_from_the_musician_then_the_model_then_imps():
+    stored = Sampling(pi_temp=1.25, sigma_temp=0.35)
+    assert resolve_sampling(None, None, None) == (
+        DEFAULT_SAMPLING, "sampling: --pitemp 1 (IMPS's default), --sigmatemp 0.01 (IMPS's default)")
+    assert resolve_sampling(None, None, stored) == (
+        stored, "sampling: --pitemp 1.25 (stored with the model), --sigmatemp 0.35 (stored with the model)")
+    # Each temperature on its own: a flag wins over the stored setting, zero included.
+    assert resolve_sampling(None, 0.0, stored) == (
+        Sampling(1.25, 0.0), "sampling: --pitemp 1.25 (stored with the model), --sigmatemp 0 (as given)")
+    assert resolve_sampling(0.5, None, None)[0] == Sampling(0.5, DEFAULT_SAMPLING.sigma_temp)
+    assert stored.flags() == "--pitemp 1.25 --sigmatemp 0.35"

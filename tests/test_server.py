@@ -16,7 +16,7 @@ from imps.engine import NumpyMDRNN, Predictor
 from imps.logs import PerformanceLog, read_log
 from imps.config import ServerConfig
 from imps.errors import OSCError
-from imps.model import SIZES
+from imps.model import DEFAULT_SAMPLING, SIZES
 from imps.names import log_glob
 from imps.osc import INTERFACE, PREDICTION, TEMPERATURE, TIMESCALE
 from imps.server import PerformanceServer
@@ -66,8 +66,8 @@ class Reports:
 
 
 def untrained_predictor() -> Predictor:
-    return Predictor(NumpyMDRNN(MDRNNWeights.random(DIMENSION, SIZES["xxs"])), ServerConfig.pi_temp,
-                     ServerConfig.sigma_temp, seed=0)
+    return Predictor(NumpyMDRNN(MDRNNWeights.random(DIMENSION, SIZES["xxs"])), DEFAULT_SAMPLING.pi_temp,
+                     DEFAULT_SAMPLING.sigma_temp, seed=0)
 
 
 class Session:

@@ -1,5 +1,6 @@
 """Reading MDRNN weights from every kind of file IMPS users have."""
 
+import os
 from pathlib import Path
 
 import h5py
@@ -9,10 +10,12 @@ import pytest
 from conftest import LEGACY_DATASET_4D, LEGACY_MODEL_2D_XS, LEGACY_WEIGHTS_4D_S, ROOT
 from imps.engine import NumpyMDRNN
 from imps.errors import WeightsError, WeightsMismatch
-from imps.model import SIZES
+from imps.model import SIZES, Sampling
 from imps.names import weights_path
-from imps.weights import (DEFAULT_MODELS_DIR, KERAS2_HARD_SIGMOID, SIGMOID, Choice, MDRNNWeights, choose_weights,
-                          default_weights_file, load_weights)
+from imps.weights import (DEFAULT_MODELS_DIR, KERAS2_HARD_SIGMOID, SAMPLING_ATTRIBUTES, SIGMOID, SMALL_DATASET_EVENTS,
+                          Choice, MDRNNWeights,
+                          choose_weights, default_weights_file, fine_tuning_start, load_weights,
+                          store_sampling)
 
 
 def test_original_weights_only_file_loads_as_size_s():
@@ -207,3 +210,63 @@ def test_every_dimension_from_2_to_9_has_a_default_model(dimension):
     weights = load_weights(path)
     weights.check_matches(dimension, SIZES["xs"], path)
     assert weights.gate_activation == SIGMOID
+
+
+def test_sampling_settings_are_stored_with_the_weights_and_read_back(tmp_path):
+    for source, name in ((LEGACY_MODEL_2D_XS, "whole-keras2.h5"), (LEGACY_WEIGHTS_4D_S, "keras2.h5"),
+                         (default_weights_file(3), "keras3.weights.h5")):
+        path = tmp_path / name
+        path.write_bytes(Path(source).read_bytes())
+        before = load_weights(path)
+        path.chmod(0o644)
+        store_sampling(path, Sampling(pi_temp=1.25, sigma_temp=0.2))
+        after = load_weights(path)
+        assert after.sampling == Sampling(1.25, 0.2)
+        assert after.gate_activation == before.gate_activation
+        np.testing.assert_array_equal(after.lstms[0].kernel, before.lstms[0].kernel)
+        assert not [p for p in tmp_path.iterdir() if p.name.startswith(".")]  # no temporary file left
+    with pytest.raises(WeightsError, match="does not exist"):
+        store_sampling(tmp_path / "none.weights.h5", Sampling())
+
+
+def test_stored_sampling_that_is_not_a_pair_of_temperatures_is_refused(tmp_path):
+    path = tmp_path / "bad.weights.h5"
+    path.write_bytes(default_weights_file(3).read_bytes())
+    with h5py.File(path, "a") as f:
+        f.attrs[SAMPLING_ATTRIBUTES["pi_temp"]] = -1.0
+    with pytest.raises(WeightsError, match="stores negative temperatures"):
+        load_weights(path)
+    with h5py.File(path, "a") as f:
+        f.attrs[SAMPLING_ATTRIBUTES["pi_temp"]] = "warm"
+    with pytest.raises(WeightsError, match="stores sampling settings that are not numbers"):
+        load_weights(path)
+
+
+def test_own_weights_of_another_size_come_before_the_default(tmp_path):
+    models, defaults = tmp_path / "models", tmp_path / "defaults"
+    _default(defaults, XS_2D, LEGACY_MODEL_2D_XS)
+    models.mkdir()
+    older = models / "musicMDRNN-dim2-layers2-units16-mixtures5-scale10.weights.h5"
+    newer = models / "musicMDRNN-dim2-layers2-units32-mixtures5-scale10.weights.h5"
+    older.write_bytes(LEGACY_MODEL_2D_XS.read_bytes())  # misnamed, but never opened: the newer one is played
+    newer.write_bytes(LEGACY_MODEL_2D_XS.read_bytes())
+    os.utime(older, (1_000_000, 1_000_000))
+    (models / "musicMDRNN-dim4-layers2-units32-mixtures5-scale10.weights.h5").write_bytes(b"another dimension")
+    chosen = choose_weights(2, SIZES["s"], models_dir=models, defaults_dir=defaults)
+    assert (chosen.choice, chosen.path) == (Choice.OTHER_SIZE, newer)
+    assert chosen.looked_for[0] == weights_path(models, SIZES["s"].config(2))
+    assert choose_weights(2, SIZES["xs"], models_dir=models, defaults_dir=defaults).choice is Choice.TRAINED
+
+
+def test_a_small_dataset_fine_tunes_the_default_only_when_the_musician_has_no_weights_of_their_own(tmp_path):
+    models, defaults = tmp_path / "models", tmp_path / "defaults"
+    default = _default(defaults, XS_2D, LEGACY_MODEL_2D_XS)
+    small = SMALL_DATASET_EVENTS - 1
+    assert fine_tuning_start(2, small, None, models, defaults) == default
+    assert fine_tuning_start(2, small, SIZES["xs"], models, defaults) == default  # the default model's size
+    assert fine_tuning_start(2, small, SIZES["s"], models, defaults) is None  # another size asked for
+    assert fine_tuning_start(2, SMALL_DATASET_EVENTS, None, models, defaults) is None  # not small
+    assert fine_tuning_start(3, small, None, models, defaults) is None  # no default for the dimension
+    models.mkdir()
+    (models / "musicMDRNN-dim2-layers2-units64-mixtures5-scale10.weights.h5").write_bytes(b"")
+    assert fine_tuning_start(2, small, None, models, defaults) is None  # the musician's own, of any size

@@ -29,8 +29,7 @@ import numpy as np  # noqa: E402
 
 from imps.engine import KerasMDRNN, Mixture, NumpyMDRNN, Predictor, sample  # noqa: E402
 from imps.probe import SERVER_SCRIPT, ServerProcess, free_udp_port  # noqa: E402
-from imps.config import ServerConfig  # noqa: E402
-from imps.model import SIZES  # noqa: E402
+from imps.model import DEFAULT_SAMPLING, SIZES  # noqa: E402
 from imps.weights import MDRNNWeights  # noqa: E402
 
 DIMENSION = 9
@@ -54,7 +53,7 @@ def bench_step(sizes: list[str], reps: int, keras_reps: int) -> None:
     print("| --- | ---: | ---: | ---: | ---: | ---: |")
     for name in sizes:
         weights = MDRNNWeights.random(DIMENSION, SIZES[name], seed=1)
-        temps = ServerConfig.pi_temp, ServerConfig.sigma_temp
+        temps = DEFAULT_SAMPLING.pi_temp, DEFAULT_SAMPLING.sigma_temp
         fast = time_predictions(Predictor(NumpyMDRNN(weights), *temps, seed=0), reps) * 1e6
         slow = time_predictions(Predictor(KerasMDRNN(weights), *temps, seed=0), keras_reps) * 1e6
         print(f"| {name} | {np.median(fast):.1f} | {np.percentile(fast, 99):.1f} | {np.median(slow):.0f} | "
@@ -137,9 +136,9 @@ def bench_sampler(reps: int) -> None:
     mixture = Mixture(rng.random((5, DIMENSION)), rng.random((5, DIMENSION)) + 0.1, rng.random(5))
     params = np.concatenate([mixture.mus.ravel(), mixture.sigmas.ravel(), mixture.pi_logits])
     draws = {
-        "imps.engine.sample": lambda: sample(mixture, ServerConfig.pi_temp, ServerConfig.sigma_temp, rng),
+        "imps.engine.sample": lambda: sample(mixture, DEFAULT_SAMPLING.pi_temp, DEFAULT_SAMPLING.sigma_temp, rng),
         "keras_mdn_layer.sample_from_output": lambda: keras_mdn_layer.sample_from_output(
-            params, DIMENSION, 5, temp=ServerConfig.pi_temp, sigma_temp=ServerConfig.sigma_temp),
+            params, DIMENSION, 5, temp=DEFAULT_SAMPLING.pi_temp, sigma_temp=DEFAULT_SAMPLING.sigma_temp),
     }
     print(f"\n### Sampling one event from a {DIMENSION}-d, 5-component mixture (µs)\n")
     print("| sampler | median | p99 |")

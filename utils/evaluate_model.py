@@ -36,10 +36,20 @@ def parse_args(argv=None):
     parser.add_argument("--events", type=int, default=SOLO_EVENTS,
                         help="the most events the model plays alone; fewer if the dataset holds fewer "
                              "(default: %(default)s)")
+    parser.add_argument("--choose-sampling", action="store_true",
+                        help="first let the model play a solo at each of several temperature pairs, and report with "
+                             "the pair whose solo is closest in style to the dataset")
+    parser.add_argument("--store", action="store_true",
+                        help="with --choose-sampling: store the chosen temperatures in the weights file, where "
+                             "predictive_music_model.py plays them unless --sigmatemp or --pitemp say otherwise")
     parser.add_argument("--output", metavar="PNG", help="the picture (default: the weights' name with -report.png)")
     args = parser.parse_args(argv)
-    if args.sigmatemp < 0 or args.pitemp < 0 or args.events < 2:
+    if min(args.sigmatemp or 0, args.pitemp or 0) < 0 or args.events < 2:
         parser.error("--sigmatemp and --pitemp must not be negative, and --events must be at least 2")
+    if args.choose_sampling and (args.sigmatemp is not None or args.pitemp is not None):
+        parser.error("--choose-sampling chooses the temperatures: leave out --sigmatemp and --pitemp")
+    if args.store and not args.choose_sampling:
+        parser.error("--store stores what --choose-sampling chose: give both")
     return args
 
 
@@ -61,10 +71,11 @@ def style_table(style: Style) -> str:
 def main(argv=None):
     args = parse_args(argv)
     from imps.dataset import load_dataset
-    from imps.evaluation import evaluate
+    from imps.evaluation import choose_sampling, evaluate
+    from imps.model import resolve_sampling
     from imps.plots import plot_evaluation
     from imps.tfnoise import filter_tensorflow_noise
-    from imps.weights import describe, load_weights
+    from imps.weights import describe, load_weights, store_sampling
 
     began = time.perf_counter()
     weights = load_weights(args.weights)
@@ -74,15 +85,23 @@ def main(argv=None):
                  "model: evaluate it on a dataset of its own dimension")
     dataset.window_starts(weights.config.seq_len)  # refuse a dataset too short before TensorFlow's slow start
     filter_tensorflow_noise()
-    report = evaluate(weights, dataset, args.pitemp, args.sigmatemp, args.seed, args.events)
+    if args.choose_sampling:
+        tried = choose_sampling(weights, dataset, solo_events=args.events)
+        cli.say(f"solos at {len(tried)} temperature pairs; the closest to the dataset's style (style distance): "
+                + ", ".join(f"{sampling.flags()}: {distance:.2f}" for sampling, distance in tried[:5]))
+        weights.sampling = tried[0][0]
+        if args.store:
+            store_sampling(args.weights, weights.sampling)
+            cli.say(f"stored {weights.sampling.flags()} in {args.weights}")
+    sampling, sampling_line = resolve_sampling(args.pitemp, args.sigmatemp, weights.sampling)
+    report = evaluate(weights, dataset, sampling.pi_temp, sampling.sigma_temp, args.seed, args.events)
     cli.say(f"{args.weights} ({describe(weights.config)}) on {args.dataset}: {dataset.summary()}\n")
     cli.say(f"held-out loss, the last {report.heldout_windows} windows (as the trainer's val_loss): "
             f"{report.heldout_loss:.4f}")
     if len(report.performance_losses) > 1:
         cli.say("loss on each performance in turn: " + ", ".join(
             f"{n}: {loss:.3f} ({events} events)" for n, (events, loss) in enumerate(report.performance_losses, 1)))
-    cli.say(f"\nstyle: a solo of {len(report.solo)} events (--pitemp {args.pitemp:g} --sigmatemp {args.sigmatemp:g} "
-            f"--seed {args.seed}) beside the dataset\n")
+    cli.say(f"\nstyle: a solo of {len(report.solo)} events ({sampling_line}; --seed {args.seed}) beside the dataset\n")
     cli.say(style_table(report.solo_style))
     if report.answer_style is None:
         cli.say("\nanswering a phrase: the held-out part holds no phrase long enough to answer")
