@@ -7,8 +7,9 @@ from dataclasses import replace
 
 from imps import cli
 from imps.config import STRATEGIES, TrainConfig, epochs_text
-from imps.model import SEQ_LEN, model_size
+from imps.model import DEFAULT_SIZE, SEQ_LEN, model_size, size_of
 from imps.names import DATASETS_DIR, MODELS_DIR, checkpoint_path, dataset_path
+from imps.weights import SMALL_DATASET_EVENTS
 
 DEFAULTS = TrainConfig()
 
@@ -17,7 +18,9 @@ def parse_args():
     parser = cli.Parser(description="Train the mixture density RNN on datasets/training-dataset-{D}d.npz and write "
                                     "its weights into models/, where predictive_music_model.py finds them.")
     cli.add_dimension(parser)
-    cli.add_modelsize(parser)
+    # Not given: the size of the weights training starts from, if any, else DEFAULT_SIZE.
+    cli.add_modelsize(parser, default=None,
+                      default_text=f"{DEFAULT_SIZE}, or the size of the weights training starts from")
     parser.add_argument("-e", "--earlystopping", action="store_true",
                         help="stop when the validation loss has not improved for --patience epochs")
     parser.add_argument("-p", "--patience", type=int, default=DEFAULTS.patience,
@@ -28,6 +31,10 @@ def parse_args():
                              "(default: %(default)s)")
     parser.add_argument("-f", "--file", metavar="WEIGHTS",
                         help="start from these weights (to resume or fine-tune) instead of an untrained model")
+    parser.add_argument("--scratch", action="store_true",
+                        help=f"start from an untrained model even when the dataset is small (under "
+                             f"{SMALL_DATASET_EVENTS:,} events) and you have no weights of your own for the "
+                             "dimension, where the trainer otherwise fine-tunes IMPS's default model")
     parser.add_argument("-b", "--batchsize", type=int, default=DEFAULTS.batch_size,
                         help="windows per batch (default: %(default)s)")
     parser.add_argument("--dataset", metavar="PATH",
@@ -39,6 +46,9 @@ def parse_args():
     parser.add_argument("--warmup", type=int, default=DEFAULTS.warmup_epochs, metavar="EPOCHS",
                         help=f"epochs on {DEFAULTS.warmup_seq_len}-event windows before the {SEQ_LEN}-event ones: "
                              "many quick steps that get the model going sooner; 0 to skip (default: %(default)s)")
+    parser.add_argument("--seed", type=int, default=None,
+                        help="seed the model's initial weights and the order of the windows, so that the same "
+                             "command trains the same model (default: a different start each time)")
     parser.add_argument("--strategy", choices=STRATEGIES, default=DEFAULTS.strategy,
                         help="how to spread training over devices: mirrored copies the model onto every GPU and "
                              "splits each batch among them; auto uses mirrored when more than one GPU is visible "
@@ -47,53 +57,67 @@ def parse_args():
     if args.numepochs < 1 or args.batchsize < 1 or args.patience < 0 or args.warmup < 0 or args.learningrate <= 0:
         parser.error("--numepochs and --batchsize must be at least 1, --patience and --warmup not negative, "
                      "and --learningrate above 0")
-    config = replace(DEFAULTS, model_size=args.modelsize, epochs=args.numepochs, batch_size=args.batchsize,
+    config = replace(DEFAULTS, epochs=args.numepochs, batch_size=args.batchsize,
                      early_stopping=args.earlystopping, patience=args.patience, learning_rate=args.learningrate,
                      warmup_epochs=args.warmup, strategy=args.strategy)
     return args, config
 
 
-def training_plan(config: TrainConfig, path) -> str:
+def training_plan(config: TrainConfig, path, start: str) -> str:
     """The first line: the whole plan, in the epochs the progress will count."""
     size = model_size(config.model_size)
     warmup = (f"{epochs_text(config.warmup_epochs)} of warm-up on {config.warmup_seq_len}-event windows, then "
               if config.warmup_epochs else "")
     stopping = (f", stopping early after {epochs_text(config.patience)} without improvement"
                 if config.early_stopping else "")
-    return (f"training size {size.name} ({size.layers} layers of {size.units} units) on {path}: {warmup}up to "
-            f"{epochs_text(config.epochs)} on {SEQ_LEN}-event windows{stopping}")
+    return (f"training size {size.name} ({size.layers} layers of {size.units} units) on {path}{start}: {warmup}up "
+            f"to {epochs_text(config.epochs)} on {SEQ_LEN}-event windows{stopping}")
 
 
 def main():
     args, config = parse_args()
     from imps.dataset import load_dataset
     from imps.tfnoise import filter_tensorflow_noise
-    from imps.weights import load_weights
+    from imps.weights import describe, fine_tuning_start, load_weights
 
-    size = model_size(args.modelsize)
     path = args.dataset or dataset_path(DATASETS_DIR, args.dimension)
-    cli.say(training_plan(config, path))
     dataset = load_dataset(path, allow_pickle=args.allow_pickle)
     if dataset.dimension != args.dimension:
         cli.fail(f"{path} holds {dataset.dimension}-d events but --dimension is {args.dimension}: "
                  f"use --dimension={dataset.dimension} or another dataset")
-    cli.say(f"dataset {path}: {dataset.summary()}")
-    dataset.window_starts()  # refuse a dataset too short to train before TensorFlow's slow start
-    initial = None
+    asked = model_size(args.modelsize) if args.modelsize else None
+    initial, start = None, ""
     if args.file:
         initial = load_weights(args.file)
-        initial.check_matches(args.dimension, size, args.file)
+        initial.check_matches(args.dimension, asked, args.file)
+        start = f", from {args.file}"
+    elif not args.scratch:
+        default = fine_tuning_start(args.dimension, len(dataset.events), asked, MODELS_DIR)
+        if default is not None:
+            initial = load_weights(default)
+            start = (f", fine-tuning IMPS's default {args.dimension}-d model since the dataset is small (under "
+                     f"{SMALL_DATASET_EVENTS:,} events) and models/ holds no {args.dimension}-d weights of yours "
+                     "(--scratch starts from an untrained model instead)")
+    size = asked or (size_of(initial.config) if initial is not None else None) or model_size(DEFAULT_SIZE)
+    if initial is not None and size_of(initial.config) is None:
+        cli.fail(f"{args.file} holds a model of {describe(initial.config)}, which no --modelsize gives: "
+                 "it can perform, but the trainer cannot name what it writes")
+    config = replace(config, model_size=size.name)
+    cli.say(training_plan(config, path, start))
+    cli.say(f"dataset {path}: {dataset.summary()}")
+    dataset.window_starts()  # refuse a dataset too short to train before TensorFlow's slow start
     filter_tensorflow_noise()
     from imps.training import train
 
     try:
         result = train(dataset, config, initial_weights=initial, verbose=1 if sys.stdout.isatty() else 2,
-                       report=cli.say)
+                       seed=args.seed, report=cli.say)
     except KeyboardInterrupt:
         saved = checkpoint_path(MODELS_DIR, size.config(args.dimension))
         cli.fail(f"interrupted: the best weights so far are in {saved}" if saved.exists()
                  else "interrupted before the first epoch ended: nothing was saved", code=130)
     cli.say(f"done:\n{result.summary()}")
+    cli.say(f"play it: python {cli.SERVER} --dimension={args.dimension} --modelsize={size.name}")
 
 
 if __name__ == "__main__":

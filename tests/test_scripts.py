@@ -7,6 +7,8 @@ import pytest
 
 from conftest import LEGACY_DATASET_4D, ROOT, free_udp_port
 from imps.dataset import Dataset, save_dataset
+from imps.model import Sampling
+from imps.weights import store_sampling
 from scripts import Server, one_error_line, run_script
 
 SCRIPTS = ["predictive_music_model.py", "generate_dataset.py", "train_predictive_music_model.py"]
@@ -68,6 +70,7 @@ def test_training_states_its_plan_counts_its_epochs_and_prints_no_tensorflow_noi
     assert warmup < main
     assert [line for line in lines[main:] if line.startswith("Epoch ")] == ["Epoch 1/2", "Epoch 2/2"]
     assert result.stderr == ""  # TensorFlow's notices (oneDNN, CUDA drivers, cuInit) were filtered
+    assert lines[-1] == "play it: python predictive_music_model.py --dimension=3 --modelsize=xxs"
 
 
 @pytest.mark.parametrize("flag", [["-d=5"], ["-d", "5"], ["--dimension=5"], ["--dimension", "5"]])
@@ -163,3 +166,43 @@ def test_without_trained_weights_the_default_model_plays_and_says_so(tmp_path):
     default = ROOT / "models" / "default" / "musicMDRNN-dim9-layers2-units32-mixtures5-scale10.weights.h5"
     assert (f"no trained weights at models/musicMDRNN-dim9-layers2-units64-mixtures5-scale10.weights.h5; "
             f"playing the default model {default} (trained on procedural performances") in server.output
+
+
+def test_own_weights_of_another_size_play_and_the_stored_sampling_is_said(tmp_path):
+    own = tmp_path / "models" / "musicMDRNN-dim2-layers2-units32-mixtures5-scale10.weights.h5"
+    own.parent.mkdir()
+    own.write_bytes((ROOT / "models" / "default" / own.name).read_bytes())
+    store_sampling(own, Sampling(pi_temp=1.25, sigma_temp=0.35))
+    server = Server("-d=2", "--modelsize=s", "--sigmatemp", "0.5", "--polyphony", "--serverip", "127.0.0.1",
+                    "--serverport", str(free_udp_port()), cwd=tmp_path)
+    assert server.wait_ready(), server.output
+    assert server.stop() == 0
+    assert ("no trained weights of size s at models/musicMDRNN-dim2-layers2-units64-mixtures5-scale10.weights.h5; "
+            "performing with your own 2 layers of 32 units, 5 mixtures at models/" + own.name) in server.output
+    assert "sampling: --pitemp 1.25 (stored with the model), --sigmatemp 0.5 (as given)" in server.output
+
+
+def test_a_small_dataset_fine_tunes_the_default_model_and_scratch_does_not(tmp_path):
+    rng = np.random.default_rng(1)
+    save_dataset(Dataset.from_performances([rng.random((300, 4))]), tmp_path / "datasets" / "training-dataset-4d.npz")
+    tuned = run_script("train_predictive_music_model.py", "-d", "4", "-n", "1", "--warmup", "0", cwd=tmp_path)
+    assert tuned.returncode == 0, tuned.stdout + tuned.stderr
+    lines = tuned.stdout.splitlines()
+    assert lines[0] == ("training size xs (2 layers of 32 units) on datasets/training-dataset-4d.npz, fine-tuning "
+                        "IMPS's default 4-d model since the dataset is small (under 20,000 events) and models/ holds "
+                        "no 4-d weights of yours (--scratch starts from an untrained model instead): up to 1 epoch "
+                        "on 50-event windows")
+    assert lines[-1] == "play it: python predictive_music_model.py --dimension=4 --modelsize=xs"
+    assert (tmp_path / "models" / "musicMDRNN-dim4-layers2-units32-mixtures5-scale10.weights.h5").exists()
+    # Now that models/ holds 4-d weights of the musician's own, training starts from scratch at the usual size.
+    again = run_script("train_predictive_music_model.py", "-d", "4", "-n", "1", "--warmup", "0", cwd=tmp_path)
+    assert again.returncode == 0, again.stdout + again.stderr
+    assert again.stdout.splitlines()[0].startswith("training size s (2 layers of 64 units) on "
+                                                   "datasets/training-dataset-4d.npz: up to 1 epoch")
+    elsewhere = tmp_path / "elsewhere"
+    save_dataset(Dataset.from_performances([rng.random((300, 4))]), elsewhere / "datasets" / "training-dataset-4d.npz")
+    scratch = run_script("train_predictive_music_model.py", "-d", "4", "-n", "1", "--warmup", "0", "--scratch",
+                         cwd=elsewhere)
+    assert scratch.returncode == 0, scratch.stdout + scratch.stderr
+    assert scratch.stdout.splitlines()[0].startswith("training size s (2 layers of 64 units) on "
+                                                     "datasets/training-dataset-4d.npz: up to 1 epoch")

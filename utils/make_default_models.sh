@@ -2,17 +2,19 @@
 # Remake the default models in models/default/: for each dimension, a corpus of
 # procedural performances (utils/make_corpus.py), collated by generate_dataset.py and
 # trained at size xs by train_predictive_music_model.py, exactly as a musician's logs
-# would be. predictive_music_model.py plays these when the musician has no weights of
+# would be; then utils/evaluate_model.py chooses the temperatures whose solo is
+# closest in style to the corpus and stores them in the weights, and reports on the
+# model. predictive_music_model.py plays these when the musician has no weights of
 # their own for the dimension (see imps/weights.py, choose_weights).
 #
-#   utils/make_default_models.sh              # dimensions 2 to 9, about 3 minutes each
+#   utils/make_default_models.sh              # dimensions 2 to 9, about 6 minutes each
 #   DIMENSIONS="9" utils/make_default_models.sh
-#   WORK=/tmp/defaults utils/make_default_models.sh   # keep the corpora, datasets and loss plots there
+#   WORK=/tmp/defaults utils/make_default_models.sh   # keep the corpora, datasets, plots and reports there
 #
 # Training runs inside $WORK, so its models/ and logs/tensorboard/ are written there,
 # not into this project's; only the final weights are copied into models/default/.
-# The corpora are the same for the same seed; training is not seeded, so a remade
-# model plays alike but is not the same file.
+# Corpora and training are seeded: a remade model is the same but for the last digits
+# that TensorFlow's arithmetic may round differently on another machine.
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -22,7 +24,7 @@ DIMENSIONS="${DIMENSIONS:-2 3 4 5 6 7 8 9}"
 PERFORMANCES="${PERFORMANCES:-100}"  # logs per corpus: many short ones, so that the model learns to
 MINUTES="${MINUTES:-0.8}"            # follow wherever the faders are rather than remember a few places
 SEED="${SEED:-1}"
-EPOCHS="${EPOCHS:-4}"                # after the trainer's warm-up: about 3 minutes on 2 CPU cores
+EPOCHS="${EPOCHS:-8}"                # after the trainer's warm-up
 BATCH="${BATCH:-32}"                 # smaller batches: more updates in the same time
 
 mkdir -p "$ROOT/models/default" "$WORK"
@@ -34,8 +36,10 @@ for D in $DIMENSIONS; do
         --out "$WORK/corpus/${D}d" --seed "$SEED" --overwrite
     "$PYTHON" "$ROOT/generate_dataset.py" -d "$D" -s "$WORK/corpus/${D}d" -o "$WORK/datasets"
     (cd "$WORK" && nice -n 19 "$PYTHON" "$ROOT/train_predictive_music_model.py" -d "$D" --modelsize=xs \
-        --dataset "datasets/training-dataset-${D}d.npz" -n "$EPOCHS" -b "$BATCH" --earlystopping) \
+        --dataset "datasets/training-dataset-${D}d.npz" -n "$EPOCHS" -b "$BATCH" --seed "$SEED") \
         2>&1 | tee "$WORK/train-${D}d.txt"
+    "$PYTHON" "$ROOT/utils/evaluate_model.py" "$WORK/models/$name" "$WORK/datasets/training-dataset-${D}d.npz" \
+        --choose-sampling --store --output "$WORK/report-${D}d.png" 2>&1 | tee "$WORK/report-${D}d.txt"
     cp "$WORK/models/$name" "$ROOT/models/default/.$name.tmp"
     chmod 644 "$ROOT/models/default/.$name.tmp"
     mv "$ROOT/models/default/.$name.tmp" "$ROOT/models/default/$name"
