@@ -46,6 +46,9 @@ def parse_args():
     parser.add_argument("--warmup", type=int, default=DEFAULTS.warmup_epochs, metavar="EPOCHS",
                         help=f"epochs on {DEFAULTS.warmup_seq_len}-event windows before the {SEQ_LEN}-event ones: "
                              "many quick steps that get the model going sooner; 0 to skip (default: %(default)s)")
+    parser.add_argument("--clipnorm", type=float, default=DEFAULTS.clipnorm, metavar="NORM",
+                        help="cap on the norm of each weight's gradient, which keeps one surprising event from "
+                             "undoing what the model has learned; 0 turns it off (default: %(default)s)")
     parser.add_argument("--seed", type=int, default=None,
                         help="seed the model's initial weights and the order of the windows, so that the same "
                              "command trains the same model (default: a different start each time)")
@@ -54,12 +57,13 @@ def parse_args():
                              "splits each batch among them; auto uses mirrored when more than one GPU is visible "
                              "(default: %(default)s)")
     args = parser.parse_args()
-    if args.numepochs < 1 or args.batchsize < 1 or args.patience < 0 or args.warmup < 0 or args.learningrate <= 0:
-        parser.error("--numepochs and --batchsize must be at least 1, --patience and --warmup not negative, "
-                     "and --learningrate above 0")
+    if args.numepochs < 1 or args.batchsize < 1 or args.patience < 0 or args.warmup < 0 or args.learningrate <= 0 \
+            or args.clipnorm < 0:
+        parser.error("--numepochs and --batchsize must be at least 1, --patience, --warmup and --clipnorm not "
+                     "negative, and --learningrate above 0")
     config = replace(DEFAULTS, epochs=args.numepochs, batch_size=args.batchsize,
                      early_stopping=args.earlystopping, patience=args.patience, learning_rate=args.learningrate,
-                     warmup_epochs=args.warmup, strategy=args.strategy)
+                     warmup_epochs=args.warmup, strategy=args.strategy, clipnorm=args.clipnorm or None)
     return args, config
 
 
