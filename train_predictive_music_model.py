@@ -32,8 +32,8 @@ def parse_args():
     parser.add_argument("-f", "--file", metavar="WEIGHTS",
                         help="start from these weights (to resume or fine-tune) instead of an untrained model")
     parser.add_argument("--scratch", action="store_true",
-                        help=f"start from an untrained model even when the dataset is small (under "
-                             f"{SMALL_DATASET_EVENTS:,} events) and you have no weights of your own for the "
+                        help=f"start from an untrained model even when the dataset is small ({SMALL_DATASET_EVENTS:,} "
+                             "events or fewer) and you have no weights of your own for the "
                              "dimension, where the trainer otherwise fine-tunes IMPS's default model")
     parser.add_argument("-b", "--batchsize", type=int, default=DEFAULTS.batch_size,
                         help="windows per batch (default: %(default)s)")
@@ -99,9 +99,9 @@ def main():
         default = fine_tuning_start(args.dimension, len(dataset.events), asked, MODELS_DIR)
         if default is not None:
             initial = load_weights(default)
-            start = (f", fine-tuning IMPS's default {args.dimension}-d model since the dataset is small (under "
-                     f"{SMALL_DATASET_EVENTS:,} events) and models/ holds no {args.dimension}-d weights of yours "
-                     "(--scratch starts from an untrained model instead)")
+            start = (f", fine-tuning IMPS's default {args.dimension}-d model since the dataset is small "
+                     f"({SMALL_DATASET_EVENTS:,} events or fewer) and models/ holds no {args.dimension}-d weights "
+                     "of yours (--scratch starts from an untrained model instead)")
     size = asked or (size_of(initial.config) if initial is not None else None) or model_size(DEFAULT_SIZE)
     if initial is not None and size_of(initial.config) is None:
         cli.fail(f"{args.file} holds a model of {describe(initial.config)}, which no --modelsize gives: "

@@ -263,10 +263,10 @@ def default_weights_file(dimension: int, size: ModelSize | None = None,
     return found[0][1] if found else None  # the smallest: the quickest to play
 
 
-# A dataset with fewer events than this is small: a musician with no weights of their
+# A dataset of at most this many events is small: a musician with no weights of their
 # own for its dimension gets the default model fine-tuned on it rather than a model
-# trained from scratch (utils/benchmark_training.py measured the difference; README).
-SMALL_DATASET_EVENTS = 20_000
+# trained from scratch (utils/benchmark_training.py measured it up to here; README).
+SMALL_DATASET_EVENTS = 10_000
 
 
 def fine_tuning_start(dimension: int, events: int, size: ModelSize | None, models_dir: Path | str = MODELS_DIR,
@@ -275,7 +275,7 @@ def fine_tuning_start(dimension: int, events: int, size: ModelSize | None, model
     small dataset, when the musician has no trained weights of their own for the
     dimension and asked for no size other than the default model's (`size` None: not
     asked)."""
-    if events >= SMALL_DATASET_EVENTS or trained_files(models_dir, dimension):
+    if events > SMALL_DATASET_EVENTS or trained_files(models_dir, dimension):
         return None
     default = default_weights_file(dimension, size, defaults_dir)
     if default is None:

@@ -189,9 +189,9 @@ def test_a_small_dataset_fine_tunes_the_default_model_and_scratch_does_not(tmp_p
     assert tuned.returncode == 0, tuned.stdout + tuned.stderr
     lines = tuned.stdout.splitlines()
     assert lines[0] == ("training size xs (2 layers of 32 units) on datasets/training-dataset-4d.npz, fine-tuning "
-                        "IMPS's default 4-d model since the dataset is small (under 20,000 events) and models/ holds "
-                        "no 4-d weights of yours (--scratch starts from an untrained model instead): up to 1 epoch "
-                        "on 50-event windows")
+                        "IMPS's default 4-d model since the dataset is small (10,000 events or fewer) and models/ "
+                        "holds no 4-d weights of yours (--scratch starts from an untrained model instead): up to 1 "
+                        "epoch on 50-event windows")
     assert lines[-1] == "play it: python predictive_music_model.py --dimension=4 --modelsize=xs"
     assert (tmp_path / "models" / "musicMDRNN-dim4-layers2-units32-mixtures5-scale10.weights.h5").exists()
     # Now that models/ holds 4-d weights of the musician's own, training starts from scratch at the usual size.
@@ -202,7 +202,12 @@ def test_a_small_dataset_fine_tunes_the_default_model_and_scratch_does_not(tmp_p
     elsewhere = tmp_path / "elsewhere"
     save_dataset(Dataset.from_performances([rng.random((300, 4))]), elsewhere / "datasets" / "training-dataset-4d.npz")
     scratch = run_script("train_predictive_music_model.py", "-d", "4", "-n", "1", "--warmup", "0", "--scratch",
-                         cwd=elsewhere)
+                         "--clipnorm", "0", cwd=elsewhere)
     assert scratch.returncode == 0, scratch.stdout + scratch.stderr
     assert scratch.stdout.splitlines()[0].startswith("training size s (2 layers of 64 units) on "
                                                      "datasets/training-dataset-4d.npz: up to 1 epoch")
+
+
+def test_a_negative_gradient_cap_is_refused(tmp_path):
+    result = run_script("train_predictive_music_model.py", "-d", "4", "--clipnorm", "-1", cwd=tmp_path)
+    assert result.returncode == 2 and "--clipnorm not negative" in result.stderr

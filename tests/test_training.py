@@ -418,3 +418,13 @@ def test_a_model_trained_on_procedural_performers_plays_like_hands_on_faders(tmp
     assert all(trained.values()), trained
     untrained = hands_on_faders(play_by_itself(MDRNNWeights.random(3, model_size("xs"))))
     assert not untrained["tens of ms apart"] and not untrained["going somewhere"], untrained
+
+
+def test_the_same_seed_trains_the_same_weights(tmp_path):
+    config = TrainConfig(model_size="xxs", epochs=1, batch_size=32, warmup_epochs=1)
+    first, second = (train(synthetic_dataset(), config, models_dir=tmp_path / name, tensorboard_dir=None, verbose=0,
+                           seed=5, report=lambda line: None) for name in ("a", "b"))
+    a, b = load_weights(first.weights_path), load_weights(second.weights_path)
+    np.testing.assert_array_equal(a.lstms[0].kernel, b.lstms[0].kernel)
+    np.testing.assert_array_equal(a.pis.bias, b.pis.bias)
+    assert first.best_loss == second.best_loss

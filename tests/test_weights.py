@@ -261,11 +261,11 @@ def test_own_weights_of_another_size_come_before_the_default(tmp_path):
 def test_a_small_dataset_fine_tunes_the_default_only_when_the_musician_has_no_weights_of_their_own(tmp_path):
     models, defaults = tmp_path / "models", tmp_path / "defaults"
     default = _default(defaults, XS_2D, LEGACY_MODEL_2D_XS)
-    small = SMALL_DATASET_EVENTS - 1
+    small = SMALL_DATASET_EVENTS
     assert fine_tuning_start(2, small, None, models, defaults) == default
     assert fine_tuning_start(2, small, SIZES["xs"], models, defaults) == default  # the default model's size
     assert fine_tuning_start(2, small, SIZES["s"], models, defaults) is None  # another size asked for
-    assert fine_tuning_start(2, SMALL_DATASET_EVENTS, None, models, defaults) is None  # not small
+    assert fine_tuning_start(2, SMALL_DATASET_EVENTS + 1, None, models, defaults) is None  # not small
     assert fine_tuning_start(3, small, None, models, defaults) is None  # no default for the dimension
     models.mkdir()
     (models / "musicMDRNN-dim2-layers2-units64-mixtures5-scale10.weights.h5").write_bytes(b"")
