@@ -211,7 +211,7 @@ class Budget(keras.callbacks.Callback):
         self.paused += time.monotonic() - paused
 
     def on_train_batch_end(self, batch, logs=None):
-        if self.elapsed() - self.trained > 5:  # a long wait between steps: where did the time go?
+        if self.elapsed() - self.trained > 5:  # time that went to something other than steps
             self.stalls.append((self.trained, self.elapsed() - self.trained))
         self.trained = self.elapsed()
         if self.trained >= self.next_check:
@@ -332,15 +332,20 @@ def print_budget_table(records: list[dict]) -> None:
 
 def print_spread_table(records: list[dict]) -> None:
     """Where the spread between runs begins: the held-out loss when the warm-up ends and
-    the trainer's first validation loss after it, run by run."""
+    the trainer's first validation loss after it, run by run; and where training time
+    went to something other than steps (TensorFlow tracing a step anew, validation)."""
     rows = [r for r in records if len(r.get("ends", [])) > 1 and r["validation"]]
     if not rows:
         return
-    print("\n| size | approach | seed | held-out loss after the warm-up | first validation loss after it |")
-    print("| --- | --- | ---: | ---: | ---: |")
-    for r in sorted(rows, key=lambda r: (list(SIZES).index(r["size"]), list(APPROACHES).index(r["approach"]),
-                                         r["seed"])):
-        print(f"| {r['size']} | {r['approach']} | {r['seed']} | {r['ends'][0][1]:.3f} | {r['validation'][0][1]:.3f} |")
+    print("\n| size | training events | approach | seed | held-out loss after the warm-up | "
+          "first validation loss after it | waits of over 5 s between steps (training seconds: wait) |")
+    print("| --- | ---: | --- | ---: | ---: | ---: | --- |")
+    for r in sorted(rows, key=lambda r: (list(SIZES).index(r["size"]), r.get("events", 0),
+                                         list(APPROACHES).index(r["approach"]), r["seed"])):
+        waits = ", ".join(f"{at:.0f}: {wait:.0f}" for at, wait in r.get("stalls", []))
+        events = f"{r['events']:,}" if r.get("events") else "all"
+        print(f"| {r['size']} | {events} | {r['approach']} | {r['seed']} | {r['ends'][0][1]:.3f} | "
+              f"{r['validation'][0][1]:.3f} | {waits} |")
 
 
 def memory_child(how: str, events: int) -> None:
