@@ -280,7 +280,8 @@ def fine_tuning_start(dimension: int, events: int, size: ModelSize | None, model
     default = default_weights_file(dimension, size, defaults_dir)
     if default is None:
         return None
-    if size is not None and load_weights(default).config != size.config(dimension):
+    named = parse_weights_name(default.name)
+    if size is not None and (named.layers, named.units) != (size.layers, size.units):
         return None
     return default
 
