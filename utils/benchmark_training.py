@@ -6,6 +6,8 @@
     python utils/benchmark_training.py budgets --sizes xs s --seeds 1 2 3 --minutes 10   # two hours
     python utils/benchmark_training.py budgets --approaches imps clip adamw dropout augment batch256 keepadam \
         --sizes xs --seeds 1 --minutes 3    # the screening: 25 minutes
+    python utils/benchmark_training.py budgets --approaches plain --sizes xs --seeds 1 --epochs 100 --minutes 600 \
+        --jobs 1   # the plain approach's best within 100 epochs: over an hour
 
 speed: on the real 4-d dataset from the original IMPS, the plain approach (model.fit
 on materialised stride-1 windows, batch 64, Adam defaults, 10 epochs, validation_split
@@ -24,7 +26,8 @@ paused meanwhile) its weights are scored on the held-out performances. The table
 gives the best held-out loss reached within each budget (median and worst over the
 seeds) and the style distance (imps/evaluation.py) of those weights playing a solo
 beside the dataset. Runs go JOBS at a time, each in its own process on one CPU thread,
-so the budgets are one core's time.
+so the budgets are one core's time. With --epochs, a run also stops after that many
+epochs, and a second table gives the best held-out loss it reached and when.
 """
 
 from __future__ import annotations
@@ -58,6 +61,7 @@ HELDOUT = 4  # performances at the end of the full dataset, never trained on
 BUDGETS = (60, 180, 600)  # seconds of training
 CHECK_SECONDS = 20.0  # of training between scorings on the held-out performances
 BUDGET_SLACK = 1.0  # seconds: training stops at the first step that ends past its budget
+NO_EPOCH_CAP = 10_000  # epochs: a run then ends only when its time does
 
 FINE_TUNE = "fine-tune"
 BEFORE = {"clipnorm": None}  # the trainer before issue 12
@@ -177,6 +181,7 @@ class Budget(keras.callbacks.Callback):
         self.next_check = 0.0
         self.points: list[tuple[float, float]] = []  # (training seconds, held-out loss)
         self.validation: list[tuple[float, float]] = []  # (training seconds, the trainer's val_loss)
+        self.epochs = 0  # epochs ended, the warm-up's included
         self.best: dict[int, tuple[float, list]] = {}  # budget: (held-out loss, weights)
         events = tf.constant(heldout.events * np.float32(config.scale))
         self.batches = window_batches(events, heldout.window_starts(config.seq_len), 256, shuffle=False,
@@ -225,14 +230,17 @@ class Budget(keras.callbacks.Callback):
         self.ends.append(self.points[-1])
 
     def on_epoch_end(self, epoch, logs=None):
+        self.epochs += 1
         if logs and "val_loss" in logs:
             self.validation.append((self.elapsed(), float(logs["val_loss"])))
 
 
-def budget_run(approach: str, size_name: str, seed: int, seconds: float, events: int = 0) -> dict:
+def budget_run(approach: str, size_name: str, seed: int, seconds: float, events: int = 0,
+               epochs: int = NO_EPOCH_CAP) -> dict:
     """One run of one approach, in this process, on the first `events` events of the
-    training part (0: all of it): its held-out losses, and the style of its best weights
-    within each budget, a solo beside the held-out performances."""
+    training part (0: all of it), for `seconds` of training or `epochs` epochs (after the
+    warm-up, for IMPS's trainer), whichever ends first: its held-out losses, and the
+    style of its best weights within each budget, a solo beside the held-out performances."""
     import tensorflow as tf
 
     from imps.evaluation import compare_style, continue_playing, SOLO_EVENTS
@@ -252,12 +260,12 @@ def budget_run(approach: str, size_name: str, seed: int, seconds: float, events:
         x, y = materialised_windows(training)
         model = keras_model.build_mdrnn(config)
         keras_model.compile_for_training(model, config, learning_rate=1e-3)
-        model.fit(x, y, batch_size=64, epochs=10_000, validation_split=0.1, shuffle=True, verbose=0,
+        model.fit(x, y, batch_size=64, epochs=epochs, validation_split=0.1, shuffle=True, verbose=0,
                   callbacks=[budget])
     else:
         overrides = dict(APPROACHES[approach])
         initial = load_weights(default_weights_file(dataset.dimension)) if overrides.pop(FINE_TUNE, False) else None
-        train_config = replace(TrainConfig(model_size=size_name, epochs=10_000), **overrides)
+        train_config = replace(TrainConfig(model_size=size_name, epochs=epochs), **overrides)
         with tempfile.TemporaryDirectory() as tmp:
             train(training, train_config, models_dir=Path(tmp), tensorboard_dir=None, verbose=0, seed=seed,
                   initial_weights=initial, callbacks=[budget], report=lambda message: None)
@@ -271,7 +279,7 @@ def budget_run(approach: str, size_name: str, seed: int, seconds: float, events:
             solo = continue_playing(predictor, heldout.events[:1], min(len(heldout.events), SOLO_EVENTS))
             styles[limit] = compare_style(heldout.performances(), [solo]).distance
     return {"approach": approach, "size": size_name, "seed": seed, "seconds": seconds, "events": events,
-            "points": budget.points, "validation": budget.validation, "stalls": budget.stalls, "ends": budget.ends,
+            "epoch_cap": epochs, "epochs": budget.epochs, "trained": budget.trained, "points": budget.points, "validation": budget.validation, "stalls": budget.stalls, "ends": budget.ends,
             "best": {limit: loss for limit, (loss, _) in budget.best.items()}, "style": styles}
 
 
@@ -296,7 +304,7 @@ def bench_budgets(args) -> None:
         approach, size, seed, events = run
         name = f"{approach} {size} seed {seed}" + (f" on {events} events" if events else "")
         result = subprocess.run([sys.executable, __file__, "--budget-run", approach, size, str(seed), str(seconds),
-                                 str(events)], capture_output=True, text=True, env=environment)
+                                 str(events), str(args.epochs)], capture_output=True, text=True, env=environment)
         if result.returncode != 0:
             print(f"{name} failed: {result.stderr.strip().splitlines()[-1:]}", flush=True)
             return None
@@ -311,6 +319,7 @@ def bench_budgets(args) -> None:
         records = [r for r in pool.map(one, runs) if r is not None]
     print_budget_table(records)
     print_spread_table(records)
+    print_epochs_table(records)
 
 
 def print_budget_table(records: list[dict]) -> None:
@@ -328,6 +337,19 @@ def print_budget_table(records: list[dict]) -> None:
                 print(f"| {size} | {f'{events:,}' if events else 'all'} | {approach} | {len(losses)} | "
                       f"{limit // 60} min | {np.median(losses):.3f} | {max(losses):.3f} | {np.median(styles):.2f} | "
                       f"{max(styles):.2f} |")
+
+
+def print_epochs_table(records: list[dict]) -> None:
+    """For runs stopped by --epochs: the best held-out loss each reached, and when."""
+    capped = [r for r in records if r.get("epoch_cap", NO_EPOCH_CAP) < NO_EPOCH_CAP]
+    if not capped:
+        return
+    print("\n| size | approach | seed | epochs run | training time | best held-out loss | reached after |")
+    print("| --- | --- | ---: | ---: | ---: | ---: | ---: |")
+    for r in capped:
+        seconds, loss = min(r["points"], key=lambda point: point[1])
+        print(f"| {r['size']} | {r['approach']} | {r['seed']} | {r['epochs']} | {r['trained'] / 60:.1f} min | "
+              f"{loss:.3f} | {seconds / 60:.1f} min |")
 
 
 def print_spread_table(records: list[dict]) -> None:
@@ -402,18 +424,20 @@ def main() -> None:
                         help="budgets: train on the first N events of the training part (0: all)")
     parser.add_argument("--minutes", type=float, default=BUDGETS[-1] / 60, help="budgets: training time of a run")
     parser.add_argument("--jobs", type=int, default=2, help="budgets: runs at a time, one CPU thread each")
+    parser.add_argument("--epochs", type=int, default=NO_EPOCH_CAP,
+                        help="budgets: also stop a run after this many epochs (after the warm-up, for IMPS's trainer)")
     parser.add_argument("--results", type=Path, default=Path("budgets.jsonl"),
                         help="budgets: where each run's record is appended")
     parser.add_argument("--table", action="store_true", help="budgets: only print the table of --results")
     parser.add_argument("--child", nargs=2, metavar=("HOW", "EVENTS"), help=argparse.SUPPRESS)  # memory's own process
-    parser.add_argument("--budget-run", nargs=5, help=argparse.SUPPRESS)  # one budgets run in its own process
+    parser.add_argument("--budget-run", nargs=6, help=argparse.SUPPRESS)  # one budgets run in its own process
     args = parser.parse_args()
     if args.child:
         memory_child(args.child[0], int(args.child[1]))
         return
     if args.budget_run:
-        approach, size, seed, seconds, events = args.budget_run
-        print(json.dumps(budget_run(approach, size, int(seed), float(seconds), int(events))))
+        approach, size, seed, seconds, events, epochs = args.budget_run
+        print(json.dumps(budget_run(approach, size, int(seed), float(seconds), int(events), int(epochs))))
         return
     if args.table:
         records = [json.loads(line) for line in args.results.read_text().splitlines() if line.strip()]
