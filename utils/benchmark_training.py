@@ -210,6 +210,8 @@ class Budget(keras.callbacks.Callback):
             total += float(self.batch_loss(x, y)) * int(x.shape[0])
         loss = total / self.windows
         self.points.append((self.trained, loss))
+        print(f"{self.trained:.0f} s of training, {self.epochs} epochs: held-out loss {loss:.3f}", file=sys.stderr,
+              flush=True)
         for budget in BUDGETS:
             if self.trained <= budget + BUDGET_SLACK and loss < self.best.get(budget, (np.inf,))[0]:
                 self.best[budget] = (loss, self.model.get_weights())
@@ -303,10 +305,14 @@ def bench_budgets(args) -> None:
     def one(run):
         approach, size, seed, events = run
         name = f"{approach} {size} seed {seed}" + (f" on {events} events" if events else "")
-        result = subprocess.run([sys.executable, __file__, "--budget-run", approach, size, str(seed), str(seconds),
-                                 str(events), str(args.epochs)], capture_output=True, text=True, env=environment)
+        # Each run's progress and errors go to a log beside the results, to follow long runs.
+        log = args.results.with_suffix(f".{approach}-{size}-{seed}-{events}.log")
+        with open(log, "w") as progress:
+            result = subprocess.run([sys.executable, __file__, "--budget-run", approach, size, str(seed),
+                                     str(seconds), str(events), str(args.epochs)], stdout=subprocess.PIPE,
+                                    stderr=progress, text=True, env=environment)
         if result.returncode != 0:
-            print(f"{name} failed: {result.stderr.strip().splitlines()[-1:]}", flush=True)
+            print(f"{name} failed: {log.read_text().strip().splitlines()[-1:]}", flush=True)
             return None
         record = json.loads(result.stdout.strip().splitlines()[-1])
         with open(args.results, "a") as out:
