@@ -156,7 +156,7 @@ class Performance:
 
     def __init__(self, mode: str, predictor: Predictor | None, send: Callable[[Sequence[float]], None],
                  log: PerformanceLog | None, call_response_threshold: float, verbose: bool = False,
-                 report: Callable[[str], None] = print):
+                 report: Callable[[str], None] = print, silence: Callable[[], None] | None = None):
         if mode not in MODES:
             raise ValueError(f"unknown mode {mode!r}")
         if mode != USER_ONLY and predictor is None:
@@ -169,6 +169,7 @@ class Performance:
         self.threshold = call_response_threshold
         self.verbose = verbose
         self.report = report
+        self.silence = silence  # ends whatever the synth still sounds of dropped predictions
         self.timescale = 1.0
         self.user_events = 0
         self.out_of_range_events = 0  # events with a value outside 0-1: logged as sent, clipped for the model
@@ -178,6 +179,9 @@ class Performance:
         self._last_user_time: float | None = None  # monotonic seconds, set by the OSC thread
         self._generation = 0
         self._pending_response: np.ndarray | None = None
+        # Dropping predictions and sending one exclude each other, so that a prediction
+        # already on its way cannot sound after the silence that ends its generation.
+        self._sounding = threading.Lock()
         self._stop = object()
         self.player = Player(self._play)
         self._model_thread = threading.Thread(target=self._run_model, name="model", daemon=True)
@@ -269,8 +273,11 @@ class Performance:
 
     def _on_user(self, item: _Input) -> None:
         if self.turn is Turn.RESPONSE:
-            self._generation += 1
-            self.player.clear()
+            with self._sounding:
+                self._generation += 1
+                self.player.clear()
+                if self.silence is not None:
+                    self.silence()
             self.turn = Turn.CALL
             self.report("call and response: the musician plays (call)")
         if not self.switches.user_to_model:
@@ -297,10 +304,11 @@ class Performance:
 
     # The player thread.
     def _play(self, event: np.ndarray, generation: int) -> None:
-        if generation != self._generation:
-            return
-        values = event[1:]
-        self.send(values)
+        with self._sounding:
+            if generation != self._generation:
+                return
+            values = event[1:]
+            self.send(values)
         self.predictions_sent += 1
         if self.log is not None:
             self.log.write("rnn", values)

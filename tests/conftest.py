@@ -1,10 +1,13 @@
-"""Shared test fixtures: paths, free ports, a real OSC receiver, and the third-party
-programs some tests play with."""
+"""Shared test fixtures: paths, free ports, a real OSC receiver, the third-party
+programs some tests play with, and a real JACK server with MIDI ports of its own."""
 
 from __future__ import annotations
 
+import importlib
+import itertools
 import os
 import shutil
+import subprocess
 import threading
 import time
 from pathlib import Path
@@ -23,9 +26,17 @@ LEGACY_WEIGHTS_4D_S = FIXTURES / "musicMDRNN-dim4-layers2-units64-mixtures5-scal
 LEGACY_MODEL_2D_XS = FIXTURES / "musicMDRNN-dim2-layers2-units32-mixtures5-scale10.h5"  # whole saved model
 
 # Programs that tests drive as a musician's peers, and the Debian package of each.
-PEERS = {"oscsend": "liblo-tools", "oscdump": "liblo-tools", "pd": "puredata-core"}
+PEERS = {"oscsend": "liblo-tools", "oscdump": "liblo-tools", "pd": "puredata-core", "jackd": "jackd2",
+         "jack_wait": "jackd2"}
 # Set (as .ci/run does) to make a missing peer a failure: CI must never pass by skipping.
 REQUIRE_PEERS = "IMPS_REQUIRE_PEERS"
+
+
+def skip_or_fail(reason: str) -> None:
+    """Skip a test that lacks a peer; fail it instead under IMPS_REQUIRE_PEERS=1."""
+    if os.environ.get(REQUIRE_PEERS) == "1":
+        pytest.fail(f"{reason}; {REQUIRE_PEERS}=1 makes this a failure", pytrace=False)
+    pytest.skip(reason)
 
 
 def pytest_configure(config):
@@ -39,11 +50,8 @@ def pytest_runtest_setup(item):
         if not missing:
             continue
         packages = sorted({PEERS[name] for name in missing})
-        reason = (f"needs {', '.join(missing)} on PATH, from the Debian package{'s' if len(packages) > 1 else ''} "
-                  f"{', '.join(packages)} (sudo apt-get install {' '.join(packages)})")
-        if os.environ.get(REQUIRE_PEERS) == "1":
-            pytest.fail(f"{reason}; {REQUIRE_PEERS}=1 makes this a failure", pytrace=False)
-        pytest.skip(reason)
+        skip_or_fail(f"needs {', '.join(missing)} on PATH, from the Debian package{'s' if len(packages) > 1 else ''} "
+                     f"{', '.join(packages)} (sudo apt-get install {' '.join(packages)})")
 
 
 @pytest.fixture
@@ -125,3 +133,125 @@ def in_tmp_dir(tmp_path, monkeypatch):
 
 def script_env() -> dict:
     return {**os.environ, "PYTHONUNBUFFERED": "1"}
+
+
+# A real JACK server for the MIDI tests: the dummy backend (no sound card), a small
+# period, and a name of its own, so that neither a musician's server nor another
+# test's is touched. JACK_NO_START_SERVER stops a client from starting one by itself.
+JACK_PERIOD = 64  # frames: at 48 kHz, 1.3 ms a period
+JACK_RATE = 48000
+_jack_names = itertools.count()
+
+
+class JackServer:
+    def __init__(self):
+        self.name = f"imps-test-{os.getpid()}-{next(_jack_names)}"
+        self.process = subprocess.Popen(["jackd", "-n", self.name, "-d", "dummy", "-r", str(JACK_RATE),
+                                         "-p", str(JACK_PERIOD)],
+                                        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        waited = subprocess.run(["jack_wait", "-w", "-s", self.name, "-t", "10"], capture_output=True, text=True)
+        if waited.returncode != 0:
+            self.stop()
+            raise RuntimeError(f"jackd -n {self.name} did not start: {waited.stdout}{waited.stderr}")
+
+    def stop(self) -> None:
+        self.process.terminate()
+        try:
+            self.process.wait(10)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            self.process.wait()
+
+
+@pytest.fixture
+def jack(monkeypatch):
+    """A JACK server of this test's own, named in the environment for the test and for
+    the scripts it starts; stopped afterwards. Use with @pytest.mark.peers("jackd", "jack_wait")."""
+    try:
+        for library in ("mido", "rtmidi"):
+            importlib.import_module(library)
+    except ImportError as error:
+        skip_or_fail(f"needs the Python packages mido and python-rtmidi ({error}): pip install -r requirements.txt")
+    server = JackServer()
+    monkeypatch.setenv("JACK_DEFAULT_SERVER", server.name)
+    monkeypatch.setenv("JACK_NO_START_SERVER", "1")
+    yield server
+    server.stop()
+
+
+class VirtualController:
+    """A MIDI output port of its own on the JACK server, as a controller is to IMPS:
+    its port is named `{name}:out`."""
+
+    def __init__(self, name: str = "controller"):
+        import rtmidi
+        self.client = rtmidi.MidiOut(rtapi=rtmidi.API_UNIX_JACK, name=name)
+        self.client.open_virtual_port("out")
+
+    def send(self, *messages: list[int]) -> None:
+        for message in messages:
+            self.client.send_message(message)
+
+    def send_paced(self, messages: list[list[int]], rate: float) -> None:
+        """At about `rate` messages a second: JACK's dummy driver drops a burst of thousands."""
+        began = time.monotonic()
+        for i, message in enumerate(messages):
+            self.client.send_message(message)
+            delay = began + (i + 1) / rate - time.monotonic()
+            if delay > 0:
+                time.sleep(delay)
+
+    def close(self) -> None:
+        self.client.close_port()
+        self.client.delete()
+
+
+class VirtualSynth:
+    """A MIDI input port of its own on the JACK server, as a synth is to IMPS, recording
+    each message's bytes as it arrives: its port is named `{name}:in`."""
+
+    def __init__(self, name: str = "synth"):
+        import rtmidi
+        self.recorder = Recorder(whole_call=False)
+        self.client = rtmidi.MidiIn(rtapi=rtmidi.API_UNIX_JACK, name=name)
+        self.client.ignore_types(sysex=False, timing=False, active_sense=False)
+        self.client.open_virtual_port("in")
+        self.client.set_callback(lambda message, _: self.recorder.add(list(message[0])))
+
+    @property
+    def messages(self) -> list[list[int]]:
+        return list(self.recorder.items)
+
+    def wait_for(self, count: int, timeout: float = 10.0) -> list[list[int]]:
+        return self.recorder.wait_for(count, timeout)
+
+    def close(self) -> None:
+        self.client.cancel_callback()
+        self.client.close_port()
+        self.client.delete()
+
+
+@pytest.fixture
+def controller(jack):
+    port = VirtualController()
+    yield port
+    port.close()
+
+
+@pytest.fixture
+def synth(jack):
+    port = VirtualSynth()
+    yield port
+    port.close()
+
+
+def sounding_notes(messages: list[list[int]]) -> set[tuple[int, int]]:
+    """The (channel 1-16, note) pairs still sounding after these messages."""
+    sounding = set()
+    for status, *data in messages:
+        kind, channel = status & 0xF0, (status & 0x0F) + 1
+        if kind == 0x90 and data[1] > 0:
+            sounding.add((channel, data[0]))
+        elif kind in (0x80, 0x90):
+            sounding.discard((channel, data[0]))
+    return sounding
