@@ -110,6 +110,10 @@ def midi_config(parser, args) -> MidiConfig | None:
     """The MIDI settings from the flags, or None when MIDI is not asked for."""
     from imps import midimap
 
+    if args.midimap is None and args.midiin is None and args.midiout is None:
+        if args.midichannel is not None or args.midicc is not None or args.midifeedback or args.mididin:
+            parser.error("the MIDI flags need a port: name one with --midiin or --midiout")
+        return None
     n_values = args.dimension - 1
     if args.midimap is not None:
         if args.midichannel is not None or args.midicc is not None:
@@ -120,11 +124,7 @@ def midi_config(parser, args) -> MidiConfig | None:
         mapping = midimap.default_mapping(n_values, args.midichannel or 1, args.midicc)
     in_port, out_port = args.midiin or mapping.in_device, args.midiout or mapping.out_device
     if in_port is None and out_port is None:
-        if args.midimap or args.midichannel is not None or args.midicc is not None or args.midifeedback or \
-                args.mididin:
-            parser.error("the MIDI flags need a port: name one with --midiin or --midiout (or in_device or "
-                         "out_device in the --midimap file)")
-        return None
+        parser.error(f"{args.midimap} names no in_device or out_device: name the ports with --midiin or --midiout")
     return MidiConfig(mapping, in_port, out_port, args.midiapi,
                       feedback_protection=args.midifeedback or mapping.feedback_protection, din=args.mididin)
 

@@ -37,6 +37,11 @@ CLIENT_NAME = "IMPS"  # how IMPS shows among the MIDI system's clients
 APIS = {"alsa": rtmidi.API_LINUX_ALSA, "jack": rtmidi.API_UNIX_JACK}
 INPUT, OUTPUT = "input", "output"
 PORT_CHECK_INTERVAL = 1.0  # seconds between readings of the port list
+# rtmidi hands each message to Python on the MIDI system's thread, which must first take
+# the GIL; JACK's thread has one period (1.3 ms at 64 frames) before JACK counts it late
+# and its messages are lost. Python lets a busy thread keep the GIL for its switch
+# interval, 5 ms unless told otherwise, so IMPS with a MIDI input asks for this instead.
+GIL_SWITCH_INTERVAL = 0.0002
 # A DIN MIDI cable runs at 31,250 baud, 10 bits a byte on the wire.
 DIN_BYTES_PER_SECOND = 3125
 NOTE_VELOCITY = 127
@@ -186,6 +191,8 @@ class MidiLink:
         self.input = self.output = None
         try:
             if config.in_port is not None:
+                mido.Message.from_bytes([0xB0, 1, 0])  # mido's first message loads its tables: not while playing
+                sys.setswitchinterval(GIL_SWITCH_INTERVAL)
                 self.input = Port(INPUT, config.in_port, config.api, self._arrived)
             if config.out_port is not None:
                 self.output = Port(OUTPUT, config.out_port, config.api)

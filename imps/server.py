@@ -22,16 +22,16 @@ class PerformanceServer:
         self.config = config
         self.report = report
         self.warner = RateLimitedWarner(emit=report)
-        self.log = PerformanceLog.start(config.logs_dir, config.dimension) if config.logs_dir is not None else None
-        self.sender = PredictionSender(config.client_ip, config.client_port, config.dimension - 1)
         # Every control's latest value: a MIDI message changes one, an OSC /interface all.
         self._controls = np.full(config.dimension - 1, UNTOUCHED)
         self._input_lock = threading.Lock()  # the OSC and MIDI threads take turns with the musician's events
         self.midi = None
+        if config.midi is not None:  # first: a port that is not there leaves no empty log behind
+            from .midi import MidiLink
+            self.midi = MidiLink(config.midi, self._midi_control, report)
+        self.log = PerformanceLog.start(config.logs_dir, config.dimension) if config.logs_dir is not None else None
+        self.sender = PredictionSender(config.client_ip, config.client_port, config.dimension - 1)
         try:
-            if config.midi is not None:
-                from .midi import MidiLink
-                self.midi = MidiLink(config.midi, self._midi_control, report)
             send = self.sender.send if self.midi is None or self.midi.output is None else self._send
             self.performance = Performance(config.mode, predictor, send, self.log, config.call_response_threshold,
                                            config.verbose, report, self.midi.end_notes if self.midi else None)
