@@ -4,6 +4,7 @@ synth ports, real OSC alongside. Bad input gives one line and the right exit cod
 
 from __future__ import annotations
 
+import os
 import signal
 import socket
 import threading
@@ -12,7 +13,7 @@ import numpy as np
 import pytest
 
 from conftest import ROOT, VirtualController, sounding_notes
-from imps.probe import Stage, message
+from imps.probe import ServerProcess, Stage, free_udp_port, message
 from scripts import one_error_line, run_script
 
 SERVER = "predictive_music_model.py"
@@ -222,3 +223,35 @@ def test_midi_flags_that_do_not_fit_together_are_one_line_and_exit_2(tmp_path, f
     result = run_script(SERVER, *flags, cwd=tmp_path)
     assert result.returncode == 2
     assert said in one_error_line(result)
+
+
+def test_help_explains_every_midi_flag(tmp_path):
+    result = run_script(SERVER, "--help", cwd=tmp_path)
+    text = " ".join(result.stdout.split())
+    for flag, says in {"--midilist": "print the MIDI input and output ports",
+                       "--midiin": "first MIDI input port whose name contains",
+                       "--midiout": "first MIDI output port whose name contains",
+                       "--midiapi": "alsa (Linux's own) or jack",
+                       "--midichannel": "the channel of the control changes",
+                       "--midicc": "the control change numbers, one per control",
+                       "--midimap": "[midi] table of an IMPSY configuration file",
+                       "--midifeedback": "ignore an incoming value equal to one IMPS sent",
+                       "--mididin": "a DIN cable"}.items():
+        assert flag in text and says in text, flag
+
+
+def test_osc_users_need_no_midi_library_and_a_missing_one_is_named(tmp_path, monkeypatch):
+    # A folder on PYTHONPATH whose mido and rtmidi cannot be imported, as on a machine without them.
+    hidden = tmp_path / "no-midi"
+    hidden.mkdir()
+    for name in ("mido", "rtmidi"):
+        (hidden / f"{name}.py").write_text(f"raise ImportError('No module named {name}')\n")
+    monkeypatch.setenv("PYTHONPATH", os.pathsep.join(filter(None, [str(hidden), os.environ.get("PYTHONPATH")])))
+    port = str(free_udp_port())
+    server = ServerProcess("--only", "--serverip", "127.0.0.1", "--serverport", port, cwd=tmp_path)
+    assert server.wait_ready(), server.output
+    assert server.stop() == 0
+    result = run_script(SERVER, "--only", "--midiin", "x", cwd=tmp_path)
+    assert result.returncode == 1
+    line = one_error_line(result)
+    assert "the MIDI libraries cannot be loaded" in line and "install mido and python-rtmidi" in line
