@@ -7,7 +7,6 @@ import importlib
 import itertools
 import os
 import shutil
-import subprocess
 import threading
 import time
 from pathlib import Path
@@ -16,7 +15,7 @@ import pytest
 from pythonosc.dispatcher import Dispatcher
 from pythonosc.osc_server import BlockingOSCUDPServer
 
-from imps.probe import free_udp_port
+from imps.probe import JackServer, VirtualMidiIn, VirtualMidiOut, free_udp_port
 
 ROOT = Path(__file__).resolve().parent.parent
 # Files written by the original IMPS (tests/fixtures/README.md says where they come from).
@@ -135,88 +134,32 @@ def script_env() -> dict:
     return {**os.environ, "PYTHONUNBUFFERED": "1"}
 
 
-# A real JACK server for the MIDI tests: the dummy backend (no sound card), a small
-# period, and a name of its own, so that neither a musician's server nor another
-# test's is touched. JACK_NO_START_SERVER stops a client from starting one by itself.
-JACK_PERIOD = 64  # frames: at 48 kHz, 1.3 ms a period
-JACK_RATE = 48000
 _jack_names = itertools.count()
-
-
-class JackServer:
-    def __init__(self):
-        self.name = f"imps-test-{os.getpid()}-{next(_jack_names)}"
-        self.process = subprocess.Popen(["jackd", "-n", self.name, "-d", "dummy", "-r", str(JACK_RATE),
-                                         "-p", str(JACK_PERIOD)],
-                                        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        waited = subprocess.run(["jack_wait", "-w", "-s", self.name, "-t", "10"], capture_output=True, text=True)
-        if waited.returncode != 0:
-            self.stop()
-            raise RuntimeError(f"jackd -n {self.name} did not start: {waited.stdout}{waited.stderr}")
-
-    def stop(self) -> None:
-        self.process.terminate()
-        try:
-            self.process.wait(10)
-        except subprocess.TimeoutExpired:
-            self.process.kill()
-            self.process.wait()
 
 
 @pytest.fixture
 def jack(monkeypatch):
-    """A JACK server of this test's own, named in the environment for the test and for
-    the scripts it starts; stopped afterwards. Use with @pytest.mark.peers("jackd", "jack_wait")."""
+    """A JACK server of this test's own (dummy backend, a small period, a private name),
+    named in the environment for the test and for the scripts it starts; stopped
+    afterwards. Use with @pytest.mark.peers("jackd", "jack_wait")."""
     try:
         for library in ("mido", "rtmidi"):
             importlib.import_module(library)
     except ImportError as error:
         skip_or_fail(f"needs the Python packages mido and python-rtmidi ({error}): pip install -r requirements.txt")
-    server = JackServer()
+    server = JackServer(f"imps-test-{os.getpid()}-{next(_jack_names)}")
     monkeypatch.setenv("JACK_DEFAULT_SERVER", server.name)
     monkeypatch.setenv("JACK_NO_START_SERVER", "1")
     yield server
     server.stop()
 
 
-class VirtualController:
-    """A MIDI output port of its own on the JACK server, as a controller is to IMPS:
-    its port is named `{name}:out`."""
-
-    def __init__(self, name: str = "controller"):
-        import rtmidi
-        self.client = rtmidi.MidiOut(rtapi=rtmidi.API_UNIX_JACK, name=name)
-        self.client.open_virtual_port("out")
-
-    def send(self, *messages: list[int]) -> None:
-        for message in messages:
-            self.client.send_message(message)
-
-    def send_paced(self, messages: list[list[int]], rate: float) -> None:
-        """At about `rate` messages a second: JACK's dummy driver drops a burst of thousands."""
-        began = time.monotonic()
-        for i, message in enumerate(messages):
-            self.client.send_message(message)
-            delay = began + (i + 1) / rate - time.monotonic()
-            if delay > 0:
-                time.sleep(delay)
-
-    def close(self) -> None:
-        self.client.close_port()
-        self.client.delete()
-
-
-class VirtualSynth:
-    """A MIDI input port of its own on the JACK server, as a synth is to IMPS, recording
-    each message's bytes as it arrives: its port is named `{name}:in`."""
+class VirtualSynth(VirtualMidiIn):
+    """A synth's port on the JACK server, recording each message's bytes as it arrives."""
 
     def __init__(self, name: str = "synth"):
-        import rtmidi
         self.recorder = Recorder(whole_call=False)
-        self.client = rtmidi.MidiIn(rtapi=rtmidi.API_UNIX_JACK, name=name)
-        self.client.ignore_types(sysex=False, timing=False, active_sense=False)
-        self.client.open_virtual_port("in")
-        self.client.set_callback(lambda message, _: self.recorder.add(list(message[0])))
+        super().__init__(name, lambda message, arrived: self.recorder.add(message))
 
     @property
     def messages(self) -> list[list[int]]:
@@ -225,15 +168,10 @@ class VirtualSynth:
     def wait_for(self, count: int, timeout: float = 10.0) -> list[list[int]]:
         return self.recorder.wait_for(count, timeout)
 
-    def close(self) -> None:
-        self.client.cancel_callback()
-        self.client.close_port()
-        self.client.delete()
-
 
 @pytest.fixture
 def controller(jack):
-    port = VirtualController()
+    port = VirtualMidiOut("controller")
     yield port
     port.close()
 

@@ -7,10 +7,11 @@ import time
 
 import pytest
 
-from conftest import Recorder, VirtualController, sounding_notes
+from conftest import Recorder, sounding_notes
 from imps.config import MidiConfig
 from imps.errors import MidiPortNotFound
 from imps.midimap import CONTROL_CHANGE, NOTE_ON, Control, MidiMapping, default_mapping
+from imps.probe import VirtualMidiOut
 
 pytestmark = pytest.mark.peers("jackd", "jack_wait")
 
@@ -117,7 +118,7 @@ def test_a_note_output_ends_the_previous_note_and_none_is_left_sounding(synth):
 
 def test_feedback_protection_ignores_the_echo_of_what_was_just_sent(jack, synth):
     # A motorised controller: IMPS sends to it and it sends the same value back.
-    echoing = VirtualController("faders")
+    echoing = VirtualMidiOut("faders")
     controls_mapping = default_mapping(2)
     midi, controls, _ = link(controls_mapping, in_port="faders", out_port="synth", feedback_protection=True)
     try:
@@ -153,7 +154,7 @@ def test_a_din_output_never_sends_faster_than_the_cable_carries(synth):
 
 
 def test_a_vanished_port_is_said_once_and_reconnected_when_it_is_back(jack):
-    first = VirtualController("controller")
+    first = VirtualMidiOut("controller")
     midi, controls, reports = link(default_mapping(2), out_port=None)
     try:
         first.send_paced([[CC, 1, 10]], rate=100)
@@ -161,7 +162,7 @@ def test_a_vanished_port_is_said_once_and_reconnected_when_it_is_back(jack):
         first.close()
         gone = reports.wait_until(lambda lines: any("has gone" in line for line in lines), timeout=5)
         assert sum("has gone" in line for line in gone) == 1
-        second = VirtualController("controller")
+        second = VirtualMidiOut("controller")
         back = reports.wait_until(lambda lines: any("is back" in line for line in lines), timeout=5)
         assert any("'controller:out' is back" in line for line in back), back
         second.send_paced([[CC, 2, 20]], rate=100)

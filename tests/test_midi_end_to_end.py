@@ -12,8 +12,8 @@ import threading
 import numpy as np
 import pytest
 
-from conftest import ROOT, VirtualController, sounding_notes
-from imps.probe import ServerProcess, Stage, free_udp_port, message
+from conftest import ROOT, sounding_notes
+from imps.probe import ServerProcess, Stage, VirtualMidiOut, free_udp_port, message
 from scripts import one_error_line, run_script
 
 SERVER = "predictive_music_model.py"
@@ -142,7 +142,7 @@ def test_messages_that_are_not_mapped_are_ignored_and_counted(tmp_path, controll
 
 @needs_jack
 def test_a_port_that_vanishes_is_said_once_osc_plays_on_and_it_reconnects(tmp_path, jack):
-    first = VirtualController("controller")
+    first = VirtualMidiOut("controller")
     stage = Stage(tmp_path, "--only", "--midiin", "controller", *JACK, dimension=3)
     osc_sent = 0
     stop_osc = threading.Event()
@@ -159,7 +159,7 @@ def test_a_port_that_vanishes_is_said_once_osc_plays_on_and_it_reconnects(tmp_pa
         first.send_paced([[CC1, 1, 10], [CC1, 2, 20]], RATE)
         first.close()
         assert stage.wait_for_output("has gone", timeout=5)
-        second = VirtualController("controller")
+        second = VirtualMidiOut("controller")
         assert stage.wait_for_output("is back", timeout=5)
         second.send_paced([[CC1, 1, 30]], RATE)
         stop_osc.set()
