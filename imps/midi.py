@@ -217,7 +217,7 @@ class MidiLink:
             try:
                 self._handle(*item)
             except Exception as error:  # a message that cannot be used must never end the input
-                self.ignored[f"unreadable ({type(error).__name__})"] += 1
+                self.ignored[f"not handled ({type(error).__name__}: {error})"] += 1
 
     def _handle(self, data: list[int], arrived: float) -> None:
         message = mido.Message.from_bytes(data)
@@ -256,8 +256,12 @@ class MidiLink:
                 self.thinned += 1
                 return
             messages, sent = self._messages(values)
-            for message in messages:
-                self.output.client.send_message(message)
+            try:
+                for message in messages:
+                    self.output.client.send_message(message)
+            except rtmidi.RtMidiError:  # the port went between two checks: the watcher will say so
+                self.unsent_while_gone += 1
+                return
             self.last_send = time.monotonic()
             for key, data in sent:
                 self._sent[key] = (data, self.last_send)
@@ -294,18 +298,31 @@ class MidiLink:
 
     # The port watcher.
     def _watch(self) -> None:
+        said = None  # the last failure said, so that one failing every second is said once
         while not self._stopping.wait(PORT_CHECK_INTERVAL):
-            if self.input is not None and (line := self.input.check()):
-                self.report(line)
-            if self.output is not None:
-                with self._output_lock:
-                    line = self.output.check()
-                    if line and self.output.connected:
-                        # A device that was away has forgotten what it was sent.
-                        self._sent.clear()
-                        self._sounding.clear()
-                if line:
+            try:
+                for line in self._check_ports():
                     self.report(line)
+                said = None
+            except rtmidi.RtMidiError as error:  # the MIDI system itself is in trouble: OSC plays on
+                if str(error) != said:
+                    said = str(error)
+                    self.report(f"warning: the MIDI ports cannot be read ({error}); IMPS plays on over OSC")
+
+    def _check_ports(self) -> list[str]:
+        lines = []
+        if self.input is not None and (line := self.input.check()):
+            lines.append(line)
+        if self.output is not None:
+            with self._output_lock:
+                line = self.output.check()
+                if line and self.output.connected:
+                    # A device that was away has forgotten what it was sent.
+                    self._sent.clear()
+                    self._sounding.clear()
+            if line:
+                lines.append(line)
+        return lines
 
     def stop_input(self) -> None:
         """No more controls from MIDI: the input and the watcher stop."""

@@ -61,6 +61,7 @@ class PerformanceServer:
             self.performance.user_event(self._controls.copy())
 
     def _send(self, values: Sequence[float]) -> None:
+        """A prediction to the synth: /prediction and MIDI at the same moment."""
         self.sender.send(values)
         self.midi.send(values)
 
