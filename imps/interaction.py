@@ -1,6 +1,7 @@
 """The interaction loop: who plays when.
 
-Data flows one way. The OSC thread validates and logs each musician's event and puts
+Data flows one way. The OSC thread (or the MIDI thread: the server lets one in at a
+time) validates and logs each musician's event and puts
 it in a bounded queue. The model thread takes events from that queue, predicts the
 next event and hands it to the player. The player sleeps until each prediction is
 due, sends it, logs it, and (when the model is to go on by itself) puts it back in
@@ -176,7 +177,7 @@ class Performance:
         self.predictions_sent = 0
         self.inputs_dropped = 0
         self._inbox: queue.Queue = queue.Queue(maxsize=INBOX_SIZE)
-        self._last_user_time: float | None = None  # monotonic seconds, set by the OSC thread
+        self._last_user_time: float | None = None  # monotonic seconds, set by the OSC or MIDI thread
         self._generation = 0
         self._pending_response: np.ndarray | None = None
         # Dropping predictions and sending one exclude each other, so that a prediction
@@ -190,7 +191,7 @@ class Performance:
     def switches(self) -> Switches:
         return self.turn.value if self.turn is not None else MODES[self.mode]
 
-    # Called on the OSC thread.
+    # Called on the OSC or the MIDI thread, one at a time.
     def user_event(self, values: Sequence[float]) -> None:
         """The musician's event: logged exactly as it came; the model gets it clipped to
         0-1, and the musician hears once that a value was out of range."""

@@ -12,7 +12,7 @@ import threading
 import numpy as np
 import pytest
 
-from conftest import ROOT, sounding_notes
+from conftest import ROOT, VirtualSynth, sounding_notes
 from imps.probe import ServerProcess, Stage, VirtualMidiOut, free_udp_port, message
 from scripts import one_error_line, run_script
 
@@ -204,8 +204,15 @@ def test_a_port_name_that_matches_nothing_lists_the_ports_and_exits_2(tmp_path, 
 
 
 @needs_jack
-def test_midilist_prints_each_port_on_a_line(tmp_path, controller, synth):
+def test_midilist_prints_each_port_on_a_line(tmp_path, jack):
     result = run_script(SERVER, "--midilist", *JACK, cwd=tmp_path)
+    assert result.returncode == 0 and result.stderr == "" and result.stdout == "no MIDI ports found\n"
+    controller, synth = VirtualMidiOut("controller"), VirtualSynth()
+    try:
+        result = run_script(SERVER, "--midilist", *JACK, cwd=tmp_path)
+    finally:
+        controller.close()
+        synth.close()
     assert result.returncode == 0 and result.stderr == ""
     assert "in: controller:out" in result.stdout.splitlines() and "out: synth:in" in result.stdout.splitlines()
 
