@@ -47,7 +47,7 @@ DIN_BYTES_PER_SECOND = 3125
 NOTE_VELOCITY = 127
 # rtmidi's JACK output closes its port without waiting for what is queued to leave in
 # the next JACK period, and garbles it (seen here: the last note-offs came out as copies
-# of other messages). Closing waits this long after the last send: several periods of
+# of other messages). Closing waits this long first: several periods of
 # the largest usual size (2048 frames at 44.1 kHz is 46 ms).
 OUTPUT_DRAIN = 0.25
 _STATUS = {CONTROL_CHANGE: 0xB0, NOTE_ON: 0x90}
