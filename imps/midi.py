@@ -25,7 +25,7 @@ from typing import Callable, Iterator, Sequence
 
 from .config import MidiConfig
 from .errors import MidiPortNotFound, MidiUnavailable
-from .midimap import CONTROL_CHANGE, NOTE_ON, Control
+from .midimap import CONTROL_CHANGE, NOTE_ON, PITCH_BEND, Control
 
 try:
     import mido
@@ -50,7 +50,7 @@ NOTE_VELOCITY = 127
 # of other messages). Closing waits this long first: several periods of
 # the largest usual size (2048 frames at 44.1 kHz is 46 ms).
 OUTPUT_DRAIN = 0.25
-_STATUS = {CONTROL_CHANGE: 0xB0, NOTE_ON: 0x90}
+_STATUS = {CONTROL_CHANGE: 0xB0, NOTE_ON: 0x90, PITCH_BEND: 0xE0}
 _NOTE_OFF = 0x80
 
 
@@ -148,13 +148,16 @@ class Port:
             self.client.delete()
 
 
-def _key(message: mido.Message) -> tuple[str, int, int | None] | None:
-    """The message as a mapping's key (channels from 1), or None for a note that ends."""
+def _key_and_data(message: mido.Message) -> tuple[tuple[str, int, int | None] | None, int]:
+    """The message as a mapping's key (channels from 1) and the data that is its value;
+    the key is None for a note that ends and for messages IMPS does not map."""
     if message.type == "control_change":
-        return CONTROL_CHANGE, message.channel + 1, message.control
+        return (CONTROL_CHANGE, message.channel + 1, message.control), message.value
     if message.type == "note_on" and message.velocity > 0:
-        return NOTE_ON, message.channel + 1, None
-    return None
+        return (NOTE_ON, message.channel + 1, None), message.note
+    if message.type == "pitchwheel":
+        return (PITCH_BEND, message.channel + 1, None), message.pitch - mido.MIN_PITCHWHEEL
+    return None, 0
 
 
 def _kind_of(message: mido.Message) -> str:
@@ -221,14 +224,13 @@ class MidiLink:
 
     def _handle(self, data: list[int], arrived: float) -> None:
         message = mido.Message.from_bytes(data)
-        key = _key(message)
+        key, data = _key_and_data(message)
         index = self._inputs.get(key)
         if index is None:
             self.ignored["note end" if key is None and message.type in ("note_on", "note_off")
                          else _kind_of(message)] += 1
             return
         control = self.mapping.inputs[index]
-        data = message.value if control.kind == CONTROL_CHANGE else message.note
         if self._is_echo(control, data, arrived):
             self.echoes_ignored += 1
             return
@@ -243,8 +245,8 @@ class MidiLink:
 
     # The player's thread.
     def send(self, values: Sequence[float]) -> None:
-        """A prediction (values 0-1) as MIDI: a control change only where its data
-        changed; a note on ends the channel's previous note first."""
+        """A prediction (values 0-1) as MIDI: a control change or pitch bend only where
+        its data changed; a note on ends the channel's previous note first."""
         if self.output is None:
             return
         with self._output_lock:
@@ -277,6 +279,10 @@ class MidiLink:
             if control.kind == CONTROL_CHANGE:
                 if self._sent.get(control.key, (None,))[0] != data:
                     messages.append([_STATUS[CONTROL_CHANGE] | channel, control.number, data])
+                    sent.append((control.key, data))
+            elif control.kind == PITCH_BEND:
+                if self._sent.get(control.key, (None,))[0] != data:
+                    messages.append([_STATUS[PITCH_BEND] | channel, data & 0x7F, data >> 7])
                     sent.append((control.key, data))
             else:
                 if channel in self._sounding:

@@ -7,6 +7,7 @@ An entry is written as in IMPSY, channels counted from 1:
     ["control_change", CHANNEL, CC]             a control change, data 0-127
     ["control_change", CHANNEL, CC, LOW, HIGH]  data LOW-HIGH is the value 0-1
     ["note_on", CHANNEL]                        the note number 0-127 is the value
+    ["pitch_bend", CHANNEL]                     the bend, 14 bits (0-16383, 8192 the middle)
 """
 
 from __future__ import annotations
@@ -21,12 +22,14 @@ from .errors import MidiMappingError
 
 CONTROL_CHANGE = "control_change"
 NOTE_ON = "note_on"
-KINDS = (CONTROL_CHANGE, NOTE_ON)
+PITCH_BEND = "pitch_bend"
+KINDS = (CONTROL_CHANGE, NOTE_ON, PITCH_BEND)
 CHANNELS = range(1, 17)
 # CC 120-127 are channel mode messages (all sound off, reset, all notes off, omni,
 # mono, poly): sending one as a control would silence or reconfigure the synth.
 CONTROLLERS = range(0, 120)
 DATA_MAX = 127
+PITCH_BEND_MAX = 16383  # 14 bits, in two data bytes
 # The value of a control no message has set yet: the middle, where a knob's travel is
 # even both ways. A first MIDI message sends it for every other control.
 UNTOUCHED = 0.5
@@ -34,7 +37,8 @@ UNTOUCHED = 0.5
 
 @dataclass(frozen=True)
 class Control:
-    """One MIDI control: a control change (channel, number) or the notes of a channel."""
+    """One MIDI control: a control change (channel, number), or the notes or the pitch
+    bend of a channel."""
     kind: str
     channel: int  # 1-16, as musicians count
     number: int | None = None  # the controller number; None for note_on
@@ -57,7 +61,7 @@ class Control:
 
     def __str__(self) -> str:
         fields = [self.kind, self.channel] + ([self.number] if self.number is not None else []) + \
-            ([self.low, self.high] if (self.low, self.high) != (0, DATA_MAX) else [])
+            ([self.low, self.high] if self.kind == CONTROL_CHANGE and (self.low, self.high) != (0, DATA_MAX) else [])
         return "[" + ", ".join(f'"{f}"' if isinstance(f, str) else str(f) for f in fields) + "]"
 
 
@@ -148,19 +152,21 @@ def _checked(entry, where: str) -> Control:
         raise bad(f'is not an entry such as ["{CONTROL_CHANGE}", 1, 1] or ["{NOTE_ON}", 1]')
     kind, numbers = entry[0], entry[1:]
     if kind not in KINDS:
-        raise bad(f"is a {kind} entry; IMPS maps {' and '.join(KINDS)}")
+        raise bad(f"is a {kind} entry; IMPS maps {', '.join(KINDS[:-1])} and {KINDS[-1]}")
     if not all(isinstance(n, int) and not isinstance(n, bool) for n in numbers):
         raise bad("should hold whole numbers after its kind")
-    shapes = {CONTROL_CHANGE: (2, 4), NOTE_ON: (1,)}
+    shapes = {CONTROL_CHANGE: (2, 4), NOTE_ON: (1,), PITCH_BEND: (1,)}
     if len(numbers) not in shapes[kind]:
         form = ('["control_change", CHANNEL, CC] or ["control_change", CHANNEL, CC, LOW, HIGH]'
-                if kind == CONTROL_CHANGE else '["note_on", CHANNEL]')
+                if kind == CONTROL_CHANGE else f'["{kind}", CHANNEL]')
         raise bad(f"should be {form}")
     channel = numbers[0]
     if channel not in CHANNELS:
         raise bad(f"has channel {channel}; channels are 1-16")
     if kind == NOTE_ON:
         return Control(NOTE_ON, channel)
+    if kind == PITCH_BEND:
+        return Control(PITCH_BEND, channel, high=PITCH_BEND_MAX)
     number = numbers[1]
     if number not in CONTROLLERS:
         raise bad(f"has controller {number}; controls are CC 0-119 (120-127 are channel mode messages)")

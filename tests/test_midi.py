@@ -10,7 +10,7 @@ import pytest
 from conftest import Recorder, sounding_notes
 from imps.config import MidiConfig
 from imps.errors import MidiPortNotFound
-from imps.midimap import CONTROL_CHANGE, NOTE_ON, Control, MidiMapping, default_mapping
+from imps.midimap import CONTROL_CHANGE, NOTE_ON, PITCH_BEND, PITCH_BEND_MAX, Control, MidiMapping, default_mapping
 from imps.probe import VirtualMidiOut
 
 pytestmark = pytest.mark.peers("jackd", "jack_wait")
@@ -72,6 +72,19 @@ def test_a_note_on_input_is_its_note_number_and_note_ends_are_ignored(controller
         while midi.received < 4 and time.monotonic() < deadline:
             time.sleep(0.01)
         assert midi.ignored == {"note end": 2} and len(controls.items) == 2
+    finally:
+        midi.close()
+
+
+def test_a_pitch_bend_goes_in_and_out_as_14_bits(controller, synth):
+    bends = (Control(PITCH_BEND, 1, high=PITCH_BEND_MAX), Control(PITCH_BEND, 2, high=PITCH_BEND_MAX))
+    midi, controls, _ = link(MidiMapping(bends, bends))
+    try:
+        controller.send_paced([[0xE0, 0, 64], [0xE1, 0x7F, 0x7F], [0xE0, 0, 0]], rate=200)
+        assert controls.wait_for(3) == [(0, 8192 / PITCH_BEND_MAX), (1, 1.0), (0, 0.0)]
+        midi.send([0.5, 1.0])
+        midi.send([0.5, 0.0])  # the first has not changed: not sent again
+        assert synth.wait_for(3) == [[0xE0, 0, 64], [0xE1, 0x7F, 0x7F], [0xE1, 0, 0]]
     finally:
         midi.close()
 

@@ -7,7 +7,8 @@ import pytest
 
 from conftest import ROOT
 from imps.errors import MidiMappingError
-from imps.midimap import CONTROL_CHANGE, NOTE_ON, Control, default_mapping, read_mapping
+from imps.midimap import (CONTROL_CHANGE, NOTE_ON, PITCH_BEND, PITCH_BEND_MAX, Control, default_mapping,
+                          read_mapping)
 
 EXAMPLES = ROOT / "examples"
 
@@ -73,13 +74,22 @@ output."X-TOUCH" = [["control_change", 1, 9, 0, 13], ["note_on", 16]]
     assert mapping.outputs == (Control(CONTROL_CHANGE, 1, 9, 0, 13), Control(NOTE_ON, 16))
 
 
+def test_a_pitch_bend_is_its_14_bits_with_the_middle_at_half(tmp_path):
+    path = write(tmp_path, '[midi]\ninput = [["pitch_bend", 3]]\noutput = [["pitch_bend", 4]]\n')
+    mapping = read_mapping(path, 1)
+    bend = mapping.inputs[0]
+    assert bend == Control(PITCH_BEND, 3, high=PITCH_BEND_MAX) and str(bend) == '["pitch_bend", 3]'
+    assert (bend.value(0), bend.value(PITCH_BEND_MAX)) == (0.0, 1.0) and bend.data(0.5) == 8192
+
+
 @pytest.mark.parametrize("entry, said", [
-    ('["pitch_bend", 3]', "is a pitch_bend entry; IMPS maps control_change and note_on"),  # IMPSY has it; IMPS names the form it does not map
+    ('["program_change", 3]', "is a program_change entry; IMPS maps control_change, note_on and pitch_bend"),
     ('["control_change", 17, 1]', "channel 17; channels are 1-16"),
     ('["control_change", 0, 1]', "channel 0; channels are 1-16"),
     ('["control_change", 1, 120]', "controller 120; controls are CC 0-119"),
     ('["control_change", 1]', '["control_change", CHANNEL, CC]'),
     ('["note_on", 1, 60]', '["note_on", CHANNEL]'),
+    ('["pitch_bend", 1, 0]', '["pitch_bend", CHANNEL]'),
     ('["control_change", 1, 1.5]', "whole numbers"),
     ('["control_change", 1, 1, 5, 5]', "no width"),
     ('"cc1"', "is not an entry"),
