@@ -17,6 +17,7 @@ from imps import cli  # noqa: E402
 from imps.config import MIDI_APIS, MidiConfig, ServerConfig  # noqa: E402
 from imps.engine import ENGINES, KERAS_ENGINE  # noqa: E402
 from imps.interaction import BATTLE, CALL_RESPONSE, POLYPHONY, USER_ONLY  # noqa: E402
+from imps.midimap import DEFAULT_CHANNEL, default_mapping, read_mapping  # noqa: E402
 from imps.names import LOGS_DIR, log_name  # noqa: E402
 
 DESCRIPTION = """Interactive Musical Prediction System: a mixture density RNN that listens to your
@@ -68,16 +69,17 @@ def parse_args() -> tuple[argparse.Namespace, ServerConfig]:
                              "comparison) (default: %(default)s)")
     add_midi_flags(parser)
     args = parser.parse_args()
-    return args, ServerConfig(dimension=args.dimension, mode=args.mode, server_ip=args.serverip, server_port=args.serverport,
-                        client_ip=args.clientip, client_port=args.clientport,
-                        logs_dir=Path(LOGS_DIR) if args.log else None,
-                        call_response_threshold=args.callresponsethresh, verbose=args.verbose,
-                        model_size=args.modelsize, model_file=Path(args.modelfile) if args.modelfile else None,
-                        sigma_temp=args.sigmatemp, pi_temp=args.pitemp, engine=args.engine,
-                        midi=midi_config(parser, args))
+    config = ServerConfig(dimension=args.dimension, mode=args.mode, server_ip=args.serverip,
+                          server_port=args.serverport, client_ip=args.clientip, client_port=args.clientport,
+                          logs_dir=Path(LOGS_DIR) if args.log else None,
+                          call_response_threshold=args.callresponsethresh, verbose=args.verbose,
+                          model_size=args.modelsize, model_file=Path(args.modelfile) if args.modelfile else None,
+                          sigma_temp=args.sigmatemp, pi_temp=args.pitemp, engine=args.engine,
+                          midi=midi_config(parser, args))
+    return args, config
 
 
-def add_midi_flags(parser) -> None:
+def add_midi_flags(parser: argparse.ArgumentParser) -> None:
     midi = parser.add_argument_group("MIDI (OSC stays on; needs mido and python-rtmidi)")
     midi.add_argument("--midilist", action="store_true",
                       help="print the MIDI input and output ports there are, one a line, and exit")
@@ -89,7 +91,8 @@ def add_midi_flags(parser) -> None:
                       help="the MIDI system: alsa (Linux's own) or jack (a running JACK server's MIDI ports) "
                            "(default: python-rtmidi's, ALSA on Linux)")
     midi.add_argument("--midichannel", type=int, metavar="1-16",
-                      help="without --midimap: the channel of the control changes, in and out (default: 1)")
+                      help="without --midimap: the channel of the control changes, in and out (default: "
+                           f"{DEFAULT_CHANNEL})")
     midi.add_argument("--midicc", type=cli.controller_numbers, metavar="CC,CC,...",
                       help="without --midimap: the control change numbers, one per control, in and out "
                            "(default: 1 to dimension-1)")
@@ -106,10 +109,8 @@ def add_midi_flags(parser) -> None:
                            "summary counts them")
 
 
-def midi_config(parser, args) -> MidiConfig | None:
+def midi_config(parser: argparse.ArgumentParser, args: argparse.Namespace) -> MidiConfig | None:
     """The MIDI settings from the flags, or None when MIDI is not asked for."""
-    from imps import midimap
-
     if args.midimap is None and args.midiin is None and args.midiout is None:
         if args.midichannel is not None or args.midicc is not None or args.midifeedback or args.mididin:
             parser.error("the MIDI flags need a port: name one with --midiin or --midiout")
@@ -119,9 +120,10 @@ def midi_config(parser, args) -> MidiConfig | None:
         if args.midichannel is not None or args.midicc is not None:
             parser.error("--midichannel and --midicc are for the mapping without a file; with --midimap, the file "
                          "says the channels and numbers")
-        mapping = midimap.read_mapping(args.midimap, n_values)
+        mapping = read_mapping(args.midimap, n_values)
     else:
-        mapping = midimap.default_mapping(n_values, args.midichannel or 1, args.midicc)
+        mapping = default_mapping(n_values, DEFAULT_CHANNEL if args.midichannel is None else args.midichannel,
+                                  args.midicc)
     in_port, out_port = args.midiin or mapping.in_device, args.midiout or mapping.out_device
     if in_port is None and out_port is None:
         parser.error(f"{args.midimap} names no in_device or out_device: name the ports with --midiin or --midiout")

@@ -219,11 +219,15 @@ class MidiLink:
             self.received += 1
             try:
                 self._handle(*item)
-            except Exception as error:  # a message that cannot be used must never end the input
+            except Exception as error:  # whatever goes wrong with one message must never end the input
                 self.ignored[f"not handled ({type(error).__name__}: {error})"] += 1
 
     def _handle(self, data: list[int], arrived: float) -> None:
-        message = mido.Message.from_bytes(data)
+        try:
+            message = mido.Message.from_bytes(data)
+        except ValueError:
+            self.ignored["malformed"] += 1
+            return
         key, data = _key_and_data(message)
         index = self._inputs.get(key)
         if index is None:

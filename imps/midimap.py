@@ -25,6 +25,7 @@ NOTE_ON = "note_on"
 PITCH_BEND = "pitch_bend"
 KINDS = (CONTROL_CHANGE, NOTE_ON, PITCH_BEND)
 CHANNELS = range(1, 17)
+DEFAULT_CHANNEL = 1  # of the mapping without a file
 # CC 120-127 are channel mode messages (all sound off, reset, all notes off, omni,
 # mono, poly): sending one as a control would silence or reconfigure the synth.
 CONTROLLERS = range(0, 120)
@@ -78,7 +79,8 @@ class MidiMapping:
         return {control.key: i for i, control in enumerate(self.inputs)}
 
 
-def default_mapping(n_values: int, channel: int = 1, controllers: Sequence[int] | None = None) -> MidiMapping:
+def default_mapping(n_values: int, channel: int = DEFAULT_CHANNEL,
+                    controllers: Sequence[int] | None = None) -> MidiMapping:
     """Control changes on one channel, in and out: CC 1 to n_values unless `controllers` are named."""
     controllers = list(controllers) if controllers is not None else list(range(1, n_values + 1))
     if len(controllers) != n_values:

@@ -231,6 +231,7 @@ def test_without_a_midi_server_one_line_says_so_and_no_library_noise(tmp_path, m
 @pytest.mark.parametrize("flags, said", [
     (["-d", "9", "--midiin", "x", "--midicc", "1,2"], "2 controller numbers were given for 8 controls"),
     (["-d", "3", "--midiin", "x", "--midichannel", "17"], "channel 17; channels are 1-16"),
+    (["-d", "3", "--midiin", "x", "--midichannel", "0"], "channel 0; channels are 1-16"),
     (["-d", "3", "--midiin", "x", "--midicc", "1,127"], "controller 127; controls are CC 0-119"),
     (["-d", "4", "--midimap", str(ROOT / "examples" / "x-touch-mini.toml")], "input has 8 entries for 3 controls"),
 ])
