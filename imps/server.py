@@ -25,13 +25,13 @@ class PerformanceServer:
         # Every control's latest value: a MIDI message changes one, an OSC /interface all.
         self._controls = np.full(config.dimension - 1, UNTOUCHED)
         self._input_lock = threading.Lock()  # the OSC and MIDI threads take turns with the musician's events
-        self.midi = None
+        self.midi = self.log = self.sender = None
         if config.midi is not None:  # first: a port that is not there leaves no empty log behind
             from .midi import MidiLink
             self.midi = MidiLink(config.midi, self._midi_control, report)
-        self.log = PerformanceLog.start(config.logs_dir, config.dimension) if config.logs_dir is not None else None
-        self.sender = PredictionSender(config.client_ip, config.client_port, config.dimension - 1)
         try:
+            self.log = PerformanceLog.start(config.logs_dir, config.dimension) if config.logs_dir is not None else None
+            self.sender = PredictionSender(config.client_ip, config.client_port, config.dimension - 1)
             send = self.sender.send if self.midi is None or self.midi.output is None else self._send
             self.performance = Performance(config.mode, predictor, send, self.log, config.call_response_threshold,
                                            config.verbose, report, self.midi.end_notes if self.midi else None)
@@ -40,7 +40,8 @@ class PerformanceServer:
         except Exception:
             if self.midi is not None:
                 self.midi.close()
-            self.sender.close()
+            if self.sender is not None:
+                self.sender.close()
             self._close_log()
             raise
 
