@@ -146,7 +146,8 @@ def jack(monkeypatch):
         for library in ("mido", "rtmidi"):
             importlib.import_module(library)
     except ImportError as error:
-        skip_or_fail(f"needs the Python packages mido and python-rtmidi ({error}): pip install -r requirements.txt")
+        skip_or_fail(f"needs the Python packages mido and python-rtmidi (pip install -r requirements.txt), and "
+                     f"python-rtmidi needs ALSA's library, from the Debian package libasound2 ({error})")
     server = JackServer(f"imps-test-{os.getpid()}-{next(_jack_names)}")
     monkeypatch.setenv("JACK_DEFAULT_SERVER", server.name)
     monkeypatch.setenv("JACK_NO_START_SERVER", "1")
