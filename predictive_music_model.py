@@ -8,23 +8,26 @@ import os
 for variable in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
     os.environ.setdefault(variable, "1")
 
+import argparse  # noqa: E402
 import signal  # noqa: E402
 import threading  # noqa: E402
 from pathlib import Path  # noqa: E402
 
 from imps import cli  # noqa: E402
-from imps.config import ServerConfig  # noqa: E402
+from imps.config import MIDI_APIS, MidiConfig, ServerConfig  # noqa: E402
 from imps.engine import ENGINES, KERAS_ENGINE  # noqa: E402
 from imps.interaction import BATTLE, CALL_RESPONSE, POLYPHONY, USER_ONLY  # noqa: E402
+from imps.midimap import DEFAULT_CHANNEL, default_mapping, read_mapping  # noqa: E402
 from imps.names import LOGS_DIR, log_name  # noqa: E402
 
 DESCRIPTION = """Interactive Musical Prediction System: a mixture density RNN that listens to your
 interface over OSC (/interface x1 ... xN) and plays back its predictions (/prediction x1 ... xN).
-Send /temperature SIGMA PI and /timescale FACTOR to change sampling and tempo while playing."""
+Send /temperature SIGMA PI and /timescale FACTOR to change sampling and tempo while playing.
+A MIDI controller and synth can play too (--midiin, --midiout), with OSC on at the same time."""
 DEFAULTS = ServerConfig()
 
 
-def parse_args():
+def parse_args() -> tuple[argparse.Namespace, ServerConfig]:
     parser = cli.Parser(description=DESCRIPTION)
     cli.add_dimension(parser)
     parser.add_argument("-l", "--log", action="store_true",
@@ -64,13 +67,80 @@ def parse_args():
     parser.add_argument("--engine", choices=ENGINES, default=DEFAULTS.engine,
                         help="numpy (fast, no TensorFlow) or keras (the same model through TensorFlow, for "
                              "comparison) (default: %(default)s)")
+    add_midi_flags(parser)
     args = parser.parse_args()
-    return ServerConfig(dimension=args.dimension, mode=args.mode, server_ip=args.serverip, server_port=args.serverport,
-                        client_ip=args.clientip, client_port=args.clientport,
-                        logs_dir=Path(LOGS_DIR) if args.log else None,
-                        call_response_threshold=args.callresponsethresh, verbose=args.verbose,
-                        model_size=args.modelsize, model_file=Path(args.modelfile) if args.modelfile else None,
-                        sigma_temp=args.sigmatemp, pi_temp=args.pitemp, engine=args.engine)
+    config = ServerConfig(dimension=args.dimension, mode=args.mode, server_ip=args.serverip,
+                          server_port=args.serverport, client_ip=args.clientip, client_port=args.clientport,
+                          logs_dir=Path(LOGS_DIR) if args.log else None,
+                          call_response_threshold=args.callresponsethresh, verbose=args.verbose,
+                          model_size=args.modelsize, model_file=Path(args.modelfile) if args.modelfile else None,
+                          sigma_temp=args.sigmatemp, pi_temp=args.pitemp, engine=args.engine,
+                          midi=midi_config(parser, args))
+    return args, config
+
+
+def add_midi_flags(parser: argparse.ArgumentParser) -> None:
+    midi = parser.add_argument_group("MIDI (OSC stays on; needs mido and python-rtmidi)")
+    midi.add_argument("--midilist", action="store_true",
+                      help="print the MIDI input and output ports there are, one a line, and exit")
+    midi.add_argument("--midiin", metavar="TEXT",
+                      help="play from the first MIDI input port whose name contains TEXT (any case)")
+    midi.add_argument("--midiout", metavar="TEXT",
+                      help="send predictions to the first MIDI output port whose name contains TEXT (any case)")
+    midi.add_argument("--midiapi", choices=MIDI_APIS, default=None,
+                      help="the MIDI system: alsa (Linux's own) or jack (a running JACK server's MIDI ports) "
+                           "(default: python-rtmidi's, ALSA on Linux)")
+    midi.add_argument("--midichannel", type=int, metavar="1-16",
+                      help="without --midimap: the channel of the control changes, in and out (default: "
+                           f"{DEFAULT_CHANNEL})")
+    midi.add_argument("--midicc", type=cli.controller_numbers, metavar="CC,CC,...",
+                      help="without --midimap: the control change numbers, one per control, in and out "
+                           "(default: 1 to dimension-1)")
+    midi.add_argument("--midimap", metavar="FILE.toml",
+                      help="map MIDI as the [midi] table of an IMPSY configuration file says: its input and output "
+                           "entries, and its in_device and out_device where --midiin and --midiout are not given")
+    midi.add_argument("--midifeedback", action="store_true",
+                      help="feedback protection, for controllers that echo what they receive (motor faders, some "
+                           "LED rings): ignore an incoming value equal to one IMPS sent that control within "
+                           f"{MidiConfig.feedback_window:g} s")
+    midi.add_argument("--mididin", action="store_true",
+                      help="the MIDI output is a DIN cable (about 3,000 bytes a second): a prediction due before the "
+                           "cable has carried the previous one is not sent over MIDI (OSC still gets it), and the "
+                           "summary counts them")
+
+
+def midi_config(parser: argparse.ArgumentParser, args: argparse.Namespace) -> MidiConfig | None:
+    """The MIDI settings from the flags, or None when MIDI is not asked for."""
+    if args.midimap is None and args.midiin is None and args.midiout is None:
+        if args.midichannel is not None or args.midicc is not None or args.midifeedback or args.mididin:
+            parser.error("the MIDI flags need a port: name one with --midiin or --midiout")
+        return None
+    n_values = args.dimension - 1
+    if args.midimap is not None:
+        if args.midichannel is not None or args.midicc is not None:
+            parser.error("--midichannel and --midicc are for the mapping without a file; with --midimap, the file "
+                         "says the channels and numbers")
+        mapping = read_mapping(args.midimap, n_values)
+    else:
+        mapping = default_mapping(n_values, DEFAULT_CHANNEL if args.midichannel is None else args.midichannel,
+                                  args.midicc)
+    in_port, out_port = args.midiin or mapping.in_device, args.midiout or mapping.out_device
+    if in_port is None and out_port is None:
+        parser.error(f"{args.midimap} names no in_device or out_device: name the ports with --midiin or --midiout")
+    return MidiConfig(mapping, in_port, out_port, args.midiapi,
+                      feedback_protection=args.midifeedback or mapping.feedback_protection, din=args.mididin)
+
+
+def list_midi_ports(api: str | None) -> None:
+    from imps.midi import list_ports
+
+    inputs, outputs = list_ports(api)
+    if not inputs and not outputs:
+        cli.say("no MIDI ports found")
+    for name in inputs:
+        cli.say(f"in: {name}")
+    for name in outputs:
+        cli.say(f"out: {name}")
 
 
 def weights_line(chosen, dimension: int, size) -> str:
@@ -98,7 +168,9 @@ def weights_line(chosen, dimension: int, size) -> str:
 
 
 def main():
-    config = parse_args()
+    args, config = parse_args()
+    if args.midilist:
+        return list_midi_ports(args.midiapi)
     from imps.engine import Predictor, make_network
     from imps.model import model_size, resolve_sampling
     from imps.osc import is_loopback
@@ -131,6 +203,7 @@ def main():
     server.start()
     cli.say(f"{config.mode}: listening for /interface on {config.server_ip}:{config.server_port}, "
             f"sending /prediction to {config.client_ip}:{config.client_port}" +
+            (f", {server.midi.describe()}" if server.midi else "") +
             (f", logging to {server.log.path}" if server.log else "") + f". {cli.READY}")
     stop.wait()
     server.stop()

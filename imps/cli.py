@@ -88,7 +88,26 @@ def explain(error: BaseException) -> str:
                 else "check --serverip and --serverport")
     elif isinstance(error, errors.FilesExist):
         hint = "choose another --out folder or pass --overwrite"
+    elif isinstance(error, errors.MidiMappingError):
+        hint = ("give one entry per control, or the --dimension that fits them (controls + 1)" if error.count
+                else "correct it (README: Connecting a MIDI controller)")
+    elif isinstance(error, errors.MidiPortNotFound):
+        hint = f"name one of them with {'--midiin' if error.direction == 'input' else '--midiout'}"
+    elif isinstance(error, errors.MidiUnavailable):
+        hint = ("install mido and python-rtmidi (pip install -r requirements.txt) and ALSA's library (Debian: "
+                "libasound2)" if error.library_missing
+                else "start the JACK server (jackd), or leave out --midiapi for ALSA" if error.api == "jack"
+                else "load ALSA's sequencer (the snd-seq kernel module), or start a JACK server and add --midiapi jack")
     return f"{error}: {hint}" if hint else str(error)
+
+
+def controller_numbers(text: str) -> list[int]:
+    """--midicc 1,2,3: whole numbers, in order (their range is the mapping's to check)."""
+    try:
+        return [int(part) for part in text.split(",")]
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"controller numbers are whole numbers separated by commas, such as "
+                                         f"1,2,3, not {text!r}") from None
 
 
 def add_allow_pickle(parser: argparse.ArgumentParser) -> None:
@@ -109,9 +128,12 @@ def add_temperatures(parser: argparse.ArgumentParser) -> None:
 
 def run(main: Callable[[], int | None], expected: tuple[type[BaseException], ...] = ()) -> NoReturn:
     """Run a script's main: the package's errors and the `expected` ones become one line
-    and exit code 1; Ctrl-C exits quietly with 130."""
+    and exit code 1 (2 for a MIDI port that matches nothing, as for a wrong flag); Ctrl-C
+    exits quietly with 130."""
     try:
         sys.exit(main() or 0)
+    except errors.MidiPortNotFound as error:
+        fail(explain(error), code=2)
     except (errors.IMPSError, *expected) as error:
         fail(explain(error))
     except KeyboardInterrupt:

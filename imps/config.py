@@ -9,6 +9,7 @@ from pathlib import Path
 
 from .engine import NUMPY_ENGINE
 from .interaction import CALL_RESPONSE
+from .midimap import MidiMapping
 from .model import DEFAULT_SIZE
 
 DEFAULT_DIMENSION = 2  # one interface value and dt: the smallest model
@@ -16,6 +17,22 @@ DEFAULT_DIMENSION = 2  # one interface value and dt: the smallest model
 # How training spreads over devices: mirrored copies the model onto every GPU;
 # auto chooses mirrored when more than one GPU is visible.
 STRATEGIES = ("auto", "default", "mirrored")
+
+
+# How python-rtmidi reaches MIDI ports on Linux: ALSA's sequencer (the system's MIDI),
+# or a JACK server's MIDI ports.
+MIDI_APIS = ("alsa", "jack")
+
+
+@dataclass
+class MidiConfig:
+    mapping: MidiMapping
+    in_port: str | None = None  # the first input port whose name contains this; None: no MIDI in
+    out_port: str | None = None  # the same for predictions out; None: no MIDI out
+    api: str | None = None  # one of MIDI_APIS; None: python-rtmidi's default (ALSA on Linux)
+    feedback_protection: bool = False  # ignore a controller echoing back what IMPS just sent it
+    feedback_window: float = 0.2  # seconds after a send in which its echo is ignored
+    din: bool = False  # thin predictions to what a DIN MIDI cable carries
 
 
 @dataclass
@@ -35,6 +52,7 @@ class ServerConfig:
     sigma_temp: float | None = None
     pi_temp: float | None = None
     engine: str = NUMPY_ENGINE
+    midi: MidiConfig | None = None  # None: OSC only
 
 
 @dataclass

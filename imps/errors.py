@@ -79,3 +79,34 @@ class FilesExist(IMPSError):
     def __init__(self, first: Path, count: int):
         self.first, self.count = first, count
         super().__init__(f"{first} already exists ({count} of these files do)")
+
+
+class MidiError(IMPSError):
+    """MIDI that cannot be played as asked; the message says why."""
+
+
+class MidiMappingError(MidiError):
+    """A mapping that cannot be used: names the entry. `count` is True when the number of
+    entries does not fit the number of controls (so the dimension may be what is wrong)."""
+
+    def __init__(self, message: str, count: bool = False):
+        self.count = count
+        super().__init__(message)
+
+
+class MidiUnavailable(MidiError):
+    """No MIDI library (`library_missing`), or no MIDI system behind the API asked for."""
+
+    def __init__(self, api: str, reason: str, library_missing: bool = False):
+        self.api, self.library_missing = api, library_missing
+        super().__init__(reason)
+
+
+class MidiPortNotFound(MidiError):
+    """No port of the direction ('input' or 'output') whose name contains `wanted`."""
+
+    def __init__(self, direction: str, wanted: str, ports: list[str]):
+        self.direction, self.wanted, self.ports = direction, wanted, ports
+        there = "; ".join(repr(p) for p in ports) if ports else "none"
+        super().__init__(f"no MIDI {direction} port has {wanted!r} in its name (the {direction} ports there are: "
+                         f"{there})")

@@ -1,6 +1,7 @@
 """The interaction loop: who plays when.
 
-Data flows one way. The OSC thread validates and logs each musician's event and puts
+Data flows one way. The OSC thread (or the MIDI thread: the server lets one in at a
+time) validates and logs each musician's event and puts
 it in a bounded queue. The model thread takes events from that queue, predicts the
 next event and hands it to the player. The player sleeps until each prediction is
 due, sends it, logs it, and (when the model is to go on by itself) puts it back in
@@ -156,7 +157,7 @@ class Performance:
 
     def __init__(self, mode: str, predictor: Predictor | None, send: Callable[[Sequence[float]], None],
                  log: PerformanceLog | None, call_response_threshold: float, verbose: bool = False,
-                 report: Callable[[str], None] = print):
+                 report: Callable[[str], None] = print, silence: Callable[[], None] | None = None):
         if mode not in MODES:
             raise ValueError(f"unknown mode {mode!r}")
         if mode != USER_ONLY and predictor is None:
@@ -169,15 +170,19 @@ class Performance:
         self.threshold = call_response_threshold
         self.verbose = verbose
         self.report = report
+        self.silence = silence  # ends whatever the synth still sounds of dropped predictions
         self.timescale = 1.0
         self.user_events = 0
         self.out_of_range_events = 0  # events with a value outside 0-1: logged as sent, clipped for the model
         self.predictions_sent = 0
         self.inputs_dropped = 0
         self._inbox: queue.Queue = queue.Queue(maxsize=INBOX_SIZE)
-        self._last_user_time: float | None = None  # monotonic seconds, set by the OSC thread
+        self._last_user_time: float | None = None  # monotonic seconds, set by the OSC or MIDI thread
         self._generation = 0
         self._pending_response: np.ndarray | None = None
+        # Dropping predictions and sending one exclude each other, so that a prediction
+        # already on its way cannot sound after the silence that ends its generation.
+        self._sounding = threading.Lock()
         self._stop = object()
         self.player = Player(self._play)
         self._model_thread = threading.Thread(target=self._run_model, name="model", daemon=True)
@@ -186,7 +191,7 @@ class Performance:
     def switches(self) -> Switches:
         return self.turn.value if self.turn is not None else MODES[self.mode]
 
-    # Called on the OSC thread.
+    # Called on the OSC or the MIDI thread, one at a time.
     def user_event(self, values: Sequence[float]) -> None:
         """The musician's event: logged exactly as it came; the model gets it clipped to
         0-1, and the musician hears once that a value was out of range."""
@@ -269,8 +274,11 @@ class Performance:
 
     def _on_user(self, item: _Input) -> None:
         if self.turn is Turn.RESPONSE:
-            self._generation += 1
-            self.player.clear()
+            with self._sounding:
+                self._generation += 1
+                self.player.clear()
+                if self.silence is not None:
+                    self.silence()
             self.turn = Turn.CALL
             self.report("call and response: the musician plays (call)")
         if not self.switches.user_to_model:
@@ -297,10 +305,11 @@ class Performance:
 
     # The player thread.
     def _play(self, event: np.ndarray, generation: int) -> None:
-        if generation != self._generation:
-            return
-        values = event[1:]
-        self.send(values)
+        with self._sounding:
+            if generation != self._generation:
+                return
+            values = event[1:]
+            self.send(values)
         self.predictions_sent += 1
         if self.log is not None:
             self.log.write("rnn", values)

@@ -24,7 +24,7 @@ SOURCES = ("interface", "rnn")
 class PerformanceLog:
     """One log file per performance. Each line reaches the operating system as soon as
     it is written (line buffering), so a crash loses at most the line being written.
-    The OSC thread and the player thread both write, hence the lock."""
+    The OSC (or MIDI) thread and the player thread both write, hence the lock."""
 
     def __init__(self, path: Path):
         self.path = Path(path)

@@ -1,7 +1,8 @@
 """Playing a running performance server from outside, as a musician's patch does:
 free ports, predictive_music_model.py as a process of its own, packets sent at a
 steady rate, and OSC packets good and bad (random and malformed packets mixed with
-valid /interface messages), to show that the server survives whatever arrives.
+valid /interface messages), to show that the server survives whatever arrives; and,
+for MIDI, a JACK server of its own with a controller's and a synth's ports.
 
 Used by the benchmark and reliability scripts in utils/ and by the tests.
 """
@@ -263,3 +264,72 @@ def flood(port: int, n_values: int, rate: float, seconds: float) -> int:
     sender = subprocess.run([sys.executable, "-c", _FLOOD_SENDER, str(port), str(n_values), str(rate), str(seconds)],
                             capture_output=True, text=True, check=True)
     return int(sender.stdout)
+
+
+class JackServer:
+    """A JACK server of its own: the dummy backend (no sound card needed), a small period,
+    and a private `name`, so no musician's server (nor another test's) is touched. Its
+    clients find it by the environment: JACK_DEFAULT_SERVER=name, with
+    JACK_NO_START_SERVER=1 so that none starts a server by itself."""
+
+    def __init__(self, name: str, period: int = 64, rate: int = 48000):
+        self.name, self.period, self.rate = name, period, rate
+        self.process = subprocess.Popen(["jackd", "-n", name, "-d", "dummy", "-r", str(rate), "-p", str(period)],
+                                        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        waited = subprocess.run(["jack_wait", "-w", "-s", name, "-t", "10"], capture_output=True, text=True)
+        if waited.returncode != 0:
+            self.stop()
+            raise RuntimeError(f"jackd -n {name} did not start: {waited.stdout}{waited.stderr}")
+
+    def stop(self) -> None:
+        self.process.terminate()
+        try:
+            self.process.wait(10)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            self.process.wait()
+
+
+class VirtualMidiOut:
+    """A MIDI output port of its own on the JACK server, as a controller is to IMPS:
+    the port is named `{name}:out`."""
+
+    def __init__(self, name: str):
+        import rtmidi
+        self.client = rtmidi.MidiOut(rtapi=rtmidi.API_UNIX_JACK, name=name)
+        self.client.open_virtual_port("out")
+
+    def send(self, *messages: list[int]) -> None:
+        for data in messages:
+            self.client.send_message(data)
+
+    def send_paced(self, messages: list[list[int]], rate: float) -> None:
+        """At about `rate` messages a second: JACK's dummy driver drops a burst of thousands."""
+        began = time.monotonic()
+        for i, data in enumerate(messages):
+            self.client.send_message(data)
+            delay = began + (i + 1) / rate - time.monotonic()
+            if delay > 0:
+                time.sleep(delay)
+
+    def close(self) -> None:
+        self.client.close_port()
+        self.client.delete()
+
+
+class VirtualMidiIn:
+    """A MIDI input port of its own on the JACK server, as a synth is to IMPS: the port
+    is named `{name}:in`, and `on_message(bytes, monotonic arrival time)` hears every
+    message, clock and SysEx included."""
+
+    def __init__(self, name: str, on_message: Callable[[list[int], float], None]):
+        import rtmidi
+        self.client = rtmidi.MidiIn(rtapi=rtmidi.API_UNIX_JACK, name=name)
+        self.client.ignore_types(sysex=False, timing=False, active_sense=False)
+        self.client.open_virtual_port("in")
+        self.client.set_callback(lambda message, _: on_message(list(message[0]), time.monotonic()))
+
+    def close(self) -> None:
+        self.client.cancel_callback()
+        self.client.close_port()
+        self.client.delete()

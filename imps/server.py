@@ -1,9 +1,10 @@
-"""The performance server: OSC in, the interaction loop, OSC out, the log."""
+"""The performance server: OSC (and MIDI) in, the interaction loop, OSC (and MIDI) out, the log."""
 
 from __future__ import annotations
 
+import threading
 from collections import Counter
-from typing import Callable
+from typing import Callable, Sequence
 
 import numpy as np
 
@@ -11,6 +12,7 @@ from .config import ServerConfig
 from .engine import Predictor
 from .interaction import PLAYER_SIZE, Performance
 from .logs import PerformanceLog
+from .midimap import UNTOUCHED
 from .osc import (INTERFACE, TEMPERATURE, TIMESCALE, BadArguments, OSCServer, PredictionSender, RateLimitedWarner,
                   parse_values)
 
@@ -20,15 +22,26 @@ class PerformanceServer:
         self.config = config
         self.report = report
         self.warner = RateLimitedWarner(emit=report)
-        self.log = PerformanceLog.start(config.logs_dir, config.dimension) if config.logs_dir is not None else None
-        self.sender = PredictionSender(config.client_ip, config.client_port, config.dimension - 1)
-        self.performance = Performance(config.mode, predictor, self.sender.send, self.log,
-                                       config.call_response_threshold, config.verbose, report)
-        handlers = {INTERFACE: self._interface, TEMPERATURE: self._temperature, TIMESCALE: self._timescale}
+        # Every control's latest value: a MIDI message changes one, an OSC /interface all.
+        self._controls = np.full(config.dimension - 1, UNTOUCHED)
+        self._input_lock = threading.Lock()  # the OSC and MIDI threads take turns with the musician's events
+        self.midi = self.log = self.sender = None
+        if config.midi is not None:  # first: a port that is not there leaves no empty log behind
+            from .midi import MidiLink
+            self.midi = MidiLink(config.midi, self._midi_control, report)
         try:
+            self.log = PerformanceLog.start(config.logs_dir, config.dimension) if config.logs_dir is not None else None
+            self.sender = PredictionSender(config.client_ip, config.client_port, config.dimension - 1)
+            send = self.sender.send if self.midi is None or self.midi.output is None else self._send
+            self.performance = Performance(config.mode, predictor, send, self.log, config.call_response_threshold,
+                                           config.verbose, report, self.midi.end_notes if self.midi else None)
+            handlers = {INTERFACE: self._interface, TEMPERATURE: self._temperature, TIMESCALE: self._timescale}
             self.osc = OSCServer(config.server_ip, config.server_port, handlers, self.warner)
         except Exception:
-            self.sender.close()
+            if self.midi is not None:
+                self.midi.close()
+            if self.sender is not None:
+                self.sender.close()
             self._close_log()
             raise
 
@@ -38,7 +51,20 @@ class PerformanceServer:
         except BadArguments as bad:
             self.osc.reject(f"bad {INTERFACE}", f"{INTERFACE} dropped: {bad}")
             return
-        self.performance.user_event(values)
+        with self._input_lock:
+            self._controls[:] = values
+            self.performance.user_event(values)
+
+    def _midi_control(self, index: int, value: float) -> None:
+        """One control moved on MIDI: an event carrying every control's latest value."""
+        with self._input_lock:
+            self._controls[index] = value
+            self.performance.user_event(self._controls.copy())
+
+    def _send(self, values: Sequence[float]) -> None:
+        """A prediction to the synth: /prediction and MIDI at the same moment."""
+        self.sender.send(values)
+        self.midi.send(values)
 
     def _non_negative(self, address: str, args: tuple, count: int, expected: str) -> list[float] | None:
         """The arguments as `count` floats not below zero, or None after rejecting them."""
@@ -67,10 +93,16 @@ class PerformanceServer:
     def start(self) -> None:
         self.performance.start()
         self.osc.start()
+        if self.midi is not None:
+            self.midi.start()
 
     def stop(self) -> None:
+        if self.midi is not None:
+            self.midi.stop_input()
         self.osc.stop()
         self.performance.stop()
+        if self.midi is not None:
+            self.midi.close()
         self.sender.close()
         self._close_log()
 
@@ -96,6 +128,8 @@ class PerformanceServer:
             parts.append(f"{p.inputs_dropped} stale model inputs dropped")
         if p.player.dropped:
             parts.append(f"{p.player.dropped} predictions dropped with {PLAYER_SIZE} already waiting to sound")
+        if self.midi is not None:
+            parts.extend(self.midi.summary_parts())
         if self.rejects:
             parts.append("rejected: " + ", ".join(f"{n} {kind}" for kind, n in sorted(self.rejects.items())))
         if self.log is not None:

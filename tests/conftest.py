@@ -1,8 +1,10 @@
-"""Shared test fixtures: paths, free ports, a real OSC receiver, and the third-party
-programs some tests play with."""
+"""Shared test fixtures: paths, free ports, a real OSC receiver, the third-party
+programs some tests play with, and a real JACK server with MIDI ports of its own."""
 
 from __future__ import annotations
 
+import importlib
+import itertools
 import os
 import shutil
 import threading
@@ -13,7 +15,7 @@ import pytest
 from pythonosc.dispatcher import Dispatcher
 from pythonosc.osc_server import BlockingOSCUDPServer
 
-from imps.probe import free_udp_port
+from imps.probe import JackServer, VirtualMidiIn, VirtualMidiOut, free_udp_port
 
 ROOT = Path(__file__).resolve().parent.parent
 # Files written by the original IMPS (tests/fixtures/README.md says where they come from).
@@ -23,9 +25,17 @@ LEGACY_WEIGHTS_4D_S = FIXTURES / "musicMDRNN-dim4-layers2-units64-mixtures5-scal
 LEGACY_MODEL_2D_XS = FIXTURES / "musicMDRNN-dim2-layers2-units32-mixtures5-scale10.h5"  # whole saved model
 
 # Programs that tests drive as a musician's peers, and the Debian package of each.
-PEERS = {"oscsend": "liblo-tools", "oscdump": "liblo-tools", "pd": "puredata-core"}
+PEERS = {"oscsend": "liblo-tools", "oscdump": "liblo-tools", "pd": "puredata-core", "jackd": "jackd2",
+         "jack_wait": "jackd2"}
 # Set (as .ci/run does) to make a missing peer a failure: CI must never pass by skipping.
 REQUIRE_PEERS = "IMPS_REQUIRE_PEERS"
+
+
+def skip_or_fail(reason: str) -> None:
+    """Skip a test that lacks a peer; fail it instead under IMPS_REQUIRE_PEERS=1."""
+    if os.environ.get(REQUIRE_PEERS) == "1":
+        pytest.fail(f"{reason}; {REQUIRE_PEERS}=1 makes this a failure", pytrace=False)
+    pytest.skip(reason)
 
 
 def pytest_configure(config):
@@ -39,11 +49,8 @@ def pytest_runtest_setup(item):
         if not missing:
             continue
         packages = sorted({PEERS[name] for name in missing})
-        reason = (f"needs {', '.join(missing)} on PATH, from the Debian package{'s' if len(packages) > 1 else ''} "
-                  f"{', '.join(packages)} (sudo apt-get install {' '.join(packages)})")
-        if os.environ.get(REQUIRE_PEERS) == "1":
-            pytest.fail(f"{reason}; {REQUIRE_PEERS}=1 makes this a failure", pytrace=False)
-        pytest.skip(reason)
+        skip_or_fail(f"needs {', '.join(missing)} on PATH, from the Debian package{'s' if len(packages) > 1 else ''} "
+                     f"{', '.join(packages)} (sudo apt-get install {' '.join(packages)})")
 
 
 @pytest.fixture
@@ -125,3 +132,65 @@ def in_tmp_dir(tmp_path, monkeypatch):
 
 def script_env() -> dict:
     return {**os.environ, "PYTHONUNBUFFERED": "1"}
+
+
+_jack_names = itertools.count()
+
+
+@pytest.fixture
+def jack(monkeypatch):
+    """A JACK server of this test's own (dummy backend, a small period, a private name),
+    named in the environment for the test and for the scripts it starts; stopped
+    afterwards. Use with @pytest.mark.peers("jackd", "jack_wait")."""
+    try:
+        for library in ("mido", "rtmidi"):
+            importlib.import_module(library)
+    except ImportError as error:
+        skip_or_fail(f"needs the Python packages mido and python-rtmidi (pip install -r requirements.txt), and "
+                     f"python-rtmidi needs ALSA's library, from the Debian package libasound2 ({error})")
+    server = JackServer(f"imps-test-{os.getpid()}-{next(_jack_names)}")
+    monkeypatch.setenv("JACK_DEFAULT_SERVER", server.name)
+    monkeypatch.setenv("JACK_NO_START_SERVER", "1")
+    yield server
+    server.stop()
+
+
+class VirtualSynth(VirtualMidiIn):
+    """A synth's port on the JACK server, recording each message's bytes as it arrives."""
+
+    def __init__(self, name: str = "synth"):
+        self.recorder = Recorder(whole_call=False)
+        super().__init__(name, lambda message, arrived: self.recorder.add(message))
+
+    @property
+    def messages(self) -> list[list[int]]:
+        return list(self.recorder.items)
+
+    def wait_for(self, count: int, timeout: float = 10.0) -> list[list[int]]:
+        return self.recorder.wait_for(count, timeout)
+
+
+@pytest.fixture
+def controller(jack):
+    port = VirtualMidiOut("controller")
+    yield port
+    port.close()
+
+
+@pytest.fixture
+def synth(jack):
+    port = VirtualSynth()
+    yield port
+    port.close()
+
+
+def sounding_notes(messages: list[list[int]]) -> set[tuple[int, int]]:
+    """The (channel 1-16, note) pairs still sounding after these messages."""
+    sounding = set()
+    for status, *data in messages:
+        kind, channel = status & 0xF0, (status & 0x0F) + 1
+        if kind == 0x90 and data[1] > 0:
+            sounding.add((channel, data[0]))
+        elif kind in (0x80, 0x90):
+            sounding.discard((channel, data[0]))
+    return sounding

@@ -1,0 +1,383 @@
+"""MIDI in and out: a controller's messages become IMPS's controls, predictions become
+messages to a synth or to the controller's lights.
+
+python-rtmidi opens the ports (ALSA's sequencer or JACK); mido reads what arrives.
+This module is imported only when MIDI is asked for, so OSC users never need either.
+
+Data flows one way, as in the OSC server. rtmidi's own thread only stamps each
+message's arrival and puts it on a queue; the MIDI thread blocks on that queue, maps the
+message and hands the control's new value on. Predictions are sent on the player's
+thread, at the same moment as their /prediction. A third thread wakes once a second to
+read the port lists: rtmidi says nothing when a port goes away, so that is how a
+vanished port is noticed, and how it is found again.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import queue
+import sys
+import threading
+import time
+from collections import Counter
+from typing import Callable, Iterator, Sequence
+
+from .config import MidiConfig
+from .errors import MidiPortNotFound, MidiUnavailable
+from .midimap import CONTROL_CHANGE, NOTE_ON, PITCH_BEND, Control
+
+try:
+    import mido
+    import rtmidi
+except ImportError as missing:
+    raise MidiUnavailable("", f"the MIDI libraries cannot be loaded ({missing})", library_missing=True) from None
+
+CLIENT_NAME = "IMPS"  # how IMPS shows among the MIDI system's clients
+APIS = {"alsa": rtmidi.API_LINUX_ALSA, "jack": rtmidi.API_UNIX_JACK}
+INPUT, OUTPUT = "input", "output"
+PORT_CHECK_INTERVAL = 1.0  # seconds between readings of the port list
+# rtmidi hands each message to Python on the MIDI system's thread, which must first take
+# the GIL; JACK's thread has one period (1.3 ms at 64 frames) before JACK counts it late
+# and its messages are lost. Python lets a busy thread keep the GIL for its switch
+# interval, 5 ms unless told otherwise, so IMPS with a MIDI input asks for this instead.
+GIL_SWITCH_INTERVAL = 0.0002
+# A DIN MIDI cable runs at 31,250 baud, 10 bits a byte on the wire.
+DIN_BYTES_PER_SECOND = 3125
+NOTE_VELOCITY = 127
+# rtmidi's JACK output closes its port without waiting for what is queued to leave in
+# the next JACK period, and garbles it (seen here: the last note-offs came out as copies
+# of other messages). Closing waits this long first: several periods of
+# the largest usual size (2048 frames at 44.1 kHz is 46 ms).
+OUTPUT_DRAIN = 0.25
+_STATUS = {CONTROL_CHANGE: 0xB0, NOTE_ON: 0x90, PITCH_BEND: 0xE0}
+_NOTE_OFF = 0x80
+
+
+@contextlib.contextmanager
+def c_stderr_silenced() -> Iterator[None]:
+    """Send file descriptor 2 to /dev/null for a while: ALSA's and JACK's C libraries
+    print there when no MIDI system is running, lines a musician can do nothing with
+    (IMPS says what was wrong in its own words instead)."""
+    sys.stderr.flush()
+    saved = os.dup(2)
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    try:
+        os.dup2(devnull, 2)
+        yield
+    finally:
+        os.dup2(saved, 2)
+        os.close(devnull)
+        os.close(saved)
+
+
+def _api_label(api: str | None) -> str:
+    return api or "the system's default MIDI"
+
+
+def _client(direction: str, api: str | None) -> rtmidi.MidiIn | rtmidi.MidiOut:
+    kind = rtmidi.MidiIn if direction == INPUT else rtmidi.MidiOut
+    with c_stderr_silenced():
+        try:
+            return kind(rtapi=APIS[api] if api else rtmidi.API_UNSPECIFIED, name=CLIENT_NAME)
+        except rtmidi.SystemError as error:
+            raise MidiUnavailable(_api_label(api), f"no MIDI system answers through {_api_label(api)} "
+                                                   f"({str(error).strip()})") from None
+
+
+def list_ports(api: str | None) -> tuple[list[str], list[str]]:
+    """The input and output ports the MIDI system shows."""
+    lists = []
+    for direction in (INPUT, OUTPUT):
+        client = _client(direction, api)
+        lists.append(client.get_ports())
+        client.delete()
+    return lists[0], lists[1]
+
+
+def _matching(ports: Sequence[str], wanted: str) -> str | None:
+    return next((port for port in ports if wanted.casefold() in port.casefold()), None)
+
+
+class Port:
+    """IMPS's port connected to the first port of the MIDI system whose name contains
+    `wanted` (in any case); reconnected to it by `check` once it has gone and come back.
+    An input port hands each message to `callback` on rtmidi's thread."""
+
+    def __init__(self, direction: str, wanted: str, api: str | None,
+                 callback: Callable[[tuple[list[int], float], object], None] | None = None):
+        self.direction, self.wanted, self.callback = direction, wanted, callback
+        self.client = _client(direction, api)
+        if callback is not None:
+            self.client.ignore_types(sysex=False, timing=False, active_sense=False)  # counted, not hidden
+        ports = self.client.get_ports()
+        self.name = _matching(ports, wanted)
+        if self.name is None:
+            self.client.delete()
+            raise MidiPortNotFound(direction, wanted, ports)
+        self._open(ports)
+
+    def _open(self, ports: list[str]) -> None:
+        with c_stderr_silenced():
+            self.client.open_port(ports.index(self.name), name=self.direction)
+        if self.callback is not None:
+            self.client.set_callback(self.callback)  # closing the port let go of it
+        self.connected = True
+
+    def check(self) -> str | None:
+        """Whether the port has gone or come back since the last check, in a sentence."""
+        ports = self.client.get_ports()
+        if self.connected and self.name not in ports:
+            if self.callback is not None:
+                self.client.cancel_callback()
+            self.client.close_port()
+            self.connected = False
+            return (f"MIDI {self.direction} {self.name!r} has gone: IMPS plays on over OSC and reconnects when a "
+                    f"port named like {self.wanted!r} appears again")
+        if not self.connected and (name := _matching(ports, self.wanted)) is not None:
+            self.name = name
+            self._open(ports)
+            return f"MIDI {self.direction} {name!r} is back: reconnected"
+        return None
+
+    def close(self) -> None:
+        if self.callback is not None:
+            self.client.cancel_callback()
+        with c_stderr_silenced():
+            self.client.close_port()
+            self.client.delete()
+
+
+def _key_and_data(message: mido.Message) -> tuple[tuple[str, int, int | None] | None, int]:
+    """The message as a mapping's key (channels from 1) and the data that is its value;
+    the key is None for a note that ends and for messages IMPS does not map."""
+    if message.type == "control_change":
+        return (CONTROL_CHANGE, message.channel + 1, message.control), message.value
+    if message.type == "note_on" and message.velocity > 0:
+        return (NOTE_ON, message.channel + 1, None), message.note
+    if message.type == "pitchwheel":
+        return (PITCH_BEND, message.channel + 1, None), message.pitch - mido.MIN_PITCHWHEEL
+    return None, 0
+
+
+def _kind_of(message: mido.Message) -> str:
+    """What an ignored message was, for the summary."""
+    if message.type == "control_change":
+        return f"control_change (channel {message.channel + 1}, CC {message.control})"
+    return message.type + (f" (channel {message.channel + 1})" if hasattr(message, "channel") else "")
+
+
+class MidiLink:
+    """A performance's MIDI: the input port feeding `on_control(index, value)` on the MIDI
+    thread, the output port sending predictions (`send`), the port watcher, and counts."""
+
+    def __init__(self, config: MidiConfig, on_control: Callable[[int, float], None],
+                 report: Callable[[str], None] = print):
+        self.config = config
+        self.mapping = config.mapping
+        self.on_control = on_control
+        self.report = report
+        self.received = 0  # messages that arrived on the input
+        self.ignored: Counter = Counter()  # messages that map to no control, by kind
+        self.echoes_ignored = 0  # the controller sending back what IMPS had just sent
+        self.thinned = 0  # predictions not sent over MIDI: sooner than a DIN cable carries
+        self.unsent_while_gone = 0  # predictions not sent over MIDI while the output port was gone
+        self.last_arrival = -float("inf")  # monotonic time the latest mapped message arrived
+        self.last_send = -float("inf")  # monotonic time the latest prediction left
+        self._inputs = self.mapping.input_index()
+        self._sent: dict[tuple, tuple[int, float]] = {}  # each output control's last data and when it left
+        self._sounding: dict[int, int] = {}  # the note sounding on each output channel
+        self._din_free = -float("inf")  # when a DIN cable has carried the previous send
+        self._arrivals: queue.Queue = queue.Queue()
+        self._output_lock = threading.Lock()  # the player's sends, the watcher's reconnects, ending notes
+        self._stopping = threading.Event()
+        self.input = self.output = None
+        try:
+            if config.in_port is not None:
+                mido.Message.from_bytes([0xB0, 1, 0])  # mido's first message loads its tables: not while playing
+                sys.setswitchinterval(GIL_SWITCH_INTERVAL)
+                self.input = Port(INPUT, config.in_port, config.api, self._arrived)
+            if config.out_port is not None:
+                self.output = Port(OUTPUT, config.out_port, config.api)
+        except Exception:
+            self._close_ports()
+            raise
+        self._reader = threading.Thread(target=self._read, name="midi-in", daemon=True)
+        self._watcher = threading.Thread(target=self._watch, name="midi-ports", daemon=True)
+
+    def start(self) -> None:
+        self._reader.start()
+        self._watcher.start()
+
+    # rtmidi's thread: as little as possible.
+    def _arrived(self, message: tuple[list[int], float], _data) -> None:
+        self._arrivals.put((message[0], time.monotonic()))
+
+    # The MIDI thread.
+    def _read(self) -> None:
+        while (item := self._arrivals.get()) is not None:
+            self.received += 1
+            try:
+                self._handle(*item)
+            except Exception as error:  # whatever goes wrong with one message must never end the input
+                self.ignored[f"not handled ({type(error).__name__}: {error})"] += 1
+
+    def _handle(self, data: list[int], arrived: float) -> None:
+        try:
+            message = mido.Message.from_bytes(data)
+        except ValueError:
+            self.ignored["malformed"] += 1
+            return
+        key, data = _key_and_data(message)
+        index = self._inputs.get(key)
+        if index is None:
+            self.ignored["note end" if key is None and message.type in ("note_on", "note_off")
+                         else _kind_of(message)] += 1
+            return
+        control = self.mapping.inputs[index]
+        if self._is_echo(control, data, arrived):
+            self.echoes_ignored += 1
+            return
+        self.last_arrival = arrived
+        self.on_control(index, control.value(data))
+
+    def _is_echo(self, control: Control, data: int, arrived: float) -> bool:
+        if not self.config.feedback_protection:
+            return False
+        sent = self._sent.get(control.key)
+        return sent is not None and sent[0] == data and arrived - sent[1] <= self.config.feedback_window
+
+    # The player's thread.
+    def send(self, values: Sequence[float]) -> None:
+        """A prediction (values 0-1) as MIDI: a control change or pitch bend only where
+        its data changed; a note on ends the channel's previous note first."""
+        if self.output is None:
+            return
+        with self._output_lock:
+            now = time.monotonic()
+            if not self.output.connected:
+                self.unsent_while_gone += 1
+                return
+            if now < self._din_free:
+                self.thinned += 1
+                return
+            messages, sent = self._messages(values)
+            try:
+                for message in messages:
+                    self.output.client.send_message(message)
+            except rtmidi.RtMidiError:  # the port went between two checks: the watcher will say so
+                self.unsent_while_gone += 1
+                return
+            self.last_send = time.monotonic()
+            for key, data in sent:
+                self._sent[key] = (data, self.last_send)
+            if self.config.din:
+                self._din_free = now + sum(map(len, messages)) / DIN_BYTES_PER_SECOND
+
+    def _messages(self, values: Sequence[float]) -> tuple[list[list[int]], list[tuple[tuple, int]]]:
+        """The messages to send, and each control's data that they carry."""
+        messages, sent = [], []
+        for control, value in zip(self.mapping.outputs, values):
+            data = control.data(value)
+            channel = control.channel - 1
+            if control.kind == CONTROL_CHANGE:
+                if self._sent.get(control.key, (None,))[0] != data:
+                    messages.append([_STATUS[CONTROL_CHANGE] | channel, control.number, data])
+                    sent.append((control.key, data))
+            elif control.kind == PITCH_BEND:
+                if self._sent.get(control.key, (None,))[0] != data:
+                    messages.append([_STATUS[PITCH_BEND] | channel, data & 0x7F, data >> 7])
+                    sent.append((control.key, data))
+            else:
+                if channel in self._sounding:
+                    messages.append([_NOTE_OFF | channel, self._sounding[channel], 0])
+                messages.append([_STATUS[NOTE_ON] | channel, data, NOTE_VELOCITY])
+                self._sounding[channel] = data
+                sent.append((control.key, data))
+        return messages, sent
+
+    def end_notes(self) -> None:
+        """End every note IMPS left sounding (its pending predictions were dropped, or it stops)."""
+        if self.output is None:
+            return
+        with self._output_lock:
+            if self.output.connected:
+                for channel, note in self._sounding.items():
+                    self.output.client.send_message([_NOTE_OFF | channel, note, 0])
+            self._sounding.clear()
+
+    # The port watcher.
+    def _watch(self) -> None:
+        said = None  # the last failure said, so that one failing every second is said once
+        while not self._stopping.wait(PORT_CHECK_INTERVAL):
+            try:
+                for line in self._check_ports():
+                    self.report(line)
+                said = None
+            except rtmidi.RtMidiError as error:  # the MIDI system itself is in trouble: OSC plays on
+                if str(error) != said:
+                    said = str(error)
+                    self.report(f"warning: the MIDI ports cannot be read ({error}); IMPS plays on over OSC")
+
+    def _check_ports(self) -> list[str]:
+        lines = []
+        if self.input is not None and (line := self.input.check()):
+            lines.append(line)
+        if self.output is not None:
+            with self._output_lock:
+                line = self.output.check()
+                if line and self.output.connected:
+                    # A device that was away has forgotten what it was sent.
+                    self._sent.clear()
+                    self._sounding.clear()
+            if line:
+                lines.append(line)
+        return lines
+
+    def stop_input(self) -> None:
+        """No more controls from MIDI: the input and the watcher stop."""
+        self._stopping.set()
+        if self._reader.is_alive():
+            self._arrivals.put(None)
+            self._reader.join(timeout=1.0)
+        if self._watcher.is_alive():
+            self._watcher.join(timeout=2 * PORT_CHECK_INTERVAL)
+
+    def close(self) -> None:
+        """End any sounding note and close the ports (after stop_input and the player)."""
+        self.stop_input()
+        self.end_notes()
+        if self.output is not None:
+            time.sleep(OUTPUT_DRAIN)
+        self._close_ports()
+
+    def _close_ports(self) -> None:
+        for port in (self.input, self.output):
+            if port is not None:
+                port.close()
+
+    def describe(self) -> str:
+        """Where MIDI comes from and goes to, for the line the server prints when it listens."""
+        parts = []
+        if self.input is not None:
+            parts.append(f"MIDI in from {self.input.name!r}" +
+                         (" (echoes of IMPS's output ignored)" if self.config.feedback_protection else ""))
+        if self.output is not None:
+            parts.append(f"MIDI out to {self.output.name!r}" +
+                         (" (thinned to what a DIN cable carries)" if self.config.din else ""))
+        return ", ".join(parts)
+
+    def summary_parts(self) -> list[str]:
+        parts = []
+        if self.input is not None:
+            parts.append(f"{self.received} MIDI messages in")
+            if self.ignored:
+                parts.append("MIDI ignored (not mapped): " +
+                             ", ".join(f"{n} {kind}" for kind, n in sorted(self.ignored.items())))
+            if self.echoes_ignored:
+                parts.append(f"{self.echoes_ignored} MIDI echoes of IMPS's own output ignored")
+        if self.thinned:
+            parts.append(f"{self.thinned} predictions not sent over MIDI, sooner than a DIN cable carries them")
+        if self.unsent_while_gone:
+            parts.append(f"{self.unsent_while_gone} predictions not sent over MIDI while the port was gone")
+        return parts

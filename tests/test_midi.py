@@ -1,0 +1,186 @@
+"""imps/midi.py through a real JACK server: virtual controller and synth ports of the
+test's own, IMPS's MidiLink between them, real MIDI bytes both ways."""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+
+from conftest import Recorder, sounding_notes
+from imps.config import MidiConfig
+from imps.errors import MidiPortNotFound
+from imps.midimap import CONTROL_CHANGE, NOTE_ON, PITCH_BEND, PITCH_BEND_MAX, Control, MidiMapping, default_mapping
+from imps.probe import VirtualMidiOut
+
+pytestmark = pytest.mark.peers("jackd", "jack_wait")
+
+CC = 0xB0
+
+
+def link(mapping: MidiMapping, in_port: str | None = "controller", out_port: str | None = "synth",
+         **settings):
+    """A started MidiLink whose controls and reports are recorded."""
+    from imps.midi import MidiLink
+
+    controls, reports = Recorder(), Recorder(whole_call=False)
+    midi = MidiLink(MidiConfig(mapping, in_port, out_port, "jack", **settings), controls, reports)
+    midi.start()
+    return midi, controls, reports
+
+
+def test_the_ports_are_listed_by_name(controller, synth):
+    from imps.midi import list_ports
+
+    inputs, outputs = list_ports("jack")
+    assert "controller:out" in inputs and "synth:in" in outputs
+
+
+def test_a_port_name_that_matches_nothing_names_the_ports_there_are(controller):
+    from imps.midi import MidiLink
+
+    with pytest.raises(MidiPortNotFound) as raised:
+        MidiLink(MidiConfig(default_mapping(2), "X-TOUCH", None, "jack"), print)
+    assert raised.value.direction == "input" and "controller:out" in raised.value.ports
+    assert "'X-TOUCH'" in str(raised.value) and "controller:out" in str(raised.value)
+
+
+def test_mapped_control_changes_become_controls_and_the_rest_is_counted(controller):
+    midi, controls, _ = link(default_mapping(3, channel=2), out_port=None)
+    try:
+        controller.send_paced([[CC | 1, 1, 0], [CC | 1, 3, 127], [CC | 1, 2, 64],
+                               [0xF8], [0xF0, 0x7D, 0x01, 0xF7], [CC | 0, 1, 5], [CC | 1, 9, 5], [0x91, 60, 100]],
+                              rate=200)
+        assert controls.wait_for(3) == [(0, 0.0), (2, 1.0), (1, 64 / 127)]
+        deadline = time.monotonic() + 5
+        while midi.received < 8 and time.monotonic() < deadline:
+            time.sleep(0.01)
+        assert midi.received == 8
+        assert midi.ignored == {"clock": 1, "sysex": 1, "control_change (channel 1, CC 1)": 1,
+                                "control_change (channel 2, CC 9)": 1, "note_on (channel 2)": 1}
+        assert controls.items == [(0, 0.0), (2, 1.0), (1, 64 / 127)]
+    finally:
+        midi.close()
+
+
+def test_a_note_on_input_is_its_note_number_and_note_ends_are_ignored(controller):
+    midi, controls, _ = link(MidiMapping((Control(NOTE_ON, 1),), (Control(NOTE_ON, 1),)), out_port=None)
+    try:
+        controller.send_paced([[0x90, 60, 100], [0x80, 60, 0], [0x90, 72, 0], [0x90, 127, 1]], rate=200)
+        assert controls.wait_for(2) == [(0, 60 / 127), (0, 1.0)]
+        deadline = time.monotonic() + 5
+        while midi.received < 4 and time.monotonic() < deadline:
+            time.sleep(0.01)
+        assert midi.ignored == {"note end": 2} and len(controls.items) == 2
+    finally:
+        midi.close()
+
+
+def test_a_pitch_bend_goes_in_and_out_as_14_bits(controller, synth):
+    bends = (Control(PITCH_BEND, 1, high=PITCH_BEND_MAX), Control(PITCH_BEND, 2, high=PITCH_BEND_MAX))
+    midi, controls, _ = link(MidiMapping(bends, bends))
+    try:
+        controller.send_paced([[0xE0, 0, 64], [0xE1, 0x7F, 0x7F], [0xE0, 0, 0]], rate=200)
+        assert controls.wait_for(3) == [(0, 8192 / PITCH_BEND_MAX), (1, 1.0), (0, 0.0)]
+        midi.send([0.5, 1.0])
+        midi.send([0.5, 0.0])  # the first has not changed: not sent again
+        assert synth.wait_for(3) == [[0xE0, 0, 64], [0xE1, 0x7F, 0x7F], [0xE1, 0, 0]]
+    finally:
+        midi.close()
+
+
+def test_predictions_send_only_changed_controls_rounded_to_the_nearest_step(synth):
+    midi, _, _ = link(default_mapping(3), in_port=None)
+    try:
+        midi.send([0.0, 0.5, 1.0])
+        midi.send([0.0, 0.5, 0.999])  # 0.999 rounds to 127 again: nothing changed
+        midi.send([0.004, 0.5, 0.2])  # 0.004 rounds to 1
+        assert synth.wait_for(5) == [[CC, 1, 0], [CC, 2, 64], [CC, 3, 127], [CC, 1, 1], [CC, 3, 25]]
+    finally:
+        midi.close()
+
+
+def test_a_range_maps_values_onto_its_data(synth):
+    rings = (Control(CONTROL_CHANGE, 1, 9, 1, 13),)
+    midi, _, _ = link(MidiMapping(rings, rings), in_port=None)
+    try:
+        midi.send([0.0])
+        midi.send([1.0])
+        midi.send([0.5])
+        assert synth.wait_for(3) == [[CC, 9, 1], [CC, 9, 13], [CC, 9, 7]]
+    finally:
+        midi.close()
+
+
+def test_a_note_output_ends_the_previous_note_and_none_is_left_sounding(synth):
+    notes = (Control(NOTE_ON, 3), Control(NOTE_ON, 4))
+    midi, _, _ = link(MidiMapping(notes, notes), in_port=None)
+    midi.send([0.5, 0.0])
+    midi.send([1.0, 0.0])
+    midi.end_notes()
+    midi.send([0.25, 0.25])
+    midi.close()
+    received = synth.wait_for(12)
+    assert received == [[0x92, 64, 127], [0x93, 0, 127],  # the first prediction
+                        [0x82, 64, 0], [0x92, 127, 127], [0x83, 0, 0], [0x93, 0, 127],  # each note ends the one before
+                        [0x82, 127, 0], [0x83, 0, 0],  # end_notes
+                        [0x92, 32, 127], [0x93, 32, 127],
+                        [0x82, 32, 0], [0x83, 32, 0]]  # closing ends what still sounds
+    assert sounding_notes(received) == set()
+
+
+def test_feedback_protection_ignores_the_echo_of_what_was_just_sent(jack, synth):
+    # A motorised controller: IMPS sends to it and it sends the same value back.
+    echoing = VirtualMidiOut("faders")
+    controls_mapping = default_mapping(2)
+    midi, controls, _ = link(controls_mapping, in_port="faders", out_port="synth", feedback_protection=True)
+    try:
+        midi.send([0.5, 0.25])  # CC 1 = 64, CC 2 = 32
+        synth.wait_for(2)
+        echoing.send_paced([[CC, 1, 64], [CC, 2, 32], [CC, 1, 100]], rate=200)
+        assert controls.wait_for(1) == [(0, 100 / 127)]
+        deadline = time.monotonic() + 5
+        while midi.received < 3 and time.monotonic() < deadline:
+            time.sleep(0.01)
+        assert midi.echoes_ignored == 2 and len(controls.items) == 1
+    finally:
+        midi.close()
+        echoing.close()
+
+
+def test_a_din_output_never_sends_faster_than_the_cable_carries(synth):
+    from imps.midi import DIN_BYTES_PER_SECOND
+
+    midi, _, _ = link(default_mapping(8), in_port=None, din=True)
+    try:
+        began = time.monotonic()
+        for i in range(2000):
+            midi.send([(i % 2) * 0.5 + 0.1 * (k % 2) for k in range(8)])  # every control changes every time
+        elapsed = time.monotonic() - began
+        sent = 2000 - midi.thinned
+        assert midi.thinned > 0
+        # each send is 8 control changes of 3 bytes; one send may start the moment the cable is free
+        assert (sent - 1) * 24 <= DIN_BYTES_PER_SECOND * elapsed
+        assert synth.wait_for(sent * 8, timeout=10) and len(synth.messages) == sent * 8
+    finally:
+        midi.close()
+
+
+def test_a_vanished_port_is_said_once_and_reconnected_when_it_is_back(jack):
+    first = VirtualMidiOut("controller")
+    midi, controls, reports = link(default_mapping(2), out_port=None)
+    try:
+        first.send_paced([[CC, 1, 10]], rate=100)
+        assert controls.wait_for(1) == [(0, 10 / 127)]
+        first.close()
+        gone = reports.wait_until(lambda lines: any("has gone" in line for line in lines), timeout=5)
+        assert sum("has gone" in line for line in gone) == 1
+        second = VirtualMidiOut("controller")
+        back = reports.wait_until(lambda lines: any("is back" in line for line in lines), timeout=5)
+        assert any("'controller:out' is back" in line for line in back), back
+        second.send_paced([[CC, 2, 20]], rate=100)
+        assert controls.wait_for(2) == [(0, 10 / 127), (1, 20 / 127)]
+        assert sum("has gone" in line for line in reports.items) == 1
+        second.close()
+    finally:
+        midi.close()
