@@ -272,9 +272,12 @@ class JackServer:
     clients find it by the environment: JACK_DEFAULT_SERVER=name, with
     JACK_NO_START_SERVER=1 so that none starts a server by itself."""
 
-    def __init__(self, name: str, period: int = 64, rate: int = 48000):
+    def __init__(self, name: str, period: int = 64, rate: int = 48000, synchronous: bool = False):
         self.name, self.period, self.rate = name, period, rate
-        self.process = subprocess.Popen(["jackd", "-n", name, "-d", "dummy", "-r", str(rate), "-p", str(period)],
+        # Synchronous (-S): each cycle waits for every client (up to 5 s), so a client that
+        # a busy machine keeps off the CPU for a moment gets its MIDI late instead of losing it.
+        self.process = subprocess.Popen(["jackd", "-n", name, *(["-S", "-t", "5000"] if synchronous else []),
+                                         "-d", "dummy", "-r", str(rate), "-p", str(period)],
                                         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         waited = subprocess.run(["jack_wait", "-w", "-s", name, "-t", "10"], capture_output=True, text=True)
         if waited.returncode != 0:

@@ -148,7 +148,7 @@ def jack(monkeypatch):
     except ImportError as error:
         skip_or_fail(f"needs the Python packages mido and python-rtmidi (pip install -r requirements.txt), and "
                      f"python-rtmidi needs ALSA's library, from the Debian package libasound2 ({error})")
-    server = JackServer(f"imps-test-{os.getpid()}-{next(_jack_names)}")
+    server = JackServer(f"imps-test-{os.getpid()}-{next(_jack_names)}", synchronous=True)
     monkeypatch.setenv("JACK_DEFAULT_SERVER", server.name)
     monkeypatch.setenv("JACK_NO_START_SERVER", "1")
     yield server
