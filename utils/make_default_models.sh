@@ -7,7 +7,7 @@
 # model. predictive_music_model.py plays these when the musician has no weights of
 # their own for the dimension (see imps/weights.py, choose_weights).
 #
-#   utils/make_default_models.sh              # dimensions 2 to 9, 6.5 to 8.5 minutes each
+#   utils/make_default_models.sh              # the dimensions below, 15 to 22 minutes each
 #   DIMENSIONS="9" utils/make_default_models.sh
 #   WORK=/tmp/defaults utils/make_default_models.sh   # keep the corpora, datasets, plots and reports there
 #
@@ -20,11 +20,18 @@ set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 PYTHON="${PYTHON:-$ROOT/.venv/bin/python}"
 WORK="${WORK:-$(mktemp -d "${TMPDIR:-/tmp}/imps-defaults.XXXXXX")}"
-DIMENSIONS="${DIMENSIONS:-2 3 4 5 6 7 8 9}"
+# Dimensions 7 and 9 are not among them: the models in models/default/ for those come
+# from an earlier, unseeded run, kept because this recipe's were not as good (7: held-out
+# loss -6.25 against -7.54; 9: style distance 0.56 against 0.52; README: The default
+# models now). DIMENSIONS="7 9" makes them anyway.
+DIMENSIONS="${DIMENSIONS:-2 3 4 5 6 8}"
 PERFORMANCES="${PERFORMANCES:-100}"  # logs per corpus: many short ones, so that the model learns to
 MINUTES="${MINUTES:-0.8}"            # follow wherever the faders are rather than remember a few places
 SEED="${SEED:-1}"
-EPOCHS="${EPOCHS:-4}"                # after the trainer's warm-up
+EPOCHS="${EPOCHS:-8}"                # after the trainer's warm-up, the best epoch's weights kept
+# Dimension 4 trains longer: after 8 epochs its held-out loss was 0.001 short of the
+# model it replaced (DIMENSION:EPOCHS pairs, separated by spaces).
+EPOCHS_BY_DIMENSION="${EPOCHS_BY_DIMENSION:-4:12}"
 BATCH="${BATCH:-32}"                 # smaller batches: more updates in the same time
 # No gradient cap: on these corpora, with no outliers to guard against, it slowed
 # training (after 4 epochs, validation loss -1.34 against -1.59 for dimension 2,
@@ -35,12 +42,16 @@ mkdir -p "$ROOT/models/default" "$WORK"
 echo "working in $WORK"
 for D in $DIMENSIONS; do
     began=$SECONDS
+    epochs=$EPOCHS
+    for pair in $EPOCHS_BY_DIMENSION; do
+        if [ "${pair%%:*}" = "$D" ]; then epochs=${pair#*:}; fi
+    done
     name="musicMDRNN-dim${D}-layers2-units32-mixtures5-scale10.weights.h5"
     "$PYTHON" "$ROOT/utils/make_corpus.py" --dimension="$D" --performances "$PERFORMANCES" --minutes "$MINUTES" \
         --out "$WORK/corpus/${D}d" --seed "$SEED" --overwrite
     "$PYTHON" "$ROOT/generate_dataset.py" -d "$D" -s "$WORK/corpus/${D}d" -o "$WORK/datasets"
     (cd "$WORK" && nice -n 19 "$PYTHON" "$ROOT/train_predictive_music_model.py" -d "$D" --modelsize=xs \
-        --dataset "datasets/training-dataset-${D}d.npz" -n "$EPOCHS" -b "$BATCH" --clipnorm "$CLIPNORM" \
+        --dataset "datasets/training-dataset-${D}d.npz" -n "$epochs" -b "$BATCH" --clipnorm "$CLIPNORM" \
         --seed "$SEED") \
         2>&1 | tee "$WORK/train-${D}d.txt"
     "$PYTHON" "$ROOT/utils/evaluate_model.py" "$WORK/models/$name" "$WORK/datasets/training-dataset-${D}d.npz" \
