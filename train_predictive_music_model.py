@@ -29,6 +29,10 @@ def parse_args():
                         help=f"the most epochs on {SEQ_LEN}-event windows, counted after the --warmup epochs on "
                              f"{DEFAULTS.warmup_seq_len}-event windows: at most --warmup + --numepochs in all "
                              "(default: %(default)s)")
+    parser.add_argument("--minutes", type=float, default=None, metavar="M",
+                        help="train for at most M minutes, the warm-up included, and keep the best weights "
+                             "reached by then: a model ready when you need it (default: no limit, the epochs "
+                             "alone decide)")
     parser.add_argument("-f", "--file", metavar="WEIGHTS",
                         help="start from these weights (to resume or fine-tune) instead of an untrained model")
     parser.add_argument("--scratch", action="store_true",
@@ -58,12 +62,13 @@ def parse_args():
                              "(default: %(default)s)")
     args = parser.parse_args()
     if args.numepochs < 1 or args.batchsize < 1 or args.patience < 0 or args.warmup < 0 or args.learningrate <= 0 \
-            or args.clipnorm < 0:
+            or args.clipnorm < 0 or (args.minutes is not None and args.minutes <= 0):
         parser.error("--numepochs and --batchsize must be at least 1, --patience, --warmup and --clipnorm not "
-                     "negative, and --learningrate above 0")
+                     "negative, and --learningrate and --minutes above 0")
     config = replace(DEFAULTS, epochs=args.numepochs, batch_size=args.batchsize,
                      early_stopping=args.earlystopping, patience=args.patience, learning_rate=args.learningrate,
-                     warmup_epochs=args.warmup, strategy=args.strategy, clipnorm=args.clipnorm or None)
+                     warmup_epochs=args.warmup, strategy=args.strategy, clipnorm=args.clipnorm or None,
+                     minutes=args.minutes)
     return args, config
 
 
@@ -74,8 +79,9 @@ def training_plan(config: TrainConfig, path, start: str) -> str:
               if config.warmup_epochs else "")
     stopping = (f", stopping early after {epochs_text(config.patience)} without improvement"
                 if config.early_stopping else "")
+    limit = f", within {config.minutes:g} minute{'' if config.minutes == 1 else 's'} in all" if config.minutes else ""
     return (f"training size {size.name} ({size.layers} layers of {size.units} units) on {path}{start}: {warmup}up "
-            f"to {epochs_text(config.epochs)} on {SEQ_LEN}-event windows{stopping}")
+            f"to {epochs_text(config.epochs)} on {SEQ_LEN}-event windows{stopping}{limit}")
 
 
 def main():

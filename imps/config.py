@@ -81,6 +81,10 @@ class TrainConfig:
     time_stretch: float = 0.0  # each training window's dts times a factor within e^(+-this)
     value_jitter: float = 0.0  # standard deviation of noise added to training values (0-1 units)
     strategy: str = "auto"
+    minutes: float | None = None  # the most minutes of training, the warm-up's included; None: no limit
+    # Screened too, and no better: with a time limit, the rate falling in a straight line
+    # to min_learning_rate at its end instead of halving when the validation loss stalls.
+    anneal: bool = False
 
 
 def epochs_text(count: int) -> str:

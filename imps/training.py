@@ -107,12 +107,13 @@ class TrainingResult:
     epochs_run: int
     seconds: float
     history: dict
+    time_limit_reached: bool = False
 
     def summary(self) -> str:
         minutes, seconds = divmod(round(self.seconds), 60)
         return "\n".join([
             f"  best {self.monitored}: {self.best_loss:.4f} at epoch {self.best_epoch} of {self.epochs_run}",
-            f"  time taken:    {minutes} min {seconds} s",
+            f"  time taken:    {minutes} min {seconds} s" + (", the time limit" if self.time_limit_reached else ""),
             f"  weights:       {self.weights_path}",
             f"  loss plot:     {self.plot_path}",
         ])
@@ -140,6 +141,40 @@ class BestWeights(keras.callbacks.Callback):
             keras_model.save_weights(self.model, self.checkpoint_path, self.gate_activation)
 
 
+class TimeLimit(keras.callbacks.Callback):
+    """Ends training `seconds` after it began, by `clock`, the warm-up included. With
+    `annealing` set, in the fits it runs in from then on the learning rate falls in a
+    straight line from its value as the fit begins to `floor` at the deadline."""
+
+    def __init__(self, seconds: float, floor: float, clock: Callable[[], float] = time.monotonic):
+        super().__init__()
+        self.seconds = seconds
+        self.floor = floor
+        self.clock = clock
+        self.deadline: float | None = None
+        self.annealing = False
+        self.fall: tuple[float, float] | None = None  # (clock time, rate) the rate falls from
+        self.reached = False
+
+    def on_train_begin(self, logs=None):
+        now = self.clock()
+        if self.deadline is None:
+            self.deadline = now + self.seconds
+        if self.annealing:
+            self.fall = (now, float(keras.ops.convert_to_numpy(self.model.optimizer.learning_rate)))
+
+    def on_train_batch_begin(self, batch, logs=None):
+        if self.fall is not None:
+            began, rate = self.fall
+            share = min(1.0, (self.clock() - began) / max(self.deadline - began, 1e-9))
+            self.model.optimizer.learning_rate = rate + (self.floor - rate) * share
+
+    def on_train_batch_end(self, batch, logs=None):
+        if self.clock() >= self.deadline:
+            self.reached = True
+            self.model.stop_training = True
+
+
 def devices_line() -> str:
     """Whether training runs on a GPU, in one line."""
     gpus = tf.config.list_physical_devices("GPU")
@@ -161,11 +196,11 @@ def distribution_strategy(name: str) -> tf.distribute.Strategy:
 def train(dataset: Dataset, config: TrainConfig, models_dir: Path | str = MODELS_DIR,
           initial_weights: MDRNNWeights | None = None, tensorboard_dir: Path | str | None = LOGS_DIR,
           verbose: int = 1, seed: int | None = None, callbacks: list | None = None,
-          report: Callable[[str], None] = print) -> TrainingResult:
+          report: Callable[[str], None] = print, clock: Callable[[], float] = time.monotonic) -> TrainingResult:
     """Fit the MDRNN to `dataset` and write its best weights (and a loss plot) into
     `models_dir`: `config.warmup_epochs` on short windows, then up to `config.epochs` on
-    the model's full windows. Extra Keras `callbacks` run in both parts, alongside the
-    trainer's own in the second."""
+    the model's full windows, within `config.minutes` by `clock` if given. Extra Keras
+    `callbacks` run in both parts, before the trainer's own."""
     began = time.monotonic()
     report(devices_line())
     size = model_size(config.model_size)
@@ -194,6 +229,8 @@ def train(dataset: Dataset, config: TrainConfig, models_dir: Path | str = MODELS
         keras_model.compile_for_training(model, model_config, config.learning_rate, config.clipnorm,
                                          config.weight_decay)
 
+    # After the caller's callbacks, so that a clock they keep has started when this one reads it.
+    limit = TimeLimit(config.minutes * 60, config.min_learning_rate, clock) if config.minutes else None
     if config.warmup_epochs > 0:
         # Short windows from the training part only, none reaching into the validation windows.
         short_len = config.warmup_seq_len
@@ -202,7 +239,8 @@ def train(dataset: Dataset, config: TrainConfig, models_dir: Path | str = MODELS
         report(f"warming up: {epochs_text(config.warmup_epochs)} on {short_len}-event windows")
         model.fit(window_batches(events, short, config.batch_size, shuffle=True, seq_len=short_len, seed=seed,
                                  augment=augment),
-                  epochs=config.warmup_epochs, verbose=verbose, shuffle=False, callbacks=callbacks)
+                  epochs=config.warmup_epochs, verbose=verbose, shuffle=False,
+                  callbacks=[*(callbacks or []), *([limit] if limit else [])])
         report(f"training: up to {epochs_text(config.epochs)} on {seq_len}-event windows")
         with strategy.scope():
             # A training step traced anew for the longer windows, with a fresh optimiser
@@ -215,10 +253,14 @@ def train(dataset: Dataset, config: TrainConfig, models_dir: Path | str = MODELS
 
     final_path = weights_path(models_dir, model_config)
     best = BestWeights(monitor, checkpoint_path(models_dir, model_config), gate)
-    all_callbacks = [best, keras.callbacks.TerminateOnNaN(),
-                     keras.callbacks.ReduceLROnPlateau(monitor=monitor, factor=0.5, patience=config.plateau_patience,
-                                                       min_lr=config.min_learning_rate),
-                     *(callbacks or [])]
+    all_callbacks = [*(callbacks or []), best, keras.callbacks.TerminateOnNaN()]
+    if limit is not None:
+        limit.annealing = config.anneal
+        all_callbacks.append(limit)
+    if limit is None or not config.anneal:
+        all_callbacks.append(keras.callbacks.ReduceLROnPlateau(monitor=monitor, factor=0.5,
+                                                               patience=config.plateau_patience,
+                                                               min_lr=config.min_learning_rate))
     if config.early_stopping:
         all_callbacks.append(keras.callbacks.EarlyStopping(monitor=monitor, patience=config.patience))
     if tensorboard_dir is not None:
@@ -235,4 +277,5 @@ def train(dataset: Dataset, config: TrainConfig, models_dir: Path | str = MODELS
     keras_model.save_weights(model, final_path, gate)
     plot = plot_losses(history.history, loss_plot_path(models_dir, model_config))
     return TrainingResult(final_path, plot, best.best_loss, best.best_epoch, monitor,
-                          len(history.history.get("loss", [])), seconds, history.history)
+                          len(history.history.get("loss", [])), seconds, history.history,
+                          limit is not None and limit.reached)

@@ -211,3 +211,21 @@ def test_a_small_dataset_fine_tunes_the_default_model_and_scratch_does_not(tmp_p
 def test_a_negative_gradient_cap_is_refused(tmp_path):
     result = run_script("train_predictive_music_model.py", "-d", "4", "--clipnorm", "-1", cwd=tmp_path)
     assert result.returncode == 2 and "--clipnorm not negative" in result.stderr
+
+
+def test_no_time_at_all_is_refused(tmp_path):
+    result = run_script("train_predictive_music_model.py", "-d", "4", "--minutes", "0", cwd=tmp_path)
+    assert result.returncode == 2 and "--minutes above 0" in one_error_line(result)
+
+
+def test_training_within_minutes_says_so_and_stops_in_time(tmp_path):
+    rng = np.random.default_rng(0)
+    save_dataset(Dataset.from_performances([rng.random((300, 3)), rng.random((200, 3))]),
+                 tmp_path / "datasets" / "training-dataset-3d.npz")
+    result = run_script("train_predictive_music_model.py", "-d", "3", "--modelsize=xxs", "-n", "100000",
+                        "--warmup", "0", "--minutes", "0.1", cwd=tmp_path)
+    assert result.returncode == 0, result.stdout + result.stderr
+    lines = result.stdout.splitlines()
+    assert lines[0].endswith("up to 100000 epochs on 50-event windows, within 0.1 minutes in all")
+    assert next(line for line in lines if line.startswith("  time taken:")).endswith(", the time limit")
+    assert lines[-1] == "play it: python predictive_music_model.py --dimension=3 --modelsize=xxs"

@@ -177,6 +177,64 @@ def test_the_optimiser_options_reach_keras():
     assert type(model.optimizer) is keras.optimizers.Adam and model.optimizer.clipnorm is None
 
 
+class BatchClock(keras.callbacks.Callback):
+    """A clock that advances one second per training batch, and the learning rate of each batch."""
+
+    def __init__(self):
+        super().__init__()
+        self.now = 0.0
+        self.rates: list[float] = []
+
+    def __call__(self) -> float:
+        return self.now
+
+    def on_train_batch_begin(self, batch, logs=None):
+        self.rates.append(None)
+
+    def on_train_batch_end(self, batch, logs=None):
+        self.rates[-1] = float(keras.ops.convert_to_numpy(self.model.optimizer.learning_rate))
+        self.now += 1.0
+
+
+def test_a_time_limit_ends_training_at_the_set_rate_unless_it_stalls(tmp_path):
+    clock = BatchClock()
+    config = TrainConfig(model_size="xxs", epochs=50, batch_size=32, warmup_epochs=1, minutes=1.0,
+                         learning_rate=2e-3, plateau_patience=100)
+    result = train(synthetic_dataset(), config, models_dir=tmp_path, tensorboard_dir=None, verbose=0, seed=1,
+                   callbacks=[clock], report=lambda line: None, clock=clock)
+    assert result.time_limit_reached and "the time limit" in result.summary()
+    assert result.epochs_run < 50 and result.weights_path.exists()
+    assert clock.rates == pytest.approx([2e-3] * 60)  # 60 batches: the clock's seconds
+
+
+def test_annealing_within_a_time_limit_brings_the_rate_down_steadily_after_the_warm_up(tmp_path):
+    clock = BatchClock()
+    config = TrainConfig(model_size="xxs", epochs=50, batch_size=32, warmup_epochs=1, minutes=1.0,
+                         learning_rate=2e-3, min_learning_rate=1e-4, anneal=True)
+    result = train(synthetic_dataset(), config, models_dir=tmp_path, tensorboard_dir=None, verbose=0, seed=1,
+                   callbacks=[clock], report=lambda line: None, clock=clock)
+    assert result.time_limit_reached and "the time limit" in result.summary()
+    assert result.epochs_run < 50 and result.weights_path.exists()
+    # 60 batches in all (the clock's seconds): the warm-up's at the set rate, then from the first batch
+    # on long windows a straight fall that would reach the floor at the deadline.
+    assert len(clock.rates) == 60
+    falling = next(i for i, rate in enumerate(clock.rates) if rate < 2e-3 * 0.999) - 1
+    assert falling > 5 and clock.rates[:falling + 1] == pytest.approx([2e-3] * (falling + 1))
+    main = np.array(clock.rates[falling:])
+    steps = np.diff(main)
+    assert np.all(steps < 0) and np.allclose(steps, steps[0], rtol=1e-3)
+    assert main[-1] == pytest.approx(1e-4 + (2e-3 - 1e-4) / (len(main)), rel=1e-3)
+
+
+def test_without_a_time_limit_the_rate_halves_on_a_plateau_only(tmp_path):
+    clock = BatchClock()
+    config = TrainConfig(model_size="xxs", epochs=1, batch_size=32, warmup_epochs=0, learning_rate=2e-3)
+    result = train(synthetic_dataset(), config, models_dir=tmp_path, tensorboard_dir=None, verbose=0, seed=1,
+                   callbacks=[clock], report=lambda line: None, clock=clock)
+    assert not result.time_limit_reached and "time limit" not in result.summary()
+    assert clock.rates == pytest.approx([2e-3] * len(clock.rates))
+
+
 # training
 
 @pytest.fixture(scope="module")

@@ -64,6 +64,7 @@ BUDGET_SLACK = 1.0  # seconds: training stops at the first step that ends past i
 NO_EPOCH_CAP = 10_000  # epochs: a run then ends only when its time does
 
 FINE_TUNE = "fine-tune"
+TIMED = "timed"
 BEFORE = {"clipnorm": None}  # the trainer before issue 12
 # What each approach changes in TrainConfig (imps: the trainer's defaults; plain: the
 # original IMPS's model.fit). "before" is the trainer as it was before issue 12, and
@@ -81,6 +82,9 @@ APPROACHES: dict[str, dict | None] = {
     "clip+augment": {**BEFORE, "clipnorm": 1.0, "time_stretch": 0.1, "value_jitter": 0.5 / 127},
     "clip+adamw": {**BEFORE, "clipnorm": 1.0, "weight_decay": 1e-3},
     "finetune": {FINE_TUNE: True},  # the trainer from the default model of the dimension
+    # The trainer told the run's time (--minutes), its rate falling to its floor by then;
+    # scored at that budget only.
+    "anneal": {TIMED: True, "anneal": True},
 }
 
 
@@ -164,7 +168,7 @@ class Budget(keras.callbacks.Callback):
     on held-out performances, the clock paused meanwhile. Keeps the best-scoring
     weights within each of BUDGETS."""
 
-    def __init__(self, seconds: float, heldout: Dataset, config):
+    def __init__(self, seconds: float, heldout: Dataset, config, budgets: tuple[int, ...] = BUDGETS):
         super().__init__()
         import tensorflow as tf
 
@@ -172,6 +176,7 @@ class Budget(keras.callbacks.Callback):
         from imps.training import window_batches
 
         self.seconds = seconds
+        self.budgets = budgets
         self.began = None
         self.paused = 0.0
         self.trained = 0.0  # seconds of training when the weights last changed
@@ -212,7 +217,7 @@ class Budget(keras.callbacks.Callback):
         self.points.append((self.trained, loss))
         print(f"{self.trained:.0f} s of training, {self.epochs} epochs: held-out loss {loss:.3f}", file=sys.stderr,
               flush=True)
-        for budget in BUDGETS:
+        for budget in self.budgets:
             if self.trained <= budget + BUDGET_SLACK and loss < self.best.get(budget, (np.inf,))[0]:
                 self.best[budget] = (loss, self.model.get_weights())
         self.paused += time.monotonic() - paused
@@ -256,7 +261,9 @@ def budget_run(approach: str, size_name: str, seed: int, seconds: float, events:
     if events:
         training = first_events(training, events)
     config = SIZES[size_name].config(dataset.dimension)
-    budget = Budget(seconds, heldout, config)
+    overrides = dict(APPROACHES[approach] or {})
+    timed = overrides.pop(TIMED, False)
+    budget = Budget(seconds, heldout, config, budgets=(round(seconds),) if timed else BUDGETS)
     if APPROACHES[approach] is None:
         keras.utils.set_random_seed(seed)
         x, y = materialised_windows(training)
@@ -265,12 +272,13 @@ def budget_run(approach: str, size_name: str, seed: int, seconds: float, events:
         model.fit(x, y, batch_size=64, epochs=epochs, validation_split=0.1, shuffle=True, verbose=0,
                   callbacks=[budget])
     else:
-        overrides = dict(APPROACHES[approach])
         initial = load_weights(default_weights_file(dataset.dimension)) if overrides.pop(FINE_TUNE, False) else None
-        train_config = replace(TrainConfig(model_size=size_name, epochs=epochs), **overrides)
+        train_config = replace(TrainConfig(model_size=size_name, epochs=epochs, minutes=seconds / 60 if timed else None),
+                               **overrides)
         with tempfile.TemporaryDirectory() as tmp:
+            # The trainer's time limit read on the budget's clock, which stops while it scores.
             train(training, train_config, models_dir=Path(tmp), tensorboard_dir=None, verbose=0, seed=seed,
-                  initial_weights=initial, callbacks=[budget], report=lambda message: None)
+                  initial_weights=initial, callbacks=[budget], report=lambda message: None, clock=budget.elapsed)
         model = budget.model
     styles = {}
     with tempfile.TemporaryDirectory() as tmp:
@@ -281,7 +289,7 @@ def budget_run(approach: str, size_name: str, seed: int, seconds: float, events:
             solo = continue_playing(predictor, heldout.events[:1], min(len(heldout.events), SOLO_EVENTS))
             styles[limit] = compare_style(heldout.performances(), [solo]).distance
     return {"approach": approach, "size": size_name, "seed": seed, "seconds": seconds, "events": events,
-            "epoch_cap": epochs, "epochs": budget.epochs, "trained": budget.trained, "points": budget.points, "validation": budget.validation, "stalls": budget.stalls, "ends": budget.ends,
+            "budgets": list(budget.budgets), "epoch_cap": epochs, "epochs": budget.epochs, "trained": budget.trained, "points": budget.points, "validation": budget.validation, "stalls": budget.stalls, "ends": budget.ends,
             "best": {limit: loss for limit, (loss, _) in budget.best.items()}, "style": styles}
 
 
@@ -337,9 +345,10 @@ def print_budget_table(records: list[dict]) -> None:
     for size, events, approach in keys:
         mine = [r for r in records if (r["size"], r.get("events", 0), r["approach"]) == (size, events, approach)]
         for limit in BUDGETS:
-            losses = [min(loss for seconds, loss in r["points"] if seconds <= limit + BUDGET_SLACK) for r in mine]
-            styles = [r["style"][str(limit)] for r in mine if str(limit) in r["style"]]
-            if losses and all(r["seconds"] >= limit for r in mine):
+            scored = [r for r in mine if limit in r.get("budgets", BUDGETS)]
+            losses = [min(loss for seconds, loss in r["points"] if seconds <= limit + BUDGET_SLACK) for r in scored]
+            styles = [r["style"][str(limit)] for r in scored if str(limit) in r["style"]]
+            if losses and all(r["seconds"] >= limit for r in scored):
                 print(f"| {size} | {f'{events:,}' if events else 'all'} | {approach} | {len(losses)} | "
                       f"{limit // 60} min | {np.median(losses):.3f} | {max(losses):.3f} | {np.median(styles):.2f} | "
                       f"{max(styles):.2f} |")
