@@ -142,6 +142,10 @@ def stop() -> None:
                   f"{'yes' if stage.summary() else 'NO'} |", flush=True)
 
 
+def duration(seconds: float) -> str:
+    return f"{seconds / 60:g} min" if seconds >= 60 and seconds % 60 == 0 else f"{seconds:.0f} s"
+
+
 def soak(minutes: float) -> None:
     seconds = minutes * 60
     warmup = min(60.0, seconds / 3)
@@ -152,8 +156,8 @@ def soak(minutes: float) -> None:
                                  cwd=folder, capture_output=True, text=True)
         logged = {name: read_log(stage.log, DIMENSION - 1) for name, stage in result.stages.items()}
     found = re.search(r"(\d+) events,", dataset.stdout)
-    print(f"\n### Soak: {minutes:g} minutes, battle mode and polyphony (fed 50 events a second), both logging\n")
-    print(f"| server | resident MB at {warmup / 60:g} min | at the end | growth | peak | predictions sent | "
+    print(f"\n### Soak: {duration(seconds)}, battle mode and polyphony (fed 50 events a second), both logging\n")
+    print(f"| server | resident MB at {duration(warmup)} | at the end | growth | peak | predictions sent | "
           "logged | all logged | lines skipped in the log | tracebacks | exit code |")
     print("| --- | ---: | ---: | ---: | ---: | ---: | ---: | --- | ---: | --- | ---: |")
     for name, stage in result.stages.items():
@@ -164,12 +168,15 @@ def soak(minutes: float) -> None:
               f"{rnn:,} | {'yes' if rnn == sent else 'NO'} | {sum(logged[name].skipped.values())} | "
               f"{'NONE' if 'Traceback' not in stage.output else 'YES'} | {result.codes[name]} |")
     print(f"\nPolyphony round trips (an event sent, its /prediction back, at /timescale 0), the first and the last "
-          f"{window / 60:g} minutes ({result.sent:,} events sent, {result.unanswered} not answered within a second):\n")
+          f"{duration(window)} ({result.sent:,} events sent, {result.unanswered} not answered within a second):\n")
     print("| stretch | round trips | median (ms) | p99 (ms) | most (ms) |")
     print("| --- | ---: | ---: | ---: | ---: |")
     for stretch, times in zip(("first", "last"), result.round_trips):
-        print(f"| {stretch} {window / 60:g} min | {times.count:,} | {times.percentile(50) * 1000:.2f} | "
+        print(f"| {stretch} {duration(window)} | {times.count:,} | {times.percentile(50) * 1000:.2f} | "
               f"{times.percentile(99) * 1000:.2f} | {times.longest * 1000:.2f} |")
+    first, last = result.round_trips
+    print(f"\nThe last stretch against the first: median {(last.percentile(50) - first.percentile(50)) * 1000:+.2f} ms, "
+          f"p99 {(last.percentile(99) - first.percentile(99)) * 1000:+.2f} ms.")
     print(f"\nBattle: its synth heard {result.heard:,} predictions; the longest silence between two was "
           f"{result.longest_silence:.2f} s.")
     print(f"generate_dataset.py on both logs: exit {dataset.returncode}, "
