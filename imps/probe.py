@@ -1,8 +1,9 @@
 """Playing a running performance server from outside, as a musician's patch does:
-free ports, predictive_music_model.py as a process of its own, packets sent at a
-steady rate, and OSC packets good and bad (random and malformed packets mixed with
-valid /interface messages), to show that the server survives whatever arrives; and,
-for MIDI, a JACK server of its own with a controller's and a synth's ports.
+free ports, predictive_music_model.py as a process of its own (limited in file size,
+as on a disk that fills, when asked), packets sent at a steady rate, and OSC packets
+good and bad (random and malformed packets mixed with valid /interface messages), to
+show that the server survives whatever arrives; two servers playing for a long while
+(soak); and, for MIDI, a JACK server of its own with a controller's and a synth's ports.
 
 Used by the benchmark and reliability scripts in utils/ and by the tests.
 """
