@@ -21,7 +21,7 @@ def parse_args():
                              "performances, as are two where the clock stepped back (a clock set by the network, "
                              f"daylight saving): the report counts each (default: %(default)g, {PERFORMANCE_GAP / 60:g} minutes)")
     args = parser.parse_args()
-    if args.gap <= 0:
+    if not args.gap > 0:  # nan too
         parser.error("--gap must be more than 0 seconds")
     return args
 

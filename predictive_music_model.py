@@ -81,7 +81,7 @@ def parse_args() -> tuple[argparse.Namespace, ServerConfig]:
     if args.logmax is not None and (not args.log or args.logmax < MIN_LOG_BYTES):
         parser.error(f"--logmax limits the size of each log file: it needs --log, and at least "
                      f"{MIN_LOG_BYTES // 1000}kB")
-    if args.maxwait < MIN_DT:
+    if not args.maxwait >= MIN_DT:  # nan too
         parser.error(f"--maxwait must be at least {MIN_DT:g} s, the shortest wait there is")
     config = ServerConfig(dimension=args.dimension, mode=args.mode, server_ip=args.serverip,
                           server_port=args.serverport, client_ip=args.clientip, client_port=args.clientport,

@@ -224,6 +224,7 @@ def test_a_negative_gradient_cap_is_refused(tmp_path):
     (["--log", "--logmax", "500"], "--logmax limits the size of each log file: it needs --log, and at least 1kB"),
     (["--logmax", "100MB"], "--logmax limits the size of each log file: it needs --log"),
     (["--maxwait", "0"], "--maxwait must be at least 0.001 s, the shortest wait there is"),
+    (["--maxwait", "nan"], "--maxwait must be at least 0.001 s"),
 ])
 def test_nonsense_log_sizes_and_waits_are_refused_in_one_line(tmp_path, flags, complaint):
     result = run_script("predictive_music_model.py", *flags, cwd=tmp_path)
@@ -231,8 +232,9 @@ def test_nonsense_log_sizes_and_waits_are_refused_in_one_line(tmp_path, flags, c
     assert complaint in one_error_line(result)
 
 
-def test_a_gap_that_is_not_positive_is_refused(tmp_path):
-    result = run_script("generate_dataset.py", "-d", "2", "--gap", "0", cwd=tmp_path)
+@pytest.mark.parametrize("gap", ["0", "nan"])
+def test_a_gap_that_is_not_positive_is_refused(tmp_path, gap):
+    result = run_script("generate_dataset.py", "-d", "2", "--gap", gap, cwd=tmp_path)
     assert result.returncode == 2
     assert "--gap must be more than 0 seconds" in one_error_line(result)
 
