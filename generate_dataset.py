@@ -4,6 +4,7 @@
 import sys
 
 from imps import cli
+from imps.config import PERFORMANCE_GAP
 from imps.names import DATASETS_DIR, LOGS_DIR, dataset_path, log_glob
 
 
@@ -15,7 +16,14 @@ def parse_args():
     parser.add_argument("-s", "--source", default=LOGS_DIR, help="the folder of logs to read (default: %(default)s)")
     parser.add_argument("-o", "--output", default=DATASETS_DIR,
                         help="the folder to write the dataset into (default: %(default)s)")
-    return parser.parse_args()
+    parser.add_argument("--gap", type=float, default=PERFORMANCE_GAP, metavar="SECONDS",
+                        help="two of the musician's events further apart than this in a log are taken as two "
+                             "performances, as are two where the clock stepped back (a clock set by the network, "
+                             f"daylight saving): the report counts each (default: %(default)g, {PERFORMANCE_GAP / 60:g} minutes)")
+    args = parser.parse_args()
+    if not args.gap > 0:  # nan too
+        parser.error("--gap must be more than 0 seconds")
+    return args
 
 
 def main():
@@ -28,7 +36,7 @@ def main():
         return tqdm(files, desc="reading logs", unit="log", disable=len(files) < 10 or not sys.stderr.isatty())
 
     cli.say(f"collating {log_glob(args.dimension)} in {args.source}")
-    dataset, reports = collate_logs(args.source, args.dimension, progress)
+    dataset, reports = collate_logs(args.source, args.dimension, progress, args.gap)
     for report in reports:
         cli.say("  " + report.line())
     path = save_dataset(dataset, dataset_path(args.output, args.dimension))

@@ -14,9 +14,9 @@ import threading  # noqa: E402
 from pathlib import Path  # noqa: E402
 
 from imps import cli  # noqa: E402
-from imps.config import MIDI_APIS, MidiConfig, ServerConfig  # noqa: E402
+from imps.config import MIDI_APIS, MIN_LOG_BYTES, MidiConfig, ServerConfig  # noqa: E402
 from imps.engine import ENGINES, KERAS_ENGINE  # noqa: E402
-from imps.interaction import BATTLE, CALL_RESPONSE, POLYPHONY, USER_ONLY  # noqa: E402
+from imps.interaction import BATTLE, CALL_RESPONSE, MIN_DT, POLYPHONY, USER_ONLY  # noqa: E402
 from imps.midimap import DEFAULT_CHANNEL, default_mapping, read_mapping  # noqa: E402
 from imps.names import LOGS_DIR, log_name  # noqa: E402
 
@@ -33,6 +33,10 @@ def parse_args() -> tuple[argparse.Namespace, ServerConfig]:
     parser.add_argument("-l", "--log", action="store_true",
                         help=f"log every event to {LOGS_DIR}/{log_name('YYYY-MM-DDTHH-MM-SS', '{D}')} for making "
                              "datasets")
+    parser.add_argument("--logmax", type=cli.file_size, metavar="SIZE",
+                        help="with --log: when a log file reaches SIZE (such as 100MB, 500kB or 2GB; at least "
+                             f"{MIN_LOG_BYTES // 1000}kB), close it and go on in a new one named after the time, each "
+                             "file a log of its own (default: no limit)")
     parser.add_argument("-v", "--verbose", action="store_true",
                         help="print every event in and every prediction out, one line each, with the predictions "
                              "the model makes silently while you play in call and response")
@@ -51,6 +55,11 @@ def parse_args() -> tuple[argparse.Namespace, ServerConfig]:
     parser.add_argument("--callresponsethresh", type=float, default=DEFAULTS.call_response_threshold,
                         metavar="SECONDS",
                         help="seconds of quiet before the model answers in call and response (default: %(default)s)")
+    parser.add_argument("--maxwait", type=float, default=DEFAULTS.max_wait, metavar="SECONDS",
+                        help="the longest the model may wait before its next event: a longer predicted wait is cut "
+                             "to this (said once, and counted at the end), so that playing by itself it never "
+                             "falls silent for long; /timescale multiplies it as it does every wait "
+                             "(default: %(default)s)")
     parser.add_argument("--clientip", default=DEFAULTS.client_ip,
                         help="address /prediction is sent to, your synth (default: %(default)s)")
     parser.add_argument("--clientport", type=int, default=DEFAULTS.client_port,
@@ -69,10 +78,16 @@ def parse_args() -> tuple[argparse.Namespace, ServerConfig]:
                              "comparison) (default: %(default)s)")
     add_midi_flags(parser)
     args = parser.parse_args()
+    if args.logmax is not None and (not args.log or args.logmax < MIN_LOG_BYTES):
+        parser.error(f"--logmax limits the size of each log file: it needs --log, and at least "
+                     f"{MIN_LOG_BYTES // 1000}kB")
+    if not args.maxwait >= MIN_DT:  # nan too
+        parser.error(f"--maxwait must be at least {MIN_DT:g} s, the shortest wait there is")
     config = ServerConfig(dimension=args.dimension, mode=args.mode, server_ip=args.serverip,
                           server_port=args.serverport, client_ip=args.clientip, client_port=args.clientport,
                           logs_dir=Path(LOGS_DIR) if args.log else None,
-                          call_response_threshold=args.callresponsethresh, verbose=args.verbose,
+                          log_max_bytes=args.logmax, call_response_threshold=args.callresponsethresh,
+                          max_wait=args.maxwait, verbose=args.verbose,
                           model_size=args.modelsize, model_file=Path(args.modelfile) if args.modelfile else None,
                           sigma_temp=args.sigmatemp, pi_temp=args.pitemp, engine=args.engine,
                           midi=midi_config(parser, args))

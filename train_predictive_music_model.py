@@ -62,7 +62,7 @@ def parse_args():
                              "(default: %(default)s)")
     args = parser.parse_args()
     if args.numepochs < 1 or args.batchsize < 1 or args.patience < 0 or args.warmup < 0 or args.learningrate <= 0 \
-            or args.clipnorm < 0 or (args.minutes is not None and args.minutes <= 0):
+            or args.clipnorm < 0 or (args.minutes is not None and not args.minutes > 0):
         parser.error("--numepochs and --batchsize must be at least 1, --patience, --warmup and --clipnorm not "
                      "negative, and --learningrate and --minutes above 0")
     config = replace(DEFAULTS, epochs=args.numepochs, batch_size=args.batchsize,

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import re
 import sys
 from typing import Callable, NoReturn
 
@@ -86,6 +87,9 @@ def explain(error: BaseException) -> str:
     elif isinstance(error, errors.OSCError):
         hint = ("close the other program or choose another port with --serverport" if error.in_use
                 else "check --serverip and --serverport")
+    elif isinstance(error, errors.WriteFailed):
+        hint = ("make room on the disk (or raise the limit on file size) and run again" if error.room
+                else "check that you may write there, and run again")
     elif isinstance(error, errors.FilesExist):
         hint = "choose another --out folder or pass --overwrite"
     elif isinstance(error, errors.MidiMappingError):
@@ -108,6 +112,18 @@ def controller_numbers(text: str) -> list[int]:
     except ValueError:
         raise argparse.ArgumentTypeError(f"controller numbers are whole numbers separated by commas, such as "
                                          f"1,2,3, not {text!r}") from None
+
+
+_SIZE = re.compile(r"(\d+(?:\.\d+)?)\s*([kmg]?)b?", re.IGNORECASE)
+_SIZE_UNITS = {"": 1, "k": 1000, "m": 1000 ** 2, "g": 1000 ** 3}
+
+
+def file_size(text: str) -> int:
+    """A size in bytes from 100MB, 500kB, 2GB or 20000 (bytes); k, M and G are powers of 1000."""
+    match = _SIZE.fullmatch(text.strip())
+    if match is None:
+        raise argparse.ArgumentTypeError(f"a size is a number and a unit, such as 100MB, 500kB or 2GB, not {text!r}")
+    return round(float(match.group(1)) * _SIZE_UNITS[match.group(2).lower()])
 
 
 def add_allow_pickle(parser: argparse.ArgumentParser) -> None:

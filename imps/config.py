@@ -45,6 +45,10 @@ class ServerConfig:
     client_port: int = 5000
     logs_dir: Path | None = None  # None: do not log
     call_response_threshold: float = 2.0  # seconds of quiet before the model answers
+    # The longest one predicted wait (seconds, before /timescale): the model's dt is
+    # unbounded, and one long wait would leave an installation silent.
+    max_wait: float = 10.0
+    log_max_bytes: int | None = None  # a log file this large is closed and the next begun; None: no limit
     verbose: bool = False
     model_size: str = DEFAULT_SIZE
     model_file: Path | None = None  # None: look in models/, then the default models
@@ -53,6 +57,15 @@ class ServerConfig:
     pi_temp: float | None = None
     engine: str = NUMPY_ENGINE
     midi: MidiConfig | None = None  # None: OSC only
+
+
+# The smallest log_max_bytes: a file holds a few lines at least, or a performance
+# becomes thousands of files.
+MIN_LOG_BYTES = 1000
+
+# Two of the musician's events further apart than this (seconds) in a log are taken as
+# two performances in a dataset, as is a clock that steps back between them.
+PERFORMANCE_GAP = 600.0
 
 
 @dataclass

@@ -18,6 +18,7 @@ from typing import Callable, Iterable
 
 import numpy as np
 
+from .config import PERFORMANCE_GAP
 from .errors import DatasetError, DatasetNeedsPickle, DatasetTooShort, NoDataset, NoLogs
 from .files import written_whole
 from .logs import read_log
@@ -106,9 +107,17 @@ class FileReport:
     events: int = 0
     skipped: Counter = field(default_factory=Counter)
     clipped: int = 0  # values outside 0-1, clipped into it for the dataset
+    performances: int = 0  # with at least one event
+    steps_back: int = 0  # times the clock went back between two of the musician's events
+    long_gaps: int = 0  # gaps longer than max_gap between two of them
+    max_gap: float = PERFORMANCE_GAP
 
     def line(self) -> str:
         notes = []
+        if self.steps_back or self.long_gaps:
+            causes = [f"{n} {what}{'' if n == 1 else 's'}{after}" for n, what, after in (
+                (self.steps_back, "clock step", " back"), (self.long_gaps, "gap", f" of over {self.max_gap:g} s")) if n]
+            notes.append(f"{self.performances} performances: a new one at {' and '.join(causes)}")
         if self.skipped:
             notes.append("skipped " + ", ".join(f"{n} {reason}" for reason, n in sorted(self.skipped.items())))
         if self.clipped:
@@ -116,33 +125,42 @@ class FileReport:
         return f"{self.path.name}: {self.events} events" + (f" ({'; '.join(notes)})" if notes else "")
 
 
-def performance_from_log(path: Path, dimension: int) -> tuple[np.ndarray, FileReport]:
-    """The musician's events in one log as rows [dt, x1, ..., xN], values clipped to 0-1
-    (the report counts them). The first event has no time since a previous one, so it
-    starts the clock and is not a row; a line earlier than the one before it is skipped."""
+def performances_from_log(path: Path, dimension: int,
+                          max_gap: float = PERFORMANCE_GAP) -> tuple[list[np.ndarray], FileReport]:
+    """The musician's events in one log as performances of rows [dt, x1, ..., xN], values
+    clipped to 0-1 (the report counts them). The first event of a performance has no time
+    since a previous one, so it starts the clock and is not a row. A log's times are the
+    wall clock's, which can jump (a clock set by the network, daylight saving): an event
+    earlier than the one before, or more than `max_gap` seconds after it, starts a new
+    performance, and the report counts each."""
     contents = read_log(path, dimension - 1)
-    report = FileReport(path, skipped=contents.skipped)
-    rows = []
+    report = FileReport(path, skipped=contents.skipped, max_gap=max_gap)
+    parts: list[list] = [[]]
     last_time = None
     for event in contents.events:
         if event.source != "interface":
             continue
-        if last_time is not None and event.time < last_time:
-            report.skipped["out of time order"] += 1
-            continue
         if last_time is not None:
-            rows.append([event.time - last_time, *event.values])
+            dt = event.time - last_time
+            if 0 <= dt <= max_gap:
+                parts[-1].append([dt, *event.values])
+            else:
+                report.steps_back += dt < 0
+                report.long_gaps += dt > max_gap
+                parts.append([])
         last_time = event.time
-    report.events = len(rows)
-    rows = np.array(rows, np.float32).reshape(-1, dimension)
-    values = rows[:, 1:]
-    report.clipped = int(np.count_nonzero((values < 0.0) | (values > 1.0)))
-    np.clip(values, 0.0, 1.0, out=values)
-    return rows, report
+    performances = [np.array(rows, np.float32).reshape(-1, dimension) for rows in parts if rows]
+    report.performances = len(performances)
+    report.events = sum(len(p) for p in performances)
+    for performance in performances:
+        values = performance[:, 1:]
+        report.clipped += int(np.count_nonzero((values < 0.0) | (values > 1.0)))
+        np.clip(values, 0.0, 1.0, out=values)
+    return performances, report
 
 
-def collate_logs(source: Path | str, dimension: int,
-                 progress: Callable[[Iterable], Iterable] = lambda files: files) -> tuple[Dataset, list[FileReport]]:
+def collate_logs(source: Path | str, dimension: int, progress: Callable[[Iterable], Iterable] = lambda files: files,
+                 max_gap: float = PERFORMANCE_GAP) -> tuple[Dataset, list[FileReport]]:
     """Every `*-{D}d-mdrnn.log` in `source` as one dataset, with a report per file."""
     source = Path(source)
     files = sorted(source.glob(log_glob(dimension))) if source.is_dir() else []
@@ -151,9 +169,9 @@ def collate_logs(source: Path | str, dimension: int,
     performances = []
     reports = []
     for path in progress(files):
-        performance, report = performance_from_log(path, dimension)
-        performances.append(performance)
+        found, report = performances_from_log(path, dimension, max_gap)
+        performances.extend(found)
         reports.append(report)
-    if not any(len(p) for p in performances):
+    if not performances:
         raise DatasetError(f"the {len(files)} logs in {source} hold no usable {dimension}-d interface events")
     return Dataset.from_performances(performances), reports

@@ -7,11 +7,31 @@ to put it right in the scripts' own terms (cli.explain).
 
 from __future__ import annotations
 
+import errno
+import os
 from pathlib import Path
+
+
+def reason_of(error: OSError) -> str:
+    """Why the operating system refused, in its own few words ("No space left on device",
+    "File too large"), rather than a library's wrapping of them."""
+    return os.strerror(error.errno) if error.errno else str(error).splitlines()[0]
 
 
 class IMPSError(Exception):
     """The base of the errors a musician can put right."""
+
+
+class WriteFailed(IMPSError):
+    """A file that could not be written: whatever was at `path` before is still there,
+    and nothing half-written is (`room` is True when more room on the disk, or a larger
+    limit on file size, would put it right)."""
+
+    def __init__(self, path: Path | str, error: OSError):
+        self.path, self.reason = Path(path), reason_of(error)
+        self.room = error.errno in (errno.ENOSPC, errno.EFBIG, errno.EDQUOT)
+        super().__init__(f"could not write {path} ({self.reason}); "
+                         + ("the file there before is unchanged" if self.path.exists() else "nothing was written"))
 
 
 class WeightsError(IMPSError):

@@ -26,7 +26,6 @@ play is dropped and the call begins again.
 
 from __future__ import annotations
 
-import collections
 import heapq
 import itertools
 import queue
@@ -39,6 +38,7 @@ from typing import Callable, Sequence
 import numpy as np
 
 from .engine import Predictor
+from .histogram import SecondsHistogram
 from .logs import PerformanceLog
 
 MIN_DT = 0.001  # a predicted dt at or below zero still waits a moment, as in IMPS
@@ -105,7 +105,7 @@ class Player:
         self._stopping = False
         self.dropped = 0
         self.last_due = -np.inf  # when the latest prediction was due to leave, after any wait for the interval
-        self.lateness: collections.deque = collections.deque(maxlen=100_000)  # seconds past due, per send
+        self.lateness = SecondsHistogram()  # seconds past due, of every send, in fixed memory
         self._thread = threading.Thread(target=self._run, name="player", daemon=True)
 
     def start(self) -> None:
@@ -145,7 +145,7 @@ class Player:
                     return
                 self.last_due = self._next_due()
                 _, _, event, generation = heapq.heappop(self._heap)
-            self.lateness.append(time.monotonic() - self.last_due)
+            self.lateness.add(time.monotonic() - self.last_due)
             self._play(event, generation)
 
     def _next_due(self) -> float:
@@ -156,8 +156,9 @@ class Performance:
     """Runs a mode: feeds the musician's events to the model, plays its predictions."""
 
     def __init__(self, mode: str, predictor: Predictor | None, send: Callable[[Sequence[float]], None],
-                 log: PerformanceLog | None, call_response_threshold: float, verbose: bool = False,
-                 report: Callable[[str], None] = print, silence: Callable[[], None] | None = None):
+                 log: PerformanceLog | None, call_response_threshold: float, max_wait: float,
+                 verbose: bool = False, report: Callable[[str], None] = print,
+                 silence: Callable[[], None] | None = None):
         if mode not in MODES:
             raise ValueError(f"unknown mode {mode!r}")
         if mode != USER_ONLY and predictor is None:
@@ -168,6 +169,7 @@ class Performance:
         self.send = send
         self.log = log
         self.threshold = call_response_threshold
+        self.max_wait = max_wait  # the longest predicted dt played as it is; longer ones are cut to it
         self.verbose = verbose
         self.report = report
         self.silence = silence  # ends whatever the synth still sounds of dropped predictions
@@ -175,6 +177,7 @@ class Performance:
         self.user_events = 0
         self.out_of_range_events = 0  # events with a value outside 0-1: logged as sent, clipped for the model
         self.predictions_sent = 0
+        self.waits_capped = 0
         self.inputs_dropped = 0
         self._inbox: queue.Queue = queue.Queue(maxsize=INBOX_SIZE)
         self._last_user_time: float | None = None  # monotonic seconds, set by the OSC or MIDI thread
@@ -300,8 +303,18 @@ class Performance:
 
     def _schedule(self, prediction: np.ndarray) -> None:
         dt = max(float(prediction[0]), MIN_DT)
+        if dt > self.max_wait:
+            self._capped(dt)
+            dt = self.max_wait
         event = np.concatenate([[dt], np.clip(prediction[1:], 0.0, 1.0)])
         self.player.schedule(time.monotonic() + dt * self.timescale, event, self._generation)
+
+    def _capped(self, dt: float) -> None:
+        self.waits_capped += 1
+        if self.waits_capped == 1:
+            self.report(f"warning: the model predicted a wait of {dt:.1f} s before its next event; it waits "
+                        f"{self.max_wait:g} s instead, the longest wait allowed, and goes on from there (so it "
+                        "never falls silent for long). Said once; the summary at the end counts capped waits")
 
     # The player thread.
     def _play(self, event: np.ndarray, generation: int) -> None:

@@ -14,11 +14,11 @@ import h5py
 import keras
 import keras_mdn_layer as mdn
 from keras import ops
+from keras.src.saving import saving_lib
 
-from .files import written_whole
 from .errors import WeightsError
 from .model import ModelConfig
-from .weights import GATE_ATTRIBUTE, KERAS2_HARD_SIGMOID, SIGMOID, MDRNNWeights, describe
+from .weights import GATE_ATTRIBUTE, KERAS2_HARD_SIGMOID, SIGMOID, MDRNNWeights, describe, hdf5_written_whole
 
 
 def keras2_hard_sigmoid(x):
@@ -80,14 +80,17 @@ def set_weights(model: keras.Model, weights: MDRNNWeights) -> None:
 
 
 def save_weights(model: keras.Model, path: Path | str, gate_activation: str = SIGMOID) -> Path:
-    """Write the model's weights to `path` (ending .weights.h5) completely or not at all:
-    Keras writes a temporary file beside it, which is renamed into place when whole.
-    A model with Keras 2's gates (one fine-tuned from original IMPS weights) says so in
-    the file, so that it performs with the gates it was trained with."""
-    with written_whole(path, ".weights.h5") as tmp:
-        model.save_weights(tmp, overwrite=True)
+    """Write the model's weights to `path` (Keras 3's .weights.h5) completely or not at
+    all (hdf5_written_whole). A model with Keras 2's gates (one fine-tuned from original
+    IMPS weights) says so in the file, so that it performs with the gates it was trained
+    with."""
+    with hdf5_written_whole(path) as buffer:
+        # What model.save_weights does, into memory: it only takes a path, and HDF5
+        # writing to a disk that refuses a write brings the process down.
+        store = saving_lib.H5IOStore(buffer, mode="w")
+        saving_lib._save_state(model, weights_store=store, assets_store=None, inner_path="", visited_saveables=set())
+        store.close()
         if gate_activation != SIGMOID:
-            with h5py.File(tmp, "a") as f:
+            with h5py.File(buffer, "a") as f:
                 f.attrs[GATE_ATTRIBUTE] = gate_activation
     return Path(path)
-

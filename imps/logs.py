@@ -7,59 +7,154 @@ or `rnn` (the model), the format the original IMPS wrote.
 from __future__ import annotations
 
 import datetime as dt_module
+import itertools
 import math
+import os
 import threading
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Sequence
+from typing import Callable, Iterator, Sequence
 
 import numpy as np
 
+from .errors import reason_of
 from .names import TIMESTAMP_FORMAT, log_dimension, log_name
 
 SOURCES = ("interface", "rnn")
 
 
 class PerformanceLog:
-    """One log file per performance. Each line reaches the operating system as soon as
-    it is written (line buffering), so a crash loses at most the line being written.
-    The OSC (or MIDI) thread and the player thread both write, hence the lock."""
+    """The log of a performance: one file, or with `max_bytes` a series of files, each a
+    log of its own named after the time of its first line. Each line reaches the
+    operating system whole, in one unbuffered write, as soon as it is written, so a crash
+    loses at most the line being written. The OSC (or MIDI) thread and the player thread
+    both write, hence the lock.
 
-    def __init__(self, path: Path):
-        self.path = Path(path)
-        self._file = open(self.path, "x", buffering=1, encoding="utf-8")
+    When a write fails (a full disk, a limit on file size), the file is cut back to its
+    last whole line and nothing more is written to it: a retry would append after a torn
+    line. The log says so once through `report`, and counts the lines it does not write;
+    the performance plays on."""
+
+    def __init__(self, path: Path | str, max_bytes: int | None = None, report: Callable[[str], None] = print):
+        self.path = self.first_path = Path(path)
+        self.dimension = log_dimension(self.path.name)
+        if max_bytes is not None and self.dimension is None:
+            raise ValueError(f"a log split at a size needs a name that gives its dimension, not {self.path.name}")
+        self.max_bytes = max_bytes
+        self.report = report
+        self._file = open(self.path, "xb", buffering=0)
+        self._size = 0  # bytes in the file now, all of them whole lines
         self._lock = threading.Lock()
-        self.lines = 0
+        self._closed = False
+        self.lines = 0  # written, in every file
+        self.files = 1
+        self.failure: str | None = None  # why writing stopped, once it has
+        self.unwritten = 0  # lines not written since
 
     @classmethod
-    def start(cls, logs_dir: Path | str, dimension: int, now: dt_module.datetime | None = None) -> "PerformanceLog":
+    def start(cls, logs_dir: Path | str, dimension: int, now: dt_module.datetime | None = None,
+              max_bytes: int | None = None, report: Callable[[str], None] = print) -> "PerformanceLog":
         """A new log in `logs_dir` named after the time, never overwriting another."""
         logs_dir = Path(logs_dir)
         logs_dir.mkdir(parents=True, exist_ok=True)
-        stamp = (now or dt_module.datetime.now()).strftime(TIMESTAMP_FORMAT)
-        candidate = logs_dir / log_name(stamp, dimension)
-        n = 1
-        while True:
+        for candidate in _names(logs_dir, dimension, now or dt_module.datetime.now()):
             try:
-                return cls(candidate)
+                return cls(candidate, max_bytes, report)
             except FileExistsError:
-                n += 1
-                candidate = logs_dir / log_name(f"{stamp}-{n}", dimension)
+                continue
 
     def write(self, source: str, values: Sequence[float], when: dt_module.datetime | None = None) -> None:
-        stamp = (when or dt_module.datetime.now()).isoformat()
         # The shortest text that reads back as the same 32-bit float OSC carried.
-        line = ",".join([stamp, source, *(str(np.float32(v)) for v in values)]) + "\n"
+        text = ",".join([source, *(str(np.float32(v)) for v in values)]) + "\n"
+        notices = []
         with self._lock:
-            if not self._file.closed:
-                self._file.write(line)
+            if self._closed:
+                return
+            if self.failure is not None:
+                self.unwritten += 1
+                return
+            when = when or dt_module.datetime.now()  # taken in turn, so a file's lines are in time order
+            line = f"{when.isoformat()},{text}".encode()
+            try:
+                if self.max_bytes is not None and self._size and self._size + len(line) > self.max_bytes:
+                    notices.append(self._next_file(when))
+                self._write_whole(line)
                 self.lines += 1
+            except OSError as error:
+                self.unwritten += 1
+                notices.append(self._failed(error))
+        for notice in notices:
+            self.report(notice)
+
+    def _write_whole(self, line: bytes) -> None:
+        """The line, or (cutting back whatever part of it went) OSError."""
+        done = 0
+        try:
+            while done < len(line):
+                done += self._file.write(line[done:])
+        except OSError:
+            if done:
+                try:
+                    os.ftruncate(self._file.fileno(), self._size)
+                except OSError:
+                    pass  # the torn line stays last, where a reader skips an unfinished line
+            raise
+        self._size += len(line)
+
+    def _next_file(self, when: dt_module.datetime) -> str:
+        """Close this file and go on in a new one named after `when`; say which."""
+        full = self.path
+        self._file.close()  # unbuffered: nothing is left to write
+        for candidate in _names(self.path.parent, self.dimension, when):
+            try:
+                self._file = open(candidate, "xb", buffering=0)
+                break
+            except FileExistsError:
+                continue
+        self.path, self._size = candidate, 0
+        self.files += 1
+        return f"log: {full} reached {self.max_bytes:,} bytes; going on in {self.path}"
 
     def close(self) -> None:
+        notice = None
         with self._lock:
-            if not self._file.closed:
+            if self._closed:
+                return
+            self._closed = True
+            try:
                 self._file.close()
+            except OSError as error:
+                notice = self._failed(error)
+        if notice is not None:
+            self.report(notice)
+
+    def _failed(self, error: OSError) -> str | None:
+        """Stop writing, for the reason `error` gives; what to tell the musician the first time."""
+        if self.failure is not None:
+            return None
+        self.failure = reason_of(error)
+        path = error.filename or self.path  # a new file that could not be made names itself
+        return (f"warning: could not write to the log {path} ({self.failure}). IMPS plays on without logging: "
+                "every line before this one is in the log whole, the lines from now on are not written, and the "
+                "summary at the end counts them")
+
+    def summary(self) -> str:
+        """How many lines went where, and how many did not."""
+        where = self.path if self.files == 1 else f"{self.files} files, {self.first_path} to {self.path}"
+        text = f"{self.lines} lines logged to {where}"
+        if self.failure is not None:
+            text += f"; {self.unwritten} lines NOT logged after writing failed ({self.failure})"
+        return text
+
+
+def _names(logs_dir: Path, dimension: int, when: dt_module.datetime) -> Iterator[Path]:
+    """Where a log begun at `when` may go: named after the time, then -2, -3, ... after
+    it for others begun in the same second."""
+    stamp = when.strftime(TIMESTAMP_FORMAT)
+    yield logs_dir / log_name(stamp, dimension)
+    for n in itertools.count(2):
+        yield logs_dir / log_name(f"{stamp}-{n}", dimension)
 
 
 @dataclass

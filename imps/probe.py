@@ -1,8 +1,9 @@
 """Playing a running performance server from outside, as a musician's patch does:
-free ports, predictive_music_model.py as a process of its own, packets sent at a
-steady rate, and OSC packets good and bad (random and malformed packets mixed with
-valid /interface messages), to show that the server survives whatever arrives; and,
-for MIDI, a JACK server of its own with a controller's and a synth's ports.
+free ports, predictive_music_model.py as a process of its own (limited in file size,
+as on a disk that fills, when asked), packets sent at a steady rate, and OSC packets
+good and bad (random and malformed packets mixed with valid /interface messages), to
+show that the server survives whatever arrives; two servers playing for a long while
+(soak); and, for MIDI, a JACK server of its own with a controller's and a synth's ports.
 
 Used by the benchmark and reliability scripts in utils/ and by the tests.
 """
@@ -12,6 +13,7 @@ from __future__ import annotations
 import math
 import os
 import re
+import resource
 import signal
 import socket
 import struct
@@ -27,8 +29,8 @@ import numpy as np
 from pythonosc.osc_message_builder import OscMessageBuilder
 
 from .cli import READY
+from .histogram import SecondsHistogram
 from .osc import INTERFACE
-from .names import LOGS_DIR, log_glob
 
 SERVER_SCRIPT = Path(__file__).resolve().parent.parent / "predictive_music_model.py"
 
@@ -149,12 +151,22 @@ class Process:
             return True
 
 
-class ServerProcess(Process):
-    """predictive_music_model.py with these flags, run in the folder `cwd`."""
+def limit_file_size(limit: int | None) -> Callable[[], None] | None:
+    """For Popen's preexec_fn: the child may make no file larger than `limit` bytes, as if
+    the disk filled there (Python ignores SIGXFSZ, so the write that reaches the limit
+    fails with "File too large"). None: no limit."""
+    if limit is None:
+        return None
+    return lambda: resource.setrlimit(resource.RLIMIT_FSIZE, (limit, limit))
 
-    def __init__(self, *flags: str, cwd: Path):
+
+class ServerProcess(Process):
+    """predictive_music_model.py with these flags, run in the folder `cwd`, with no file
+    larger than `file_size_limit` bytes when one is given."""
+
+    def __init__(self, *flags: str, cwd: Path, file_size_limit: int | None = None):
         super().__init__([sys.executable, str(SERVER_SCRIPT), *flags], cwd=cwd,
-                         env={**os.environ, "PYTHONUNBUFFERED": "1"})
+                         env={**os.environ, "PYTHONUNBUFFERED": "1"}, preexec_fn=limit_file_size(file_size_limit))
 
     def wait_for_output(self, text: str, timeout: float = 60) -> bool:
         return self.wait_until(lambda: text in self.output, timeout)
@@ -183,7 +195,7 @@ class Stage(ServerProcess):
     """The server logging in a folder of its own, listening on a free port, with a synth
     socket for its /prediction messages."""
 
-    def __init__(self, folder: Path, *flags: str, dimension: int = 9):
+    def __init__(self, folder: Path, *flags: str, dimension: int = 9, file_size_limit: int | None = None):
         self.folder = folder
         self.dimension = dimension
         self.port = free_udp_port()
@@ -191,17 +203,15 @@ class Stage(ServerProcess):
         self.synth.bind(("127.0.0.1", 0))
         super().__init__("-d", str(dimension), "--log", "--serverip", "127.0.0.1", "--serverport", str(self.port),
                          "--clientip", "127.0.0.1", "--clientport", str(self.synth.getsockname()[1]), *flags,
-                         cwd=folder)
+                         cwd=folder, file_size_limit=file_size_limit)
         if not self.wait_ready(30):
             raise RuntimeError("the server did not start:\n" + self.output)
         self.sender = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        # Its (first) log, as it says when it starts: another server may log in the same folder.
+        self.log = folder / re.search(rf"logging to (.+?)\. {re.escape(READY)}", self.output).group(1)
 
     def send(self, data: bytes) -> None:
         self.sender.sendto(data, ("127.0.0.1", self.port))
-
-    @property
-    def log(self) -> Path:
-        return next((self.folder / LOGS_DIR).glob(log_glob(self.dimension)))
 
     def logged_interface_lines(self) -> int:
         return self.log.read_bytes().count(b",interface,")
@@ -264,6 +274,117 @@ def flood(port: int, n_values: int, rate: float, seconds: float) -> int:
     sender = subprocess.run([sys.executable, "-c", _FLOOD_SENDER, str(port), str(n_values), str(rate), str(seconds)],
                             capture_output=True, text=True, check=True)
     return int(sender.stdout)
+
+
+class _Listener(threading.Thread):
+    """Hears every /prediction that reaches a synth socket: how many, and the longest
+    silence between two. Once asked to stop, it stops at the first silence of `quiet` s."""
+
+    def __init__(self, synth: socket.socket, quiet: float = 0.5):
+        super().__init__(daemon=True)
+        self.synth = synth
+        self.synth.settimeout(quiet)
+        self.heard = 0
+        self.longest_silence = 0.0
+        self._stopping = threading.Event()
+
+    def run(self) -> None:
+        last = None
+        while True:
+            try:
+                self.synth.recv(65536)
+            except socket.timeout:
+                if self._stopping.is_set():
+                    return
+                continue
+            now = time.monotonic()
+            if last is not None:
+                self.longest_silence = max(self.longest_silence, now - last)
+            last = now
+            self.heard += 1
+
+    def stop(self) -> None:
+        self._stopping.set()
+        self.join()
+
+
+@dataclass
+class Soak:
+    """Two servers that played for `seconds` in one folder, as an installation does (see soak)."""
+    stages: dict[str, Stage]  # "battle" and "polyphony", stopped
+    seconds: float
+    window: float  # seconds at each end whose round trips are compared
+    round_trips: tuple[SecondsHistogram, SecondsHistogram]  # polyphony, the first and the last window
+    sent: int  # /interface events sent to the polyphony server
+    unanswered: int  # of those, not answered within a second
+    heard: int  # /prediction messages the battle server's synth received
+    longest_silence: float  # seconds between two of them, the longest
+    memory: dict[str, tuple[float, float]]  # resident MB of each server after the warm-up and at the end
+    peak: dict[str, float]  # each server's highest resident MB
+    codes: dict[str, int]  # exit codes
+
+    def predictions_sent(self, name: str) -> int:
+        """What the server says it sent, in its summary."""
+        return int(re.search(r"(\d+) predictions sent", self.stages[name].summary()).group(1))
+
+
+def soak(folder: Path, seconds: float, warmup: float, window: float, rate: float = 50.0,
+         flags: tuple[str, ...] = ()) -> Soak:
+    """Two servers logging in `folder` for `seconds`: one in battle mode, playing by itself at
+    the model's own pace; one in polyphony at /timescale 0, sent `rate` events a second, each
+    answered at once, so the time from an event to its answer is the server's lateness seen
+    from outside. Resident memory is read after `warmup` seconds and at the end. `flags`
+    go to both servers."""
+    if not 0 <= warmup < seconds:
+        raise ValueError(f"the warm-up ({warmup} s) must end before the soak ({seconds} s) does")
+    stages: dict[str, Stage] = {}
+    listener = None
+    try:
+        stages["battle"] = battle = Stage(folder, "--battle", *flags)
+        stages["polyphony"] = polyphony = Stage(folder, "--polyphony", *flags)
+        polyphony.send(message("/timescale", ("f", 0.0)))
+        if not polyphony.wait_for_output("timescale: 0", 10):
+            raise RuntimeError("the polyphony server did not take /timescale 0:\n" + polyphony.output)
+        listener = _Listener(battle.synth)
+        listener.start()
+        first, last = SecondsHistogram(), SecondsHistogram()
+        after_warmup: dict[str, float] = {}
+        sent = unanswered = 0
+        rng = np.random.default_rng(0)
+        began = time.monotonic()
+        while (at := sent / rate) < seconds:
+            if not after_warmup and at >= warmup:
+                after_warmup = {name: stage.memory_mb() for name, stage in stages.items()}
+            time.sleep(max(0.0, began + at - time.monotonic()))
+            polyphony.synth.settimeout(0.0)  # an answer later than a second is not this event's
+            try:
+                while True:
+                    polyphony.synth.recv(65536)
+            except BlockingIOError:
+                pass
+            polyphony.synth.settimeout(1.0)
+            data = valid_interface(rng, polyphony.dimension - 1).data
+            asked = time.monotonic()
+            polyphony.send(data)
+            sent += 1
+            try:
+                polyphony.synth.recv(65536)
+            except socket.timeout:
+                unanswered += 1
+                continue
+            round_trip = time.monotonic() - asked
+            if at < window:
+                first.add(round_trip)
+            if at >= seconds - window:
+                last.add(round_trip)
+        memory = {name: (after_warmup[name], stage.memory_mb()) for name, stage in stages.items()}
+        peak = {name: stage.memory_mb("VmHWM") for name, stage in stages.items()}
+    finally:
+        codes = {name: stage.stop() for name, stage in stages.items()}
+        if listener is not None:
+            listener.stop()
+    return Soak(stages, seconds, window, (first, last), sent, unanswered, listener.heard, listener.longest_silence,
+                memory, peak, codes)
 
 
 class JackServer:

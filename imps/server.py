@@ -30,11 +30,13 @@ class PerformanceServer:
             from .midi import MidiLink
             self.midi = MidiLink(config.midi, self._midi_control, report)
         try:
-            self.log = PerformanceLog.start(config.logs_dir, config.dimension) if config.logs_dir is not None else None
+            self.log = PerformanceLog.start(config.logs_dir, config.dimension, max_bytes=config.log_max_bytes,
+                                            report=report) if config.logs_dir is not None else None
             self.sender = PredictionSender(config.client_ip, config.client_port, config.dimension - 1)
             send = self.sender.send if self.midi is None or self.midi.output is None else self._send
             self.performance = Performance(config.mode, predictor, send, self.log, config.call_response_threshold,
-                                           config.verbose, report, self.midi.end_notes if self.midi else None)
+                                           config.max_wait, config.verbose, report,
+                                           self.midi.end_notes if self.midi else None)
             handlers = {INTERFACE: self._interface, TEMPERATURE: self._temperature, TIMESCALE: self._timescale}
             self.osc = OSCServer(config.server_ip, config.server_port, handlers, self.warner)
         except Exception:
@@ -117,10 +119,12 @@ class PerformanceServer:
     def summary(self) -> str:
         p = self.performance
         parts = [f"{p.user_events} events from the musician", f"{p.predictions_sent} predictions sent"]
-        if p.player.lateness:
-            late = np.array(p.player.lateness) * 1000
-            parts.append(f"predictions left {np.median(late):.2f} ms (median), {np.percentile(late, 99):.2f} ms "
-                         "(99th percentile) after they were due")
+        late = p.player.lateness
+        if late.count:
+            parts.append(f"predictions left {late.percentile(50) * 1000:.2f} ms (median), "
+                         f"{late.percentile(99) * 1000:.2f} ms (99th percentile) after they were due")
+        if p.waits_capped:
+            parts.append(f"{p.waits_capped} predicted waits capped at {p.max_wait:g} s")
         if p.out_of_range_events:
             parts.append(f"{p.out_of_range_events} events with values outside 0-1 (logged as sent, clipped for the "
                          "model)")
@@ -133,5 +137,5 @@ class PerformanceServer:
         if self.rejects:
             parts.append("rejected: " + ", ".join(f"{n} {kind}" for kind, n in sorted(self.rejects.items())))
         if self.log is not None:
-            parts.append(f"{self.log.lines} lines logged to {self.log.path}")
+            parts.append(self.log.summary())
         return "; ".join(parts)

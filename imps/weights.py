@@ -15,10 +15,13 @@ with the gate they were trained with, so the gate travels with the weights.
 
 from __future__ import annotations
 
+import io
 import json
+from contextlib import contextmanager
 from dataclasses import dataclass
 from enum import Enum
 from pathlib import Path
+from typing import Iterator
 
 import h5py
 import numpy as np
@@ -157,14 +160,25 @@ def _stored_sampling(f: h5py.File, path: Path) -> Sampling | None:
     return sampling
 
 
+@contextmanager
+def hdf5_written_whole(path: Path | str, image: bytes = b"") -> Iterator[io.BytesIO]:
+    """An HDF5 file to make in memory (from `image`, a whole file's bytes, when given),
+    then written to `path` whole or not at all (written_whole). HDF5 never writes to the
+    disk itself: when the disk refuses one of its writes (full, or a limit on file size),
+    it takes the whole process down on its way out, where a plain write fails cleanly."""
+    buffer = io.BytesIO(image)
+    yield buffer
+    with written_whole(path, "".join(Path(path).suffixes)) as tmp:
+        tmp.write_bytes(buffer.getvalue())
+
+
 def store_sampling(path: Path | str, sampling: Sampling) -> None:
     """Store the temperatures the model should play at in its weights file, replacing the
-    file whole (written_whole)."""
+    file whole."""
     path = Path(path)
     load_weights(path)  # refuse anything that is not a weights file before touching it
-    with written_whole(path, "".join(path.suffixes)) as tmp:
-        tmp.write_bytes(path.read_bytes())
-        with h5py.File(tmp, "a") as f:
+    with hdf5_written_whole(path, path.read_bytes()) as buffer:
+        with h5py.File(buffer, "a") as f:
             for name, attribute in SAMPLING_ATTRIBUTES.items():
                 f.attrs[attribute] = float(getattr(sampling, name))
 

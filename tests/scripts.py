@@ -8,14 +8,23 @@ import sys
 from pathlib import Path
 
 from conftest import ROOT, script_env
-from imps.probe import Process, ServerProcess
+from imps.probe import Process, ServerProcess, limit_file_size
 
 Server = ServerProcess  # what the tests call predictive_music_model.py running in the background
 
 
-def run_script(name: str, *args: str, cwd: Path, timeout: float = 300) -> subprocess.CompletedProcess:
+def run_script(name: str, *args: str, cwd: Path, timeout: float = 300,
+               file_size_limit: int | None = None) -> subprocess.CompletedProcess:
+    """Run a script to its end; with `file_size_limit`, it can make no file larger (a disk that fills)."""
     return subprocess.run([sys.executable, str(ROOT / name), *args], cwd=cwd, env=script_env(),
-                          capture_output=True, text=True, timeout=timeout)
+                          capture_output=True, text=True, timeout=timeout,
+                          preexec_fn=limit_file_size(file_size_limit))
+
+
+def run_python(code: str, *args: str, cwd: Path, file_size_limit: int | None = None) -> subprocess.CompletedProcess:
+    """Run `code` with this checkout's imps in a Python of its own, as run_script does a script."""
+    return subprocess.run([sys.executable, "-c", code, *args], cwd=cwd, env={**script_env(), "PYTHONPATH": str(ROOT)},
+                          capture_output=True, text=True, timeout=300, preexec_fn=limit_file_size(file_size_limit))
 
 
 def one_error_line(result: subprocess.CompletedProcess) -> str:

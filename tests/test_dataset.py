@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import errno
 import zipfile
 from collections import Counter
 from pathlib import Path
@@ -12,8 +13,8 @@ import pytest
 
 from conftest import LEGACY_DATASET_4D
 from imps.cli import explain
-from imps.dataset import Dataset, FileReport, collate_logs, load_dataset, performance_from_log, save_dataset
-from imps.errors import DatasetError, DatasetNeedsPickle, NoDataset, NoLogs
+from imps.dataset import Dataset, FileReport, collate_logs, load_dataset, performances_from_log, save_dataset
+from imps.errors import DatasetError, DatasetNeedsPickle, NoDataset, NoLogs, WriteFailed
 from imps.logs import PerformanceLog
 from imps.names import dataset_path, log_name
 
@@ -34,7 +35,7 @@ def small_dataset(lengths=(7, 3, 5), dimension=3, seed=0) -> Dataset:
     return Dataset.from_performances([rng.random((n, dimension)).astype(np.float32) for n in lengths])
 
 
-# performance_from_log
+# performances_from_log
 
 def test_dt_between_consecutive_interface_lines(tmp_path):
     path = write_log(tmp_path / "a-3d-mdrnn.log", [
@@ -46,7 +47,7 @@ def test_dt_between_consecutive_interface_lines(tmp_path):
         f"{at(1.25)},interface,0.7,0.8",  # same instant: dt 0
         f"{at(3.0)},interface,1.0,0.0",
     ])
-    events, report = performance_from_log(path, 3)
+    [events], report = performances_from_log(path, 3)
     assert events.dtype == np.float32
     assert events.shape == (4, 3)
     np.testing.assert_allclose(events, np.float32([
@@ -62,20 +63,37 @@ def test_dt_between_consecutive_interface_lines(tmp_path):
     assert report.line() == "a-3d-mdrnn.log: 4 events"
 
 
-def test_out_of_time_order_lines_are_skipped_and_counted(tmp_path):
+def test_a_clock_step_back_or_a_long_gap_starts_a_new_performance(tmp_path):
     path = write_log(tmp_path / "b-2d-mdrnn.log", [
         f"{at(0)},interface,0.0",
         f"{at(2)},interface,0.2",
-        f"{at(1)},interface,0.1",  # earlier than the one before it
-        f"{at(1.5)},interface,0.15",  # still earlier than the last kept line (2 s)
-        f"{at(0.5)},rnn,0.9",  # rnn lines are ignored, never counted as out of order
-        f"{at(3)},interface,0.3",
+        f"{at(2 - 3600)},interface,0.1",  # the clock stepped back an hour: daylight saving ended
+        f"{at(-3597.5)},rnn,0.9",  # the model's lines never split a performance
+        f"{at(-3597)},interface,0.15",
+        f"{at(-3596.5)},interface,0.3",
+        f"{at(3600)},interface,0.4",  # the clock stepped forward: a gap of two hours
+        f"{at(3600.25)},interface,0.5",
     ])
-    events, report = performance_from_log(path, 2)
-    np.testing.assert_allclose(events, np.float32([[2.0, 0.2], [1.0, 0.3]]), atol=1e-6)
-    assert report.skipped == Counter({"out of time order": 2})
-    assert report.events == 2
-    assert report.line() == "b-2d-mdrnn.log: 2 events (skipped 2 out of time order)"
+    performances, report = performances_from_log(path, 2)
+    # The first event of each performance starts its clock; nothing is skipped.
+    expected = [[[2.0, 0.2]], [[1.0, 0.15], [0.5, 0.3]], [[0.25, 0.5]]]
+    assert len(performances) == len(expected)
+    for performance, rows in zip(performances, expected):
+        np.testing.assert_allclose(performance, np.float32(rows), atol=1e-6)
+    assert (report.steps_back, report.long_gaps, report.performances, report.events) == (1, 1, 3, 4)
+    assert report.skipped == Counter()
+    assert report.line() == "b-2d-mdrnn.log: 4 events (3 performances: a new one at 1 clock step back and 1 gap of " \
+                            "over 600 s)"
+
+
+def test_the_gap_that_starts_a_new_performance_can_be_chosen(tmp_path):
+    path = write_log(tmp_path / "g-2d-mdrnn.log", [f"{at(t)},interface,0.5" for t in (0, 1, 3, 5, 11, 12)])
+    performances, report = performances_from_log(path, 2, max_gap=2)
+    assert [len(p) for p in performances] == [3, 1]  # a gap of exactly 2 s stays within a performance
+    assert report.line() == "g-2d-mdrnn.log: 4 events (2 performances: a new one at 1 gap of over 2 s)"
+    dataset, [report] = collate_logs(tmp_path, 2, max_gap=1)
+    assert dataset.lengths.tolist() == [1, 1]  # 0-1 s and 11-12 s; the events at 3 s and 5 s stand alone
+    assert report.long_gaps == 3
 
 
 def test_values_outside_0_1_are_clipped_for_the_dataset_and_counted(tmp_path):
@@ -86,15 +104,15 @@ def test_values_outside_0_1_are_clipped_for_the_dataset_and_counted(tmp_path):
         f"{at(3)},interface,-0.5,1.0",
         f"{at(3.5)},interface,0.5,0.25",
     ])
-    events, report = performance_from_log(path, 3)
+    [events], report = performances_from_log(path, 3)
     np.testing.assert_allclose(events, np.float32([[1.0, 1.0, 1.0], [1.0, 0.5, 0.25], [1.0, 0.0, 1.0],
                                                    [0.5, 0.5, 0.25]]), atol=1e-6)
     assert report.clipped == 3
     assert report.line() == "midi-3d-mdrnn.log: 4 events (clipped 3 values outside 0-1: check the interface's range)"
     messy = write_log(tmp_path / "both-2d-mdrnn.log", [f"{at(0)},interface,0.5", f"{at(1)},interface,2.0",
                                                         f"{at(0.5)},interface,0.5", f"{at(2)},interface,0.5"])
-    _, report = performance_from_log(messy, 2)
-    assert report.line() == ("both-2d-mdrnn.log: 2 events (skipped 1 out of time order; "
+    _, report = performances_from_log(messy, 2)
+    assert report.line() == ("both-2d-mdrnn.log: 2 events (2 performances: a new one at 1 clock step back; "
                              "clipped 1 values outside 0-1: check the interface's range)")
 
 
@@ -108,7 +126,7 @@ def test_performance_from_a_log_written_by_performance_log(tmp_path):
         log.write("interface", v, when=when)
         log.write("rnn", 1 - v, when=when)
     log.close()
-    events, report = performance_from_log(log.path, 4)
+    [events], report = performances_from_log(log.path, 4)
     assert events.shape == (4, 4)
     np.testing.assert_allclose(events[:, 0], gaps[1:], atol=1e-6)
     np.testing.assert_array_equal(events[:, 1:], values[1:])
@@ -117,12 +135,12 @@ def test_performance_from_a_log_written_by_performance_log(tmp_path):
 
 def test_a_log_with_one_or_no_interface_events_gives_no_rows(tmp_path):
     one = write_log(tmp_path / "one-3d-mdrnn.log", [f"{at(0)},interface,0.1,0.2", f"{at(1)},rnn,0.1,0.2"])
-    events, report = performance_from_log(one, 3)
-    assert events.shape == (0, 3)
-    assert report.events == 0
+    performances, report = performances_from_log(one, 3)
+    assert performances == []
+    assert report.events == report.performances == 0
     empty = write_log(tmp_path / "empty-3d-mdrnn.log", [])
-    events, report = performance_from_log(empty, 3)
-    assert events.shape == (0, 3) and events.dtype == np.float32
+    performances, report = performances_from_log(empty, 3)
+    assert performances == []
     assert report.line() == "empty-3d-mdrnn.log: 0 events"
 
 
@@ -134,7 +152,7 @@ def test_messy_lines_are_reported_with_their_reasons(tmp_path):
         f"{at(1)},interface,0.1,0.2,0.3",
         f"{at(2)},interface,0.3,0.4",
     ], tail=f"{at(3)},interface,0.5")
-    events, report = performance_from_log(path, 3)
+    [events], report = performances_from_log(path, 3)
     np.testing.assert_allclose(events, np.float32([[2.0, 0.3, 0.4]]), atol=1e-6)
     assert report.skipped == Counter({"not a log line": 1, "non-finite value": 1,
                                       "wrong number of values (not 2)": 1, "unfinished last line": 1})
@@ -184,24 +202,24 @@ def test_collate_logs_over_a_folder(tmp_path):
     assert [p.name for p in seen] == names
     assert [r.path.name for r in reports] == names
     assert [r.events for r in reports] == [2, 3, 0]
-    assert reports[0].skipped == Counter({"not a log line": 1, "out of time order": 1, "non-numeric value": 1,
-                                          "unfinished last line": 1})
+    assert reports[0].skipped == Counter({"not a log line": 1, "non-numeric value": 1, "unfinished last line": 1})
+    assert reports[0].steps_back == 1 and reports[0].performances == 2
     assert reports[1].skipped == Counter()
     assert reports[2].skipped == Counter()
 
     assert isinstance(dataset, Dataset)
     assert dataset.dimension == 3
-    # The empty log adds no performance.
-    assert dataset.lengths.tolist() == [2, 3]
+    # The empty log adds no performance; the clock's step back in the first makes two of it.
+    assert dataset.lengths.tolist() == [1, 1, 3]
     assert dataset.events.dtype == np.float32 and dataset.lengths.dtype == np.int64
     np.testing.assert_allclose(dataset.events, np.float32([
         [0.25, 0.8, 0.8],
-        [0.75, 0.7, 0.7],
+        [2.0, 0.7, 0.7],
         [0.5, 0.1, 0.1],
         [0.5, 0.2, 0.2],
         [1.0, 0.3, 0.3],
     ]), atol=1e-6)
-    assert [len(p) for p in dataset.performances()] == [2, 3]
+    assert [len(p) for p in dataset.performances()] == [1, 1, 3]
 
 
 def test_collate_logs_takes_only_its_dimension(tmp_path):
@@ -325,11 +343,13 @@ def test_a_failed_save_leaves_the_old_dataset_and_no_temporary_file(tmp_path, mo
 
     def broken(file, **arrays):
         Path(file).write_bytes(b"PK\x03\x04 half a zip")
-        raise OSError("disk full")
+        raise OSError(errno.ENOSPC, "No space left on device")
 
     monkeypatch.setattr(np, "savez_compressed", broken)
-    with pytest.raises(OSError, match="disk full"):
+    with pytest.raises(WriteFailed) as caught:
         save_dataset(small_dataset((9,), seed=2), path)
+    assert str(caught.value) == f"could not write {path} (No space left on device); the file there before is unchanged"
+    assert explain(caught.value).endswith(": make room on the disk (or raise the limit on file size) and run again")
     assert path.read_bytes() == before
     assert [p.name for p in tmp_path.iterdir()] == [path.name]
 

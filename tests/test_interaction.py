@@ -74,6 +74,7 @@ def performances():
     def make(mode, predictor, send, **kwargs) -> Performance:
         kwargs.setdefault("log", None)
         kwargs.setdefault("call_response_threshold", ServerConfig.call_response_threshold)
+        kwargs.setdefault("max_wait", ServerConfig.max_wait)
         performance = Performance(mode, predictor, send, **kwargs)
         made.append(performance)
         return performance
@@ -235,13 +236,13 @@ def test_battle_at_timescale_zero_is_thinned_to_the_minimum_interval(performance
 
 def test_unknown_mode_is_a_value_error():
     with pytest.raises(ValueError, match="unknown mode"):
-        Performance("duet", FakePredictor(), Sent(), None, 2.0)
+        Performance("duet", FakePredictor(), Sent(), None, 2.0, 10.0)
 
 
 @pytest.mark.parametrize("mode", [POLYPHONY, BATTLE, CALL_RESPONSE])
 def test_modes_with_a_model_need_one(mode):
     with pytest.raises(ValueError, match="needs a model"):
-        Performance(mode, None, Sent(), None, 2.0)
+        Performance(mode, None, Sent(), None, 2.0, 10.0)
 
 
 # User only
@@ -434,6 +435,32 @@ def test_a_negative_dt_still_waits_the_minimum(performances):
     sent.wait_for(3)
     inputs = predictor.inputs.wait_for(3)
     assert [event[0] for event in inputs[1:3]] == [MIN_DT, MIN_DT]
+
+
+def test_a_wait_longer_than_the_cap_is_cut_to_it_said_once_and_counted(performances):
+    predictor = FakePredictor(dt=3600.0)  # an hour's silence, were it played as predicted
+    sent, reports = Sent(), Recorder(whole_call=False)
+    performance = performances(BATTLE, predictor, sent, max_wait=0.02, report=reports)
+    performance.start()
+    assert len(sent.wait_for(4)) >= 4  # it keeps playing
+    inputs = predictor.inputs.wait_for(4)
+    assert [event[0] for event in inputs[1:4]] == [0.02] * 3  # the model hears the wait that was played
+    performance.stop()
+    assert performance.waits_capped >= 4
+    assert reports.items == ["warning: the model predicted a wait of 3600.0 s before its next event; it waits 0.02 s "
+                             "instead, the longest wait allowed, and goes on from there (so it never falls silent "
+                             "for long). Said once; the summary at the end counts capped waits"]
+
+
+def test_a_wait_within_the_cap_is_played_as_predicted(performances):
+    predictor = FakePredictor(dt=0.02)
+    reports = Recorder(whole_call=False)
+    performance = performances(BATTLE, predictor, Sent(), max_wait=0.02, report=reports)
+    performance.start()
+    inputs = predictor.inputs.wait_for(3)
+    performance.stop()
+    assert [event[0] for event in inputs[1:3]] == [0.02, 0.02]
+    assert performance.waits_capped == 0 and reports.items == []
 
 
 # Call and response

@@ -76,21 +76,3 @@ def test_weights_of_another_size_do_not_fit():
 def test_keras2_hard_sigmoid_is_the_keras2_slope():
     x = np.array([-5.0, -2.5, 0.0, 1.0, 2.5, 5.0], np.float32)
     np.testing.assert_allclose(np.asarray(model.keras2_hard_sigmoid(x)), [0.0, 0.0, 0.5, 0.7, 1.0, 1.0], atol=1e-7)
-
-
-def test_an_interrupted_save_leaves_the_old_weights_and_no_temporary_file(tmp_path, monkeypatch):
-    size = SIZES["xxs"]
-    m = model.build_mdrnn(size.config(2))
-    path = model.save_weights(m, tmp_path / "w.weights.h5")
-    before = path.read_bytes()
-
-    def interrupted(self, filepath, overwrite=True):
-        with open(filepath, "wb") as f:
-            f.write(b"half a file")
-        raise KeyboardInterrupt
-
-    monkeypatch.setattr(type(m), "save_weights", interrupted)
-    with pytest.raises(KeyboardInterrupt):
-        model.save_weights(m, path)
-    assert path.read_bytes() == before
-    assert [p.name for p in tmp_path.iterdir()] == ["w.weights.h5"]

@@ -1,4 +1,5 @@
-"""Performance logs: named by time, never overwritten, written through, read back forgivingly."""
+"""Performance logs: named by time, never overwritten, written through, split at a size, stopped
+whole when the disk refuses, read back forgivingly."""
 
 from __future__ import annotations
 
@@ -11,6 +12,8 @@ import numpy as np
 import pytest
 
 from imps.logs import LogEvent, PerformanceLog, read_log
+from imps.names import TIMESTAMP_FORMAT, log_name
+from scripts import run_python
 
 NOW = dt.datetime(2024, 3, 5, 7, 8, 9, 123456)
 
@@ -277,3 +280,72 @@ def test_performance_log_refuses_an_existing_path(tmp_path):
     with pytest.raises(FileExistsError):
         PerformanceLog(path)
     assert path.read_text() == "keep\n"
+
+
+def test_a_size_limit_goes_on_in_new_files_named_by_time_and_loses_no_line(tmp_path):
+    said = []
+    log = PerformanceLog.start(tmp_path, 4, now=NOW, max_bytes=1000, report=said.append)
+    for i in range(100):
+        log.write("interface" if i % 2 else "rnn", [i, 0.5, 0.25], when=NOW + dt.timedelta(seconds=i))
+    log.close()
+    files = sorted(tmp_path.iterdir())  # names sort in time order
+    assert len(files) == log.files >= 5
+    events = []
+    for path in files:
+        assert 0 < path.stat().st_size <= 1000
+        contents = read_log(path, 3)
+        assert not contents.skipped
+        first = dt.datetime.fromtimestamp(contents.events[0].time)
+        assert path.name == log_name(first.strftime(TIMESTAMP_FORMAT), 4)  # after its first line
+        events += contents.events
+    assert [int(e.values[0]) for e in events] == list(range(100))
+    assert log.lines == 100
+    assert said == [f"log: {full} reached 1,000 bytes; going on in {new}" for full, new in zip(files, files[1:])]
+    assert log.summary() == f"100 lines logged to {len(files)} files, {files[0]} to {files[-1]}"
+
+
+def test_files_begun_in_the_same_second_never_overwrite_each_other(tmp_path):
+    log = PerformanceLog.start(tmp_path, 2, now=NOW, max_bytes=1000, report=lambda line: None)
+    for i in range(100):
+        log.write("interface", [i], when=NOW)
+    log.close()
+    names = ["2024-03-05T07-08-09-2d-mdrnn.log"] + [f"2024-03-05T07-08-09-{n}-2d-mdrnn.log"
+                                                     for n in range(2, log.files + 1)]
+    assert log.files > 2 and sorted(p.name for p in tmp_path.iterdir()) == sorted(names)
+    values = [e.values[0] for name in names for e in read_log(tmp_path / name, 1).events]
+    assert values == list(range(100))
+
+
+def test_a_size_limit_needs_a_name_that_gives_the_dimension(tmp_path):
+    with pytest.raises(ValueError, match="needs a name that gives its dimension"):
+        PerformanceLog(tmp_path / "free-form.log", max_bytes=1000)
+
+
+# A child process writing 1,000 lines to a log where no file may pass 5,000 bytes.
+WRITE_PAST_THE_LIMIT = """
+import sys
+from imps.logs import PerformanceLog
+log = PerformanceLog.start(sys.argv[1], 4)
+for i in range(1000):
+    log.write("interface", [i, 0.5, 0.25])
+log.close()
+print(log.summary())
+"""
+
+
+def test_a_write_the_disk_refuses_stops_the_log_at_its_last_whole_line_said_once_and_counted(tmp_path):
+    result = run_python(WRITE_PAST_THE_LIMIT, str(tmp_path), cwd=tmp_path, file_size_limit=5000)
+    assert result.returncode == 0 and result.stderr == "", result.stderr
+    [path] = tmp_path.glob("*-4d-mdrnn.log")
+    warning, summary = result.stdout.splitlines()
+    assert warning == (f"warning: could not write to the log {path} (File too large). IMPS plays on without logging: "
+                       "every line before this one is in the log whole, the lines from now on are not written, and "
+                       "the summary at the end counts them")
+    written, unwritten = map(int, re.fullmatch(rf"(\d+) lines logged to {re.escape(str(path))}; (\d+) lines NOT "
+                                               r"logged after writing failed \(File too large\)", summary).groups())
+    assert written + unwritten == 1000 and unwritten > 0
+    raw = path.read_bytes()
+    assert len(raw) <= 5000 and raw.endswith(b"\n")  # the line that did not fit was cut back off
+    contents = read_log(path, 3)
+    assert not contents.skipped
+    assert [int(e.values[0]) for e in contents.events] == list(range(written))

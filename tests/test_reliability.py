@@ -1,7 +1,9 @@
-"""Staying up on stage: bad packets, floods, crashes and stops, against the real script."""
+"""Staying up on stage and through long nights: bad packets, floods, crashes, stops, a disk that
+fills, logs split at a size, long waits capped, and a minute's soak, against the real script."""
 
 import re
 import signal
+import socket
 import threading
 
 import numpy as np
@@ -9,7 +11,7 @@ import pytest
 
 from imps import probe
 from imps.logs import read_log
-from imps.probe import Stage, free_udp_port, paced
+from imps.probe import Stage, free_udp_port, paced, soak
 from scripts import Server, run_script
 
 DIMENSION = 9
@@ -97,3 +99,113 @@ def test_listening_beyond_this_machine_warns(tmp_path):
     assert server.wait_ready(), server.output
     assert server.stop() == 0
     assert "warning: listening on 0.0.0.0: anyone on that network can play this instrument" in server.output
+
+
+def drain(stage: Stage, quiet: float = 0.3) -> None:
+    """Read what the synth socket holds until it has been quiet for `quiet` seconds."""
+    stage.synth.settimeout(quiet)
+    try:
+        while True:
+            stage.synth.recv(65536)
+    except socket.timeout:
+        pass
+
+
+def test_a_log_the_disk_refuses_stops_at_a_whole_line_and_the_server_plays_on(tmp_path):
+    stage = Stage(tmp_path, "--polyphony", file_size_limit=20_000)
+    packets = [p.data for p in valid_packets(1000)]
+    sent = 0
+    try:
+        stage.send(probe.message("/timescale", ("f", 0.0)))
+        failed = "warning: could not write to the log"
+        while sent < len(packets) and not stage.wait_for_output(failed, timeout=0.2):
+            paced(stage.send, packets[sent:sent + 20], rate=500)  # about 150 events and answers fill 20 kB
+            sent += 20
+        assert failed in stage.output
+        drain(stage)
+        stage.synth.settimeout(10)
+        for data in packets[sent:sent + 20]:  # every event after the failure is still answered
+            stage.send(data)
+            assert stage.synth.recv(4096).startswith(b"/prediction")
+        sent += 20
+    finally:
+        code, _ = stage.stop_timed()
+    assert code == 0 and "Traceback" not in stage.output
+    assert stage.output.count(failed) == 1
+    assert f"{failed} {stage.log.relative_to(tmp_path)} (File too large)" in stage.output
+    summary = stage.summary()
+    events, predictions = (int(n) for n in re.search(r"(\d+) events from the musician; (\d+) predictions sent",
+                                                     summary).groups())
+    written, unwritten = (int(n) for n in re.search(r"(\d+) lines logged to \S+; (\d+) lines NOT logged after "
+                                                    r"writing failed \(File too large\)", summary).groups())
+    assert events == sent and written + unwritten == events + predictions
+    raw = stage.log.read_bytes()
+    assert len(raw) <= 20_000 and raw.endswith(b"\n")
+    contents = read_log(stage.log, DIMENSION - 1)
+    assert not contents.skipped and len(contents.events) == written
+
+
+def test_logmax_splits_the_log_into_whole_logs_that_generate_dataset_reads(tmp_path):
+    packets = valid_packets(200)
+    stage = Stage(tmp_path, "--polyphony", "--logmax", "4kB")
+    try:
+        stage.send(probe.message("/timescale", ("f", 0.0)))
+        stage.synth.settimeout(10)
+        for packet in packets:
+            stage.send(packet.data)
+            stage.synth.recv(4096)
+    finally:
+        code, _ = stage.stop_timed()
+    assert code == 0 and "Traceback" not in stage.output
+    files = list((tmp_path / "logs").iterdir())
+    assert f"{2 * len(packets)} lines logged to {len(files)} files, {stage.log.relative_to(tmp_path)} to " \
+        in stage.summary()
+    assert len(files) > 10
+    contents = {path: read_log(path, DIMENSION - 1) for path in files}
+    for path in files:
+        assert path.stat().st_size <= 4000 and not contents[path].skipped
+    in_order = sorted(files, key=lambda path: contents[path].events[0].time)
+    interface = [e.values for path in in_order for e in contents[path].events if e.source == "interface"]
+    np.testing.assert_allclose(interface, [p.valid_values for p in packets], rtol=1e-6)  # none lost at a switch
+    result = run_script("generate_dataset.py", f"--dimension={DIMENSION}", cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    firsts = sum(1 for path in files if any(e.source == "interface" for e in contents[path].events))
+    assert f"{firsts} performances, {len(packets) - firsts} events" in result.stdout  # each file's first starts it
+
+
+def test_battle_mode_caps_each_long_wait_says_so_once_and_counts_them(tmp_path):
+    stage = Stage(tmp_path, "--battle", "--maxwait", "0.002")  # the model's waits are mostly longer
+    try:
+        stage.synth.settimeout(10)
+        for _ in range(50):
+            assert stage.synth.recv(4096).startswith(b"/prediction")
+    finally:
+        code, _ = stage.stop_timed()
+    assert code == 0
+    assert stage.output.count("it waits 0.002 s instead, the longest wait allowed") == 1
+    capped = int(re.search(r"(\d+) predicted waits capped at 0.002 s", stage.summary()).group(1))
+    predictions = int(re.search(r"(\d+) predictions sent", stage.summary()).group(1))
+    assert 0 < capped <= predictions + 1  # the last one capped may not have been played before the stop
+    assert sum(1 for e in read_log(stage.log, DIMENSION - 1).events if e.source == "rnn") == predictions
+
+
+SOAK_MEMORY_GROWTH_MB = 2.0  # resident memory gained between 20 s and 60 s, at most
+
+
+def test_a_minute_of_battle_and_polyphony_logs_every_prediction_and_holds_its_memory(tmp_path):
+    result = soak(tmp_path, seconds=60, warmup=20, window=20)
+    for name, stage in result.stages.items():
+        assert result.codes[name] == 0 and "Traceback" not in stage.output, stage.output
+        contents = read_log(stage.log, DIMENSION - 1)
+        assert not contents.skipped
+        assert sum(1 for e in contents.events if e.source == "rnn") == result.predictions_sent(name)
+        before, after = result.memory[name]
+        assert after - before <= SOAK_MEMORY_GROWTH_MB, (name, before, after)
+    assert result.heard == result.predictions_sent("battle") > 0
+    interface = sum(1 for e in read_log(result.stages["polyphony"].log, DIMENSION - 1).events
+                    if e.source == "interface")
+    assert interface == result.sent
+    dataset = run_script("generate_dataset.py", f"--dimension={DIMENSION}", cwd=tmp_path)
+    assert dataset.returncode == 0, dataset.stderr
+    # The battle log holds only the model's lines, so the polyphony log is the one performance.
+    assert f"1 performances, {result.sent - 1} events" in dataset.stdout.splitlines()[-1]

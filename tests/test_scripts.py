@@ -1,5 +1,6 @@
 """The command lines: flags as IMPS had them, help, and one-line errors."""
 
+import datetime as dt
 import socket
 
 import numpy as np
@@ -7,10 +8,12 @@ import pytest
 
 from conftest import LEGACY_DATASET_4D, ROOT, free_udp_port
 from imps.dataset import Dataset, save_dataset
+from imps.logs import PerformanceLog
 from imps.model import Sampling
 from imps.weights import store_sampling
 from scripts import Server, one_error_line, run_script
 
+T0 = dt.datetime(2024, 3, 5, 7, 8, 9)
 SCRIPTS = ["predictive_music_model.py", "generate_dataset.py", "train_predictive_music_model.py"]
 
 
@@ -20,15 +23,15 @@ def test_every_script_explains_its_flags(name, tmp_path):
     assert result.returncode == 0
     assert "--dimension" in result.stdout
     if name == "predictive_music_model.py":
-        for flag in ["--log", "--verbose", "--only", "--call", "--polyphony", "--battle", "--callresponsethresh",
-                     "--clientip", "--clientport", "--serverip", "--serverport", "--modelsize", "--sigmatemp",
-                     "--pitemp", "--modelfile"]:
+        for flag in ["--log", "--logmax", "--verbose", "--only", "--call", "--polyphony", "--battle",
+                     "--callresponsethresh", "--maxwait", "--clientip", "--clientport", "--serverip", "--serverport",
+                     "--modelsize", "--sigmatemp", "--pitemp", "--modelfile"]:
             assert flag in result.stdout
     if name == "train_predictive_music_model.py":
         for flag in ["--modelsize", "--earlystopping", "--patience", "--numepochs", "--file", "--batchsize"]:
             assert flag in result.stdout
     if name == "generate_dataset.py":
-        assert "--source" in result.stdout
+        assert "--source" in result.stdout and "--gap" in result.stdout
 
 
 def test_help_says_what_only_records_and_that_numepochs_follows_the_warm_up(tmp_path):
@@ -229,3 +232,77 @@ def test_training_within_minutes_says_so_and_stops_in_time(tmp_path):
     assert lines[0].endswith("up to 100000 epochs on 50-event windows, within 0.1 minutes in all")
     assert next(line for line in lines if line.startswith("  time taken:")).endswith(", the time limit")
     assert lines[-1] == "play it: python predictive_music_model.py --dimension=3 --modelsize=xxs"
+
+
+@pytest.mark.parametrize("flags, complaint", [
+    (["--log", "--logmax", "lots"], "argument --logmax: a size is a number and a unit, such as 100MB, 500kB or 2GB, "
+                                    "not 'lots'"),
+    (["--log", "--logmax=-5MB"], "not '-5MB'"),
+    (["--log", "--logmax", "5TB"], "not '5TB'"),
+    (["--log", "--logmax", "500"], "--logmax limits the size of each log file: it needs --log, and at least 1kB"),
+    (["--logmax", "100MB"], "--logmax limits the size of each log file: it needs --log"),
+    (["--maxwait", "0"], "--maxwait must be at least 0.001 s, the shortest wait there is"),
+    (["--maxwait", "nan"], "--maxwait must be at least 0.001 s"),
+])
+def test_nonsense_log_sizes_and_waits_are_refused_in_one_line(tmp_path, flags, complaint):
+    result = run_script("predictive_music_model.py", *flags, cwd=tmp_path)
+    assert result.returncode == 2
+    assert complaint in one_error_line(result)
+
+
+@pytest.mark.parametrize("gap", ["0", "nan"])
+def test_a_gap_that_is_not_positive_is_refused(tmp_path, gap):
+    result = run_script("generate_dataset.py", "-d", "2", "--gap", gap, cwd=tmp_path)
+    assert result.returncode == 2
+    assert "--gap must be more than 0 seconds" in one_error_line(result)
+
+
+def test_the_gap_flag_starts_a_new_performance_and_the_report_says_so(tmp_path):
+    log = PerformanceLog.start(tmp_path / "logs", 2, now=T0)
+    for seconds in (0, 1, 2, 12, 13):
+        log.write("interface", [0.5], when=T0 + dt.timedelta(seconds=seconds))
+    log.close()
+    result = run_script("generate_dataset.py", "-d", "2", "--gap", "5", cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert f"  {log.path.name}: 3 events (2 performances: a new one at 1 gap of over 5 s)" in result.stdout.splitlines()
+    assert "2 performances, 3 events" in result.stdout
+
+
+def test_a_dataset_the_disk_refuses_is_one_line_and_the_old_dataset_stays(tmp_path):
+    rng = np.random.default_rng(0)
+
+    def log_of(events: int, began: dt.datetime) -> None:
+        log = PerformanceLog.start(tmp_path / "logs", 9, now=began)
+        for i in range(events):
+            log.write("interface", rng.random(8), when=began + dt.timedelta(seconds=0.02 * i))
+        log.close()
+
+    log_of(10, T0)
+    assert run_script("generate_dataset.py", "-d", "9", cwd=tmp_path).returncode == 0
+    path = tmp_path / "datasets" / "training-dataset-9d.npz"
+    before = path.read_bytes()
+    log_of(3000, T0 + dt.timedelta(hours=1))  # about 100 kB of dataset
+    result = run_script("generate_dataset.py", "-d", "9", cwd=tmp_path, file_size_limit=50_000)
+    assert result.returncode == 1
+    assert one_error_line(result) == ("error: could not write datasets/training-dataset-9d.npz (File too large); the "
+                                      "file there before is unchanged: make room on the disk (or raise the limit on "
+                                      "file size) and run again")
+    assert path.read_bytes() == before
+    assert [p.name for p in path.parent.iterdir()] == [path.name]
+
+
+def test_weights_the_disk_refuses_are_one_line_and_the_old_weights_stay(tmp_path):
+    save_dataset(Dataset.from_performances([np.random.default_rng(0).random((300, 2))]),
+                 tmp_path / "datasets" / "training-dataset-2d.npz")
+    default = ROOT / "models" / "default" / "musicMDRNN-dim2-layers2-units32-mixtures5-scale10.weights.h5"
+    (tmp_path / "models").mkdir()
+    weights = tmp_path / "models" / default.name
+    weights.write_bytes(default.read_bytes())  # a good model of one's own, of about 200 kB
+    result = run_script("train_predictive_music_model.py", "-d", "2", "--modelsize=xs", "-n", "1", "--warmup", "0",
+                        cwd=tmp_path, file_size_limit=100_000)
+    assert result.returncode == 1, result.stdout + result.stderr  # not a crash on the way out
+    assert one_error_line(result) == (
+        "error: could not write models/musicMDRNN-dim2-layers2-units32-mixtures5-scale10-checkpoint.weights.h5 (File "
+        "too large); nothing was written: make room on the disk (or raise the limit on file size) and run again")
+    assert weights.read_bytes() == default.read_bytes()
+    assert [p.name for p in weights.parent.iterdir()] == [weights.name]

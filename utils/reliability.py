@@ -1,8 +1,9 @@
 #!/usr/bin/env python3
 """Stage reliability: what the performance server survives, as tables for the README.
 
-    python utils/reliability.py                  # everything, about a minute
+    python utils/reliability.py                  # all but the soak, about a minute
     python utils/reliability.py fuzz --packets 20000
+    python utils/reliability.py soak --minutes 60
 
 - fuzz: random and malformed packets mixed with valid /interface messages; the server
   must stay up, log every valid message and nothing else, and count the rest.
@@ -12,6 +13,11 @@
 - crash: kill -9 while messages are being logged; the log must hold whole lines and
   generate_dataset.py must read it.
 - stop: Ctrl-C and SIGTERM while playing; exit code and time to exit.
+- soak (only when named; `--minutes`, 60 by default): an installation's hours. One
+  server in battle mode plays by itself and logs; another, in polyphony, is sent 50
+  events a second and answers each; memory after the first minute and at the end,
+  round trips in the first and the last ten minutes, the longest silence in battle
+  mode, every prediction in the logs, and generate_dataset.py reading them.
 
 Each runs predictive_music_model.py as a separate process, as on stage.
 """
@@ -136,18 +142,64 @@ def stop() -> None:
                   f"{'yes' if stage.summary() else 'NO'} |", flush=True)
 
 
+def duration(seconds: float) -> str:
+    return f"{seconds / 60:g} min" if seconds >= 60 and seconds % 60 == 0 else f"{seconds:.0f} s"
+
+
+def soak(minutes: float) -> None:
+    seconds = minutes * 60
+    warmup = min(60.0, seconds / 3)
+    window = min(600.0, seconds / 3)
+    with tempfile.TemporaryDirectory() as folder:
+        result = probe.soak(Path(folder), seconds, warmup, window)
+        dataset = subprocess.run([sys.executable, str(ROOT / "generate_dataset.py"), "-d", str(DIMENSION)],
+                                 cwd=folder, capture_output=True, text=True)
+        logged = {name: read_log(stage.log, DIMENSION - 1) for name, stage in result.stages.items()}
+    found = re.search(r"(\d+) events,", dataset.stdout)
+    print(f"\n### Soak: {duration(seconds)}, battle mode and polyphony (fed 50 events a second), both logging\n")
+    print(f"| server | resident MB at {duration(warmup)} | at the end | growth | peak | predictions sent | "
+          "logged | all logged | lines skipped in the log | tracebacks | exit code |")
+    print("| --- | ---: | ---: | ---: | ---: | ---: | ---: | --- | ---: | --- | ---: |")
+    for name, stage in result.stages.items():
+        before, after = result.memory[name]
+        sent = result.predictions_sent(name)
+        rnn = sum(1 for e in logged[name].events if e.source == "rnn")
+        print(f"| {name} | {before:.1f} | {after:.1f} | {after - before:+.1f} | {result.peak[name]:.1f} | {sent:,} | "
+              f"{rnn:,} | {'yes' if rnn == sent else 'NO'} | {sum(logged[name].skipped.values())} | "
+              f"{'NONE' if 'Traceback' not in stage.output else 'YES'} | {result.codes[name]} |")
+    print(f"\nPolyphony round trips (an event sent, its /prediction back, at /timescale 0), the first and the last "
+          f"{duration(window)} ({result.sent:,} events sent, {result.unanswered} not answered within a second):\n")
+    print("| stretch | round trips | median (ms) | p99 (ms) | most (ms) |")
+    print("| --- | ---: | ---: | ---: | ---: |")
+    for stretch, times in zip(("first", "last"), result.round_trips):
+        print(f"| {stretch} {duration(window)} | {times.count:,} | {times.percentile(50) * 1000:.2f} | "
+              f"{times.percentile(99) * 1000:.2f} | {times.longest * 1000:.2f} |")
+    first, last = result.round_trips
+    print(f"\nThe last stretch against the first: median {(last.percentile(50) - first.percentile(50)) * 1000:+.2f} ms, "
+          f"p99 {(last.percentile(99) - first.percentile(99)) * 1000:+.2f} ms.")
+    print(f"\nBattle: its synth heard {result.heard:,} predictions; the longest silence between two was "
+          f"{result.longest_silence:.2f} s.")
+    print(f"generate_dataset.py on both logs: exit {dataset.returncode}, "
+          f"{found.group(1) if found else '-'} events in the dataset.")
+    for name, stage in result.stages.items():
+        print(f"\n{name}: {stage.summary()}")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("test", nargs="*", metavar="{fuzz,flood,crash,stop}",
-                        help="which to run (default: all)")
+    parser.add_argument("test", nargs="*", metavar="{fuzz,flood,crash,stop,soak}",
+                        help="which to run (default: all but soak, which runs only when named)")
     parser.add_argument("--packets", type=int, default=10_000, help="fuzz packets")
     parser.add_argument("--fuzz-rate", type=float, default=5_000, help="fuzz packets a second")
     parser.add_argument("--rate", type=float, default=20_000, help="flood messages a second")
     parser.add_argument("--seconds", type=float, default=10, help="flood duration")
+    parser.add_argument("--minutes", type=float, default=60, help="soak duration (at least 1)")
     args = parser.parse_args()
     args.test = args.test or ("fuzz", "flood", "crash", "stop")
-    if set(args.test) - set(("fuzz", "flood", "crash", "stop")):
-        parser.error("choose from fuzz, flood, crash, stop")
+    if set(args.test) - set(("fuzz", "flood", "crash", "stop", "soak")):
+        parser.error("choose from fuzz, flood, crash, stop, soak")
+    if args.minutes < 1:
+        parser.error("--minutes must be at least 1")
     os.environ.setdefault("PYTHONUNBUFFERED", "1")
     if "fuzz" in args.test:
         fuzz(args.packets, args.fuzz_rate)
@@ -157,6 +209,8 @@ def main() -> None:
         crash(5000)
     if "stop" in args.test:
         stop()
+    if "soak" in args.test:
+        soak(args.minutes)
 
 
 if __name__ == "__main__":
