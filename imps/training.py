@@ -229,7 +229,8 @@ def train(dataset: Dataset, config: TrainConfig, models_dir: Path | str = MODELS
         keras_model.compile_for_training(model, model_config, config.learning_rate, config.clipnorm,
                                          config.weight_decay)
 
-    # After the caller's callbacks, so that a clock they keep has started when this one reads it.
+    # Listed after the caller's callbacks in both parts, so that a clock they keep (the
+    # benchmark's, paused while it scores) has started when this one first reads it.
     limit = TimeLimit(config.minutes * 60, config.min_learning_rate, clock) if config.minutes else None
     if config.warmup_epochs > 0:
         # Short windows from the training part only, none reaching into the validation windows.
