@@ -160,11 +160,11 @@ def list_midi_ports(api: str | None) -> None:
 
 def weights_line(chosen, dimension: int, size) -> str:
     """What the performer plays, and for the default or an untrained model how to play one's own."""
-    from imps.weights import Choice, describe
+    from imps.weights import Choice, default_model_source, describe
 
     d = dimension
     if chosen.choice in (Choice.NAMED, Choice.TRAINED):
-        return f"performing with {chosen.path}"
+        return f"performing with {chosen.path} ({describe(chosen.weights.config, with_dimension=False)})"
     train = f"{cli.TRAINER} --dimension={d} --modelsize={size.name}"
     if chosen.choice is Choice.OTHER_SIZE:
         return (f"no trained weights of size {size.name} at {chosen.looked_for[0]}; performing with your own "
@@ -175,7 +175,7 @@ def weights_line(chosen, dimension: int, size) -> str:
         size_note = "" if w.config == size.config(d) else \
             f", {w.layers} layers of {w.units} units whatever --modelsize says"
         return (f"no trained weights at {chosen.looked_for[0]}; playing the default model {chosen.path} (trained on "
-                f"procedural performances, not on you{size_note}). To play a model of your own, record with --log, "
+                f"{default_model_source(d)}, not on you{size_note}). To play a model of your own, record with --log, "
                 f"then run {cli.COLLATE} --dimension={d} and {train}")
     return (f"no trained weights at {chosen.looked_for[0]} (nor {chosen.looked_for[1].name}), and no default model "
             f"for dimension {d}: performing with an UNTRAINED model, which plays noise. Train one with {train}, or "

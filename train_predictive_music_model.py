@@ -8,7 +8,7 @@ from dataclasses import replace
 from imps import cli
 from imps.config import STRATEGIES, TrainConfig, epochs_text
 from imps.model import DEFAULT_SIZE, SEQ_LEN, model_size, size_of
-from imps.names import DATASETS_DIR, MODELS_DIR, checkpoint_path, dataset_path
+from imps.names import DATASETS_DIR, MODELS_DIR, dataset_path
 from imps.weights import SMALL_DATASET_EVENTS
 
 DEFAULTS = TrainConfig()
@@ -44,6 +44,16 @@ def parse_args():
     parser.add_argument("--dataset", metavar="PATH",
                         help="the dataset to train on (default: datasets/training-dataset-{D}d.npz)")
     cli.add_allow_pickle(parser)
+    parser.add_argument("--pervalue", action="store_true",
+                        help="give each value of an event (the time and each control) a mixture of its own, rather "
+                             "than one mixture over the whole event as the original IMPS does: a model that moves "
+                             "one control at a time as a player does, rather than all a little; ignored with "
+                             "--file, whose weights keep their own head")
+    parser.add_argument("--nosampling", action="store_true",
+                        help="do not choose the model's sampling at the end: by default the trainer lets the model "
+                             "play a solo and answer held-out phrases at 36 pairs of --pitemp and --sigmatemp and "
+                             "stores the pair closest to the dataset's style in the weights, where "
+                             "predictive_music_model.py plays it (about a minute for size s)")
     parser.add_argument("--learningrate", type=float, default=DEFAULTS.learning_rate,
                         help="Adam's learning rate, halved whenever the validation loss stalls for "
                              f"{epochs_text(DEFAULTS.plateau_patience)} (default: %(default)s)")
@@ -68,7 +78,7 @@ def parse_args():
     config = replace(DEFAULTS, epochs=args.numepochs, batch_size=args.batchsize,
                      early_stopping=args.earlystopping, patience=args.patience, learning_rate=args.learningrate,
                      warmup_epochs=args.warmup, strategy=args.strategy, clipnorm=args.clipnorm or None,
-                     minutes=args.minutes)
+                     minutes=args.minutes, choose_sampling=not args.nosampling, per_value=args.pervalue)
     return args, config
 
 
@@ -80,7 +90,8 @@ def training_plan(config: TrainConfig, path, start: str) -> str:
     stopping = (f", stopping early after {epochs_text(config.patience)} without improvement"
                 if config.early_stopping else "")
     limit = f", within {config.minutes:g} minute{'' if config.minutes == 1 else 's'} in all" if config.minutes else ""
-    return (f"training size {size.name} ({size.layers} layers of {size.units} units) on {path}{start}: {warmup}up "
+    head = ", a mixture for each value" if config.per_value else ""
+    return (f"training size {size.name} ({size.layers} layers of {size.units} units{head}) on {path}{start}: {warmup}up "
             f"to {epochs_text(config.epochs)} on {SEQ_LEN}-event windows{stopping}{limit}")
 
 
@@ -112,7 +123,8 @@ def main():
     if initial is not None and size_of(initial.config) is None:
         cli.fail(f"{args.file} holds a model of {describe(initial.config)}, which no --modelsize gives: "
                  "it can perform, but the trainer cannot name what it writes")
-    config = replace(config, model_size=size.name)
+    config = replace(config, model_size=size.name,
+                     per_value=initial.per_value if initial is not None else config.per_value)
     cli.say(training_plan(config, path, start))
     cli.say(f"dataset {path}: {dataset.summary()}")
     dataset.window_starts()  # refuse a dataset too short to train before TensorFlow's slow start
@@ -122,12 +134,12 @@ def main():
     try:
         result = train(dataset, config, initial_weights=initial, verbose=1 if sys.stdout.isatty() else 2,
                        seed=args.seed, report=cli.say)
-    except KeyboardInterrupt:
-        saved = checkpoint_path(MODELS_DIR, size.config(args.dimension))
-        cli.fail(f"interrupted: the best weights so far are in {saved}" if saved.exists()
-                 else "interrupted before the first epoch ended: nothing was saved", code=130)
-    cli.say(f"done:\n{result.summary()}")
+    except KeyboardInterrupt:  # before the first epoch on full windows ended
+        cli.fail("interrupted before the first epoch ended: nothing was saved", code=130)
+    cli.say(f"{'interrupted' if result.interrupted else 'done'}:\n{result.summary()}")
     cli.say(f"play it: python {cli.SERVER} --dimension={args.dimension} --modelsize={size.name}")
+    if result.interrupted:
+        sys.exit(130)  # as a program stopped by Ctrl-C ends, its best weights kept
 
 
 if __name__ == "__main__":

@@ -98,6 +98,10 @@ class TrainConfig:
     # Screened too, and no better: with a time limit, the rate falling in a straight line
     # to min_learning_rate at its end instead of halving when the validation loss stalls.
     anneal: bool = False
+    # At the end, choose the sampling whose playing is closest to the dataset's and store
+    # it with the weights (evaluation.choose_and_store).
+    choose_sampling: bool = True
+    per_value: bool = False  # a mixture for each value of an event (imps/model.py); False: one over the event
 
 
 def epochs_text(count: int) -> str:

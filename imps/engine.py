@@ -30,7 +30,7 @@ ENGINES = (NUMPY_ENGINE, KERAS_ENGINE)
 class Mixture:
     mus: np.ndarray  # (n_mixtures, dimension)
     sigmas: np.ndarray  # (n_mixtures, dimension)
-    pi_logits: np.ndarray  # (n_mixtures,)
+    pi_logits: np.ndarray  # (n_mixtures,), or (n_mixtures, dimension) with a mixture for each value
 
 
 class NumpyMDRNN:
@@ -50,6 +50,7 @@ class NumpyMDRNN:
         self.n_mixtures = weights.n_mixtures
         self.units = u = weights.units
         self.dtype = dtype
+        self._pi_shape = (self.n_mixtures, self.dimension) if weights.per_value else (self.n_mixtures,)
         self._hard_gates = weights.gate_activation == KERAS2_HARD_SIGMOID
         gate_scale = 0.2 if self._hard_gates else 0.5
         order = np.r_[0:2 * u, 3 * u:4 * u, 2 * u:3 * u]  # Keras's i, f, c, o becomes i, f, o, c
@@ -103,7 +104,7 @@ class NumpyMDRNN:
         sigmas = np.where(sig > 0, sig, np.expm1(np.minimum(sig, 0.0))).astype(np.float64)
         sigmas += 1.0 + SIGMA_EPSILON
         return Mixture(params[:k * d].reshape(k, d).astype(np.float64), sigmas.reshape(k, d),
-                       params[2 * k * d:].astype(np.float64))
+                       params[2 * k * d:].reshape(self._pi_shape).astype(np.float64))
 
 
 class KerasMDRNN:
@@ -115,6 +116,7 @@ class KerasMDRNN:
         self.dimension = weights.dimension
         self.n_mixtures = weights.n_mixtures
         self.units = weights.units
+        self._pi_shape = (self.n_mixtures, self.dimension) if weights.per_value else (self.n_mixtures,)
         self.model = keras_model.build_mdrnn(weights.config, stateful_io=True, gate_activation=weights.gate_activation)
         keras_model.set_weights(self.model, weights)
         self._n_states = 2 * weights.layers
@@ -129,7 +131,8 @@ class KerasMDRNN:
         self._states = [np.asarray(s) for s in outputs[1:]]
         params = np.asarray(outputs[0], np.float64).reshape(-1)
         k, d = self.n_mixtures, self.dimension
-        return Mixture(params[:k * d].reshape(k, d), params[k * d:2 * k * d].reshape(k, d), params[2 * k * d:])
+        return Mixture(params[:k * d].reshape(k, d), params[k * d:2 * k * d].reshape(k, d),
+                       params[2 * k * d:].reshape(self._pi_shape))
 
 
 def make_network(weights: MDRNNWeights, engine: str):
@@ -144,8 +147,10 @@ def sample(mixture: Mixture, pi_temp: float, sigma_temp: float, rng: np.random.G
     """Draw one event: a component from softmax(pi_logits / pi_temp), then a normal
     around its means whose variance is scaled by sigma_temp (as IMPS and
     keras-mdn-layer define the temperatures). Zero temperatures give the most likely
-    component and its mean."""
+    component and its mean. With a mixture for each value, each value draws its own."""
     logits = mixture.pi_logits
+    if logits.ndim == 2:
+        return _sample_each_value(mixture, pi_temp, sigma_temp, rng)
     if pi_temp > 0:
         weights = np.exp((logits - logits.max()) / pi_temp)
         cumulative = np.cumsum(weights)
@@ -157,6 +162,21 @@ def sample(mixture: Mixture, pi_temp: float, sigma_temp: float, rng: np.random.G
     if sigma_temp <= 0:
         return mean.copy()
     return mean + mixture.sigmas[component] * np.sqrt(sigma_temp) * rng.standard_normal(mean.shape[0])
+
+
+def _sample_each_value(mixture: Mixture, pi_temp: float, sigma_temp: float, rng: np.random.Generator) -> np.ndarray:
+    logits = mixture.pi_logits  # (n_mixtures, dimension)
+    columns = np.arange(logits.shape[1])
+    if pi_temp > 0:
+        cumulative = np.cumsum(np.exp((logits - logits.max(axis=0)) / pi_temp), axis=0)
+        draws = rng.random(logits.shape[1]) * cumulative[-1]
+        components = np.minimum((cumulative <= draws).sum(axis=0), logits.shape[0] - 1)
+    else:
+        components = np.argmax(logits, axis=0)
+    mean = mixture.mus[components, columns]
+    if sigma_temp <= 0:
+        return mean.copy()
+    return mean + mixture.sigmas[components, columns] * np.sqrt(sigma_temp) * rng.standard_normal(mean.shape[0])
 
 
 class Predictor:

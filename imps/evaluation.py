@@ -11,7 +11,9 @@ deviation for that row, and the style distance is the mean over the rows.
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import numpy as np
 
@@ -21,7 +23,8 @@ from .engine import NumpyMDRNN, Predictor
 from .errors import DatasetTooShort
 from .interaction import MIN_DT
 from .model import Sampling
-from .weights import MDRNNWeights
+from .names import report_plot_path
+from .weights import MDRNNWeights, load_weights, store_sampling
 
 CHANGE = 1 / 127  # a control changes when it moves by more than this
 REST = 0.5  # seconds: a gap this long or longer is a rest
@@ -32,6 +35,8 @@ PHRASE_EVENTS = 8  # the fewest events a held-out phrase has, half of them fed, 
 SAMPLING_GRID = tuple(Sampling(pi, sigma) for pi in (0.5, 0.75, 1.0, 1.25)
                       for sigma in (0.01, 0.05, 0.1, 0.2, 0.35, 0.5, 0.75, 1.0, 1.25))
 CHOOSING_SEED = 1
+TRIAL_EVENTS = 3_000  # events each pair plays in choose_sampling's first, coarse pass
+FINALISTS = 4  # pairs that play again at full length
 
 SHARE_ROW = "rests (share of gaps)"  # 1 for each gap that is a rest, 0 for the others
 STYLE_ROWS = (
@@ -91,14 +96,24 @@ class StyleRow:
     model: np.ndarray
 
     @property
+    def unmeasured(self) -> str | None:
+        """Why the dataset's side cannot measure this row, in words; None when it can. The
+        real continuations of phrases, for one, hold no rest: each phrase is a gesture."""
+        if not len(self.dataset):
+            return "the real playing has none"
+        if float(np.std(self.dataset)) == 0.0:
+            return "the real playing does not vary"
+        return None
+
+    @property
     def distance(self) -> float:
         """W1 between model and dataset over the dataset's standard deviation; a model
-        that never shows the row (no rests, say) counts as a sample of zeros."""
-        spread = float(np.std(self.dataset)) if len(self.dataset) else 0.0
-        if spread == 0.0:
+        that never shows the row (no rests, say) counts as a sample of zeros; nan where
+        the row is unmeasured."""
+        if self.unmeasured:
             return float("nan")
         model = self.model if len(self.model) else np.zeros(1)
-        return wasserstein1(self.dataset, model) / spread
+        return wasserstein1(self.dataset, model) / float(np.std(self.dataset))
 
 
 @dataclass
@@ -107,9 +122,9 @@ class Style:
 
     @property
     def distance(self) -> float:
-        """The style distance: the mean of the rows' distances (rows the dataset cannot
-        measure, such as rest lengths of a dataset without rests, are left out)."""
-        return float(np.nanmean([row.distance for row in self.rows]))
+        """The style distance: the mean of the distances of the rows the dataset can
+        measure (StyleRow.unmeasured says why one cannot)."""
+        return float(np.mean([row.distance for row in self.rows if not row.unmeasured]))
 
 
 def compare_style(dataset_performances: list[np.ndarray], model_performances: list[np.ndarray]) -> Style:
@@ -135,21 +150,6 @@ def continue_playing(predictor: Predictor, fed: np.ndarray, count: int) -> np.nd
         played.append(event)
         prediction = predictor.predict(event)
     return np.array(played).reshape(count, len(fed[0]))
-
-
-def choose_sampling(weights: MDRNNWeights, dataset: Dataset, grid: tuple[Sampling, ...] = SAMPLING_GRID,
-                    solo_events: int = SOLO_EVENTS, seed: int = CHOOSING_SEED) -> list[tuple[Sampling, float]]:
-    """Each temperature pair of `grid` with the style distance of a solo played at it,
-    closest to the dataset's style first."""
-    network = NumpyMDRNN(weights)
-    performances = [p for p in dataset.performances() if len(p)]
-    count = min(len(dataset.events), solo_events)
-    results = []
-    for sampling in grid:
-        predictor = Predictor(network, sampling.pi_temp, sampling.sigma_temp, seed=seed)
-        solo = continue_playing(predictor, dataset.events[:1], count)
-        results.append((sampling, compare_style(performances, [solo]).distance))
-    return sorted(results, key=lambda result: result[1])
 
 
 def heldout_phrases(dataset: Dataset, validation_fraction: float) -> list[np.ndarray]:
@@ -210,19 +210,126 @@ def heldout_losses(weights: MDRNNWeights, dataset: Dataset,
     return loss(validation), len(validation), per_performance
 
 
+def solo_style(network: NumpyMDRNN, sampling: Sampling, performances: list[np.ndarray], seed: int,
+               events: int = SOLO_EVENTS) -> tuple[Style, np.ndarray]:
+    """A seeded solo, started from the first event of `performances` and as long as they
+    are (at most `events`), and its style beside them."""
+    predictor = Predictor(network, sampling.pi_temp, sampling.sigma_temp, seed=seed)
+    solo = continue_playing(predictor, performances[0][:1], min(sum(map(len, performances)), events))
+    return compare_style(performances, [solo]), solo
+
+
+def answer_phrases(network: NumpyMDRNN, sampling: Sampling, phrases: list[np.ndarray], seed: int) -> Style | None:
+    """The style of the model's answers to `phrases` (each fed its first half, then
+    playing as many events as its second half holds) beside the real second halves;
+    None without phrases."""
+    if not phrases:
+        return None
+    predictor = Predictor(network, sampling.pi_temp, sampling.sigma_temp, seed=seed)
+    answers = [continue_playing(predictor, p[:len(p) // 2], len(p) - len(p) // 2) for p in phrases]
+    return compare_style([p[len(p) // 2:] for p in phrases], answers)
+
+
+@dataclass
+class SamplingScore:
+    """How a model plays at one sampling: the style distances of a solo and of answers."""
+    sampling: Sampling
+    solo: float
+    answering: float | None  # None: no held-out phrase to answer
+    solo_played: np.ndarray | None = None
+    solo_style: Style | None = None
+
+    @property
+    def distance(self) -> float:
+        """What choose_sampling minimises: the mean of the two, weighed alike. Call and
+        response, IMPS's default mode, plays answers; battle and polyphony play on from
+        the model's own events, as a solo does; a pair that is good at one only would
+        let one of them down."""
+        return self.solo if self.answering is None else (self.solo + self.answering) / 2
+
+
+def thinned(phrases: list[np.ndarray], events: int) -> list[np.ndarray]:
+    """Phrases spread evenly over `phrases`, about `events` events in all."""
+    total = sum(map(len, phrases))
+    step = max(1, -(-total // events)) if events else 1
+    return phrases[::step]
+
+
+def choose_sampling(weights: MDRNNWeights, dataset: Dataset,
+                    validation_fraction: float = TrainConfig.validation_fraction,
+                    grid: tuple[Sampling, ...] = SAMPLING_GRID, trial_events: int = TRIAL_EVENTS,
+                    finalists: int = FINALISTS, seed: int = CHOOSING_SEED) -> list[SamplingScore]:
+    """Each temperature pair of `grid` scored by SamplingScore.distance, closest to the
+    dataset's style first: a solo beside the whole dataset and answers to the phrases of
+    its held-out part. Coarse, then fine: every pair plays `trial_events` (a solo that
+    long, phrases about that many events), then the `finalists` closest play again, at
+    full length with another seed, and are ordered by that; the one that wins was not
+    picked for the luck of one draw."""
+    network = NumpyMDRNN(weights)
+    performances = [p for p in dataset.performances() if len(p)]
+    phrases = heldout_phrases(dataset, validation_fraction)
+
+    def score(sampling: Sampling, events: int, seed: int) -> SamplingScore:
+        style, solo = solo_style(network, sampling, performances, seed, events)
+        answers = answer_phrases(network, sampling, thinned(phrases, events) if events < SOLO_EVENTS else phrases,
+                                 seed)
+        return SamplingScore(sampling, style.distance, answers.distance if answers else None, solo, style)
+
+    by_distance = lambda result: result.distance  # noqa: E731
+    trials = sorted((score(sampling, trial_events, seed) for sampling in grid), key=by_distance)
+    final = sorted((score(trial.sampling, SOLO_EVENTS, seed + 1) for trial in trials[:finalists]), key=by_distance)
+    return final + trials[finalists:]
+
+
+def choice_line(tried: list[SamplingScore]) -> str:
+    """What choose_sampling found, in one line: the closest few pairs."""
+    def scored(result: SamplingScore) -> str:
+        answering = "" if result.answering is None else f", answering {result.answering:.2f}"
+        return f"{result.sampling.flags()} (solo {result.solo:.2f}{answering})"
+    return (f"sampling: played at {len(tried)} temperature pairs; the closest to the dataset's style: "
+            + "; ".join(scored(result) for result in tried[:3]))
+
+
+@dataclass
+class SamplingChoice:
+    """What the trainer chose and stored at its end, and how it plays there."""
+    best: SamplingScore
+    pairs: int  # pairs tried
+    seconds: float
+    picture: Path
+
+    def summary_lines(self) -> list[str]:
+        answering = ("" if self.best.answering is None
+                     else f", answering held-out phrases {self.best.answering:.2f}")
+        return [f"  sampling:      {self.best.sampling.flags()}, stored with the weights (the closest in style of "
+                f"{self.pairs} pairs, chosen in {self.seconds:.0f} s)",
+                f"  style distance at it (0: plays as the dataset does): solo {self.best.solo:.2f}{answering}",
+                f"  report:        {self.picture}"]
+
+
+def choose_and_store(path: Path, dataset: Dataset, validation_fraction: float) -> SamplingChoice:
+    """Choose the sampling of the weights at `path` (choose_sampling), store it in the
+    file, and draw the report's picture of the solo at it beside the file."""
+    from .plots import plot_evaluation
+
+    began = time.monotonic()
+    tried = choose_sampling(load_weights(path), dataset, validation_fraction)
+    best = tried[0]
+    store_sampling(path, best.sampling)
+    picture = plot_evaluation(best.solo_style, best.solo_played, report_plot_path(path), Path(path).name)
+    return SamplingChoice(best, len(tried), time.monotonic() - began, picture)
+
+
 def evaluate(weights: MDRNNWeights, dataset: Dataset, pi_temp: float, sigma_temp: float, seed: int = 0,
              solo_events: int = SOLO_EVENTS,
              validation_fraction: float = TrainConfig.validation_fraction) -> Report:
     """The whole report: held-out losses, a seeded solo beside the dataset, and the
     model's answers to held-out phrases beside the real continuations."""
     loss, windows, per_performance = heldout_losses(weights, dataset, validation_fraction)
-    predictor = Predictor(NumpyMDRNN(weights), pi_temp, sigma_temp, seed=seed)
-    count = min(len(dataset.events), solo_events)
-    solo = continue_playing(predictor, dataset.events[:1], count)
-    performances = [p for p in dataset.performances() if len(p)]
+    network = NumpyMDRNN(weights)
+    sampling = Sampling(pi_temp, sigma_temp)
+    style, solo = solo_style(network, sampling, [p for p in dataset.performances() if len(p)], seed, solo_events)
     phrases = heldout_phrases(dataset, validation_fraction)
-    answers = [continue_playing(predictor, p[:len(p) // 2], len(p) - len(p) // 2) for p in phrases]
-    real = [p[len(p) // 2:] for p in phrases]
-    return Report(loss, windows, per_performance, solo, compare_style(performances, [solo]), len(phrases),
-                  compare_style(real, answers) if phrases else None,
+    return Report(loss, windows, per_performance, solo, style, len(phrases),
+                  answer_phrases(network, sampling, phrases, seed),
                   {"pitemp": pi_temp, "sigmatemp": sigma_temp, "seed": seed})

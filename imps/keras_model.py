@@ -8,6 +8,7 @@ same weights.
 
 from __future__ import annotations
 
+import math
 from pathlib import Path
 
 import h5py
@@ -27,6 +28,31 @@ def keras2_hard_sigmoid(x):
 
 
 GATES = {SIGMOID: "sigmoid", KERAS2_HARD_SIGMOID: keras2_hard_sigmoid}
+
+
+class PerValueMDN(mdn.MDN):
+    """keras-mdn-layer's head with K logits for each value (imps/model.py): the same
+    sub-layers and names, so its weights are read and written as the MDN's are."""
+
+    def __init__(self, output_dimension, num_mixtures, **kwargs):
+        super().__init__(output_dimension, num_mixtures, **kwargs)
+        self.mdn_pi = keras.layers.Dense(num_mixtures * output_dimension, name="mdn_pi")
+
+    def compute_output_shape(self, input_shape):
+        return (input_shape[0], 3 * self.output_dim * self.num_mix)
+
+
+def per_value_mixture_loss(dimension: int, mixtures: int):
+    """The negative log-likelihood of imps/model.py's mixture for each value, averaged
+    over the steps of a batch: -sum_d log sum_k softmax_k(pi_{.d}) N(y_d; mu_kd, sigma_kd^2)."""
+    def loss(y_true, y_pred):
+        params = ops.reshape(y_pred, (-1, 3, mixtures, dimension))  # mu, sigma, pi: each K x D
+        mu, sigma, pi_logits = params[:, 0], params[:, 1], params[:, 2]
+        y = ops.reshape(y_true, (-1, 1, dimension))
+        log_normal = -0.5 * math.log(2 * math.pi) - ops.log(sigma) - 0.5 * ops.square((y - mu) / sigma)
+        log_each = ops.logsumexp(ops.log_softmax(pi_logits, axis=1) + log_normal, axis=1)
+        return -ops.mean(ops.sum(log_each, axis=-1))
+    return loss
 
 
 def build_mdrnn(config: ModelConfig, stateful_io: bool = False, gate_activation: str = SIGMOID,
@@ -52,7 +78,8 @@ def build_mdrnn(config: ModelConfig, stateful_io: bool = False, gate_activation:
             new_states += [h_out, c_out]
         else:
             x = lstm(x)
-    params = keras.layers.TimeDistributed(mdn.MDN(config.dimension, config.mixtures, name="mdn_outputs"),
+    head = PerValueMDN if config.per_value else mdn.MDN
+    params = keras.layers.TimeDistributed(head(config.dimension, config.mixtures, name="mdn_outputs"),
                                           name="td_mdn")(x)
     if stateful_io:
         return keras.Model([inputs, *state_inputs], [params, *new_states], name="mdrnn_step")
@@ -65,7 +92,14 @@ def compile_for_training(model: keras.Model, config: ModelConfig, learning_rate:
     with `weight_decay`); `clipnorm` caps the norm of each weight's gradient."""
     optimizer = (keras.optimizers.AdamW(learning_rate=learning_rate, weight_decay=weight_decay, clipnorm=clipnorm)
                  if weight_decay else keras.optimizers.Adam(learning_rate=learning_rate, clipnorm=clipnorm))
-    model.compile(loss=mdn.get_mixture_loss_func(config.dimension, config.mixtures), optimizer=optimizer)
+    model.compile(loss=mixture_loss(config), optimizer=optimizer)
+
+
+def mixture_loss(config: ModelConfig):
+    """The loss of the model's head: keras-mdn-layer's, or a mixture's for each value."""
+    if config.per_value:
+        return per_value_mixture_loss(config.dimension, config.mixtures)
+    return mdn.get_mixture_loss_func(config.dimension, config.mixtures)
 
 
 def set_weights(model: keras.Model, weights: MDRNNWeights) -> None:

@@ -28,6 +28,15 @@ scaled event for the first layer, the layer below's h_t otherwise):
         k ~ Categorical(softmax(pi / pi_temp))           pi_temp 0: the largest pi
         y ~ Normal(mu_k, sigma_k^2 * sigma_temp)         sigma_temp 0: mu_k itself
 
+    A mixture for each value (ModelConfig.per_value, the trainer's --pervalue): the same
+    network and mu and sigma, but K logits for each of the D values (K x D, from
+    h_t W_pi + b_pi, laid out as mu is), so that each value has a mixture of its own:
+        p(y) = prod_d sum_k softmax_k(pi_{.d})_k Normal(y_d; mu_kd, sigma_kd^2)
+    and sampling draws a component for each value. One mixture over the whole event
+    needs a component for every way the next event can go; when a player moves one
+    control of eight at a time, up or down, that is sixteen, and five components can
+    only stand for them by their average: every control moving a little.
+
 imps/engine.py computes these in numpy, one step at a time; imps/keras_model.py builds
 the same network in Keras for training, from the same ModelConfig.
 
@@ -56,6 +65,12 @@ class ModelConfig:
     mixtures: int = N_MIXTURES  # Gaussian components in the head
     scale: float = SCALE
     seq_len: int = SEQ_LEN  # events per training window
+    per_value: bool = False  # a mixture for each value rather than one over the event (above)
+
+    @property
+    def pi_outputs(self) -> int:
+        """How many mixture logits the head gives: K, or K for each value."""
+        return self.mixtures * self.dimension if self.per_value else self.mixtures
 
 
 @dataclass(frozen=True)
@@ -65,8 +80,8 @@ class ModelSize:
     units: int
     layers: int
 
-    def config(self, dimension: int) -> ModelConfig:
-        return ModelConfig(dimension, self.units, self.layers)
+    def config(self, dimension: int, per_value: bool = False) -> ModelConfig:
+        return ModelConfig(dimension, self.units, self.layers, per_value=per_value)
 
 
 SIZES = {
@@ -112,7 +127,7 @@ def resolve_sampling(pi_temp: float | None, sigma_temp: float | None,
 
 def size_of(config: ModelConfig) -> ModelSize | None:
     """The named size a model has, or None for a shape no --modelsize gives."""
-    return next((size for size in SIZES.values() if size.config(config.dimension) == config), None)
+    return next((size for size in SIZES.values() if size.config(config.dimension, config.per_value) == config), None)
 
 
 def model_size(name: str) -> ModelSize:

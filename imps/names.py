@@ -7,7 +7,8 @@
 | weights | `musicMDRNN-dim{D}-layers{L}-units{U}-mixtures{K}-scale{S}.weights.h5` | `models/`   |
 
 The original IMPS's weights end `.h5` instead; the trainer's checkpoint adds
-`-checkpoint` before `.weights.h5` and its loss plot is `{model name}-loss.png`.
+`-checkpoint` before `.weights.h5`, its loss plot is `{model name}-loss.png`, and the
+quality report's picture of a weights file `{model name}-report.png` beside it.
 """
 
 from __future__ import annotations
@@ -66,6 +67,12 @@ def checkpoint_path(models_dir: Path | str, config: ModelConfig) -> Path:
 
 def loss_plot_path(models_dir: Path | str, config: ModelConfig) -> Path:
     return Path(models_dir) / (model_name(config) + "-loss.png")
+
+
+def report_plot_path(weights: Path | str) -> Path:
+    """The quality report's picture of a weights file, beside it: `{name}-report.png`."""
+    weights = Path(weights)
+    return weights.with_name(weights.name.removesuffix(LEGACY_WEIGHTS_SUFFIX).removesuffix(".weights") + "-report.png")
 
 
 def weights_candidates(models_dir: Path | str, config: ModelConfig) -> list[Path]:

@@ -195,7 +195,10 @@ def plot_evaluation(style, solo: np.ndarray, output: Path | str, title: str, dpi
         axes = figure.add_subplot(layout[k // columns, k % columns])
         both = np.concatenate([row.dataset, row.model]) if len(row.model) else row.dataset
         if len(both):
-            edges = np.histogram_bin_edges(both, bins=30, range=(both.min(), np.percentile(both, 99)))
+            low, high = both.min(), np.percentile(both, 99)
+            if high <= low:  # one value (a model that never varies a row): a bin around it
+                low, high = low - 0.5, low + 0.5
+            edges = np.histogram_bin_edges(both, bins=30, range=(low, high))
             for sample, source, label in ((row.dataset, "interface", "dataset"), (row.model, "rnn", "model")):
                 if len(sample):
                     axes.hist(sample, bins=edges, density=True, alpha=0.5, color=COLOURS[source], label=label)

@@ -36,6 +36,7 @@ import tensorflow as tf
 from . import keras_model
 from .config import STRATEGIES, TrainConfig, epochs_text
 from .dataset import Dataset
+from .evaluation import SamplingChoice, choose_and_store
 from .model import model_size
 from .names import LOGS_DIR, MODELS_DIR, checkpoint_path, loss_plot_path, model_name, weights_path
 from .plots import plot_losses
@@ -108,15 +109,22 @@ class TrainingResult:
     seconds: float
     history: dict
     time_limit_reached: bool = False
+    interrupted: bool = False  # by Ctrl-C: the best weights until then were kept
+    choice: SamplingChoice | None = None  # None: the sampling was not chosen
 
     def summary(self) -> str:
         minutes, seconds = divmod(round(self.seconds), 60)
-        return "\n".join([
-            f"  best {self.monitored}: {self.best_loss:.4f} at epoch {self.best_epoch} of {self.epochs_run}",
-            f"  time taken:    {minutes} min {seconds} s" + (", the time limit" if self.time_limit_reached else ""),
+        lines = [
+            f"  time taken:    {minutes} min {seconds} s" + (", the time limit" if self.time_limit_reached else "")
+            + (", interrupted" if self.interrupted else ""),
             f"  weights:       {self.weights_path}",
             f"  loss plot:     {self.plot_path}",
-        ])
+            f"  best {self.monitored}: {self.best_loss:.4f} at epoch {self.best_epoch} of {self.epochs_run}"
+            + (" (held-out windows)" if self.monitored == "val_loss" else ""),
+        ]
+        if self.choice is not None:
+            lines += self.choice.summary_lines()
+        return "\n".join(lines)
 
 
 class BestWeights(keras.callbacks.Callback):
@@ -204,7 +212,9 @@ def train(dataset: Dataset, config: TrainConfig, models_dir: Path | str = MODELS
     began = time.monotonic()
     report(devices_line())
     size = model_size(config.model_size)
-    model_config = size.config(dataset.dimension)
+    # Weights trained on go on with their own head, whatever the config says.
+    model_config = size.config(dataset.dimension,
+                               initial_weights.per_value if initial_weights is not None else config.per_value)
     seq_len = model_config.seq_len
     train_starts, validation_starts = split_windows(dataset.window_starts(seq_len), config.validation_fraction)
     events = tf.constant(dataset.events * np.float32(model_config.scale))
@@ -232,51 +242,68 @@ def train(dataset: Dataset, config: TrainConfig, models_dir: Path | str = MODELS
     # Listed after the caller's callbacks in both parts, so that a clock they keep (the
     # benchmark's, paused while it scores) has started when this one first reads it.
     limit = TimeLimit(config.minutes * 60, config.min_learning_rate, clock) if config.minutes else None
-    if config.warmup_epochs > 0:
-        # Short windows from the training part only, none reaching into the validation windows.
-        short_len = config.warmup_seq_len
-        short = dataset.window_starts(short_len)
-        short = short[short + short_len <= train_starts[-1] + seq_len]
-        report(f"warming up: {epochs_text(config.warmup_epochs)} on {short_len}-event windows")
-        model.fit(window_batches(events, short, config.batch_size, shuffle=True, seq_len=short_len, seed=seed,
-                                 augment=augment),
-                  epochs=config.warmup_epochs, verbose=verbose, shuffle=False,
-                  callbacks=[*(callbacks or []), *([limit] if limit else [])])
-        report(f"training: up to {epochs_text(config.epochs)} on {seq_len}-event windows")
-        with strategy.scope():
-            # A training step traced anew for the longer windows, with a fresh optimiser
-            # or the warm-up's.
-            if config.keep_optimizer:
-                model.compile(loss=model.loss, optimizer=model.optimizer)
-            else:
-                keras_model.compile_for_training(model, model_config, config.learning_rate, config.clipnorm,
-                                                 config.weight_decay)
-
     final_path = weights_path(models_dir, model_config)
     best = BestWeights(monitor, checkpoint_path(models_dir, model_config), gate)
-    all_callbacks = [*(callbacks or []), best, keras.callbacks.TerminateOnNaN()]
-    if limit is not None:
-        limit.annealing = config.anneal
-        all_callbacks.append(limit)
-    if limit is None or not config.anneal:
-        all_callbacks.append(keras.callbacks.ReduceLROnPlateau(monitor=monitor, factor=0.5,
-                                                               patience=config.plateau_patience,
-                                                               min_lr=config.min_learning_rate))
-    if config.early_stopping:
-        all_callbacks.append(keras.callbacks.EarlyStopping(monitor=monitor, patience=config.patience))
-    if tensorboard_dir is not None:
-        run = datetime.datetime.now().strftime("%Y-%m-%dT%H-%M-%S")
-        all_callbacks.append(keras.callbacks.TensorBoard(
-            log_dir=str(Path(tensorboard_dir) / "tensorboard" / f"{run}-{model_name(model_config)}")))
+    interrupted = False
+    try:
+        if config.warmup_epochs > 0:
+            # Short windows from the training part only, none reaching into the validation windows.
+            short_len = config.warmup_seq_len
+            short = dataset.window_starts(short_len)
+            short = short[short + short_len <= train_starts[-1] + seq_len]
+            report(f"warming up: {epochs_text(config.warmup_epochs)} on {short_len}-event windows")
+            model.fit(window_batches(events, short, config.batch_size, shuffle=True, seq_len=short_len, seed=seed,
+                                     augment=augment),
+                      epochs=config.warmup_epochs, verbose=verbose, shuffle=False,
+                      callbacks=[*(callbacks or []), *([limit] if limit else [])])
+            report(f"training: up to {epochs_text(config.epochs)} on {seq_len}-event windows")
+            with strategy.scope():
+                # A training step traced anew for the longer windows, with a fresh optimiser
+                # or the warm-up's.
+                if config.keep_optimizer:
+                    model.compile(loss=model.loss, optimizer=model.optimizer)
+                else:
+                    keras_model.compile_for_training(model, model_config, config.learning_rate, config.clipnorm,
+                                                     config.weight_decay)
 
-    # shuffle=False: the window pipeline shuffles; Keras cannot shuffle a tf.data.Dataset.
-    history = model.fit(train_data, validation_data=validation_data, epochs=config.epochs, callbacks=all_callbacks,
-                        verbose=verbose, shuffle=False)
+        all_callbacks = [*(callbacks or []), best, keras.callbacks.TerminateOnNaN()]
+        if limit is not None:
+            limit.annealing = config.anneal
+            all_callbacks.append(limit)
+        if limit is None or not config.anneal:
+            all_callbacks.append(keras.callbacks.ReduceLROnPlateau(monitor=monitor, factor=0.5,
+                                                                   patience=config.plateau_patience,
+                                                                   min_lr=config.min_learning_rate))
+        if config.early_stopping:
+            all_callbacks.append(keras.callbacks.EarlyStopping(monitor=monitor, patience=config.patience))
+        if tensorboard_dir is not None:
+            run = datetime.datetime.now().strftime("%Y-%m-%dT%H-%M-%S")
+            all_callbacks.append(keras.callbacks.TensorBoard(
+                log_dir=str(Path(tensorboard_dir) / "tensorboard" / f"{run}-{model_name(model_config)}")))
+
+        # shuffle=False: the window pipeline shuffles; Keras cannot shuffle a tf.data.Dataset.
+        model.fit(train_data, validation_data=validation_data, epochs=config.epochs, callbacks=all_callbacks,
+                  verbose=verbose, shuffle=False)
+    except KeyboardInterrupt:
+        if best.best_weights is None:
+            raise
+        interrupted = True
+        report(f"\ninterrupted: keeping the best weights so far, from epoch {best.best_epoch}")
     seconds = time.monotonic() - began
+    history = model.history.history if model.history is not None else {}  # the epochs that ended
     if best.best_weights is not None:
         model.set_weights(best.best_weights)
     keras_model.save_weights(model, final_path, gate)
-    plot = plot_losses(history.history, loss_plot_path(models_dir, model_config))
-    return TrainingResult(final_path, plot, best.best_loss, best.best_epoch, monitor,
-                          len(history.history.get("loss", [])), seconds, history.history,
-                          limit is not None and limit.reached)
+    plot = plot_losses(history, loss_plot_path(models_dir, model_config))
+    result = TrainingResult(final_path, plot, best.best_loss, best.best_epoch, monitor,
+                            len(history.get("loss", [])), seconds, history,
+                            limit is not None and limit.reached, interrupted)
+    if config.choose_sampling:
+        report("choosing the sampling whose playing is closest to the dataset's" +
+               (" (Ctrl-C again to skip it)" if interrupted else ""))
+        try:
+            result.choice = choose_and_store(final_path, dataset, config.validation_fraction)
+        except KeyboardInterrupt:
+            result.interrupted = True
+            report("\nsampling not chosen: the model plays at IMPS's defaults unless you give temperatures")
+    return result

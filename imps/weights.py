@@ -38,9 +38,20 @@ GATE_ATTRIBUTE = "imps_gate_activation"  # on our weights files when the gates a
 SAMPLING_ATTRIBUTES = {"pi_temp": "imps_pi_temp", "sigma_temp": "imps_sigma_temp"}
 
 
-# Models that come with IMPS, one per dimension, trained on procedural performances
-# (utils/make_default_models.sh): found beside the package, wherever the musician runs from.
+# Models that come with IMPS, one per dimension (utils/make_default_models.sh): found beside
+# the package, wherever the musician runs from.
 DEFAULT_MODELS_DIR = Path(__file__).resolve().parent.parent / "models" / "default"
+# What each default model learned from, where people's playing taught it; the others
+# learned from procedural performances (imps/corpus.py).
+DEFAULT_MODEL_SOURCES = {
+    4: "people playing a 3-control interface (the original IMPS's 4-d dataset)",
+    9: "people playing an 8-control interface (the original IMPS's 9-d dataset)",
+}
+
+
+def default_model_source(dimension: int) -> str:
+    """What the default model of a dimension learned from, in words."""
+    return DEFAULT_MODEL_SOURCES.get(dimension, "procedural performances")
 
 
 @dataclass
@@ -79,11 +90,16 @@ class MDRNNWeights:
 
     @property
     def n_mixtures(self) -> int:
-        return self.pis.bias.shape[0]
+        return self.mus.bias.shape[0] // self.dimension
+
+    @property
+    def per_value(self) -> bool:
+        """Whether each value has a mixture of its own (imps/model.py): K logits for each."""
+        return self.pis.bias.shape[0] != self.n_mixtures
 
     @property
     def config(self) -> ModelConfig:
-        return ModelConfig(self.dimension, self.units, self.layers, self.n_mixtures)
+        return ModelConfig(self.dimension, self.units, self.layers, self.n_mixtures, per_value=self.per_value)
 
     def check_matches(self, dimension: int, size: ModelSize | None, path: Path | str) -> None:
         """Raise WeightsMismatch naming both shapes when the file is not the model asked for
@@ -92,13 +108,13 @@ class MDRNNWeights:
             if self.dimension != dimension:
                 raise WeightsMismatch(path, describe(self.config), self.dimension, dimension)
             return
-        wanted = size.config(dimension)
+        wanted = size.config(dimension, self.per_value)
         if self.config != wanted:
             raise WeightsMismatch(path, describe(self.config), self.dimension, dimension, size.name,
                                   describe(wanted, with_dimension=False))
 
     @classmethod
-    def random(cls, dimension: int, size: ModelSize, seed: int = 0) -> "MDRNNWeights":
+    def random(cls, dimension: int, size: ModelSize, seed: int = 0, per_value: bool = False) -> "MDRNNWeights":
         """An untrained model, initialised as Keras would (Glorot uniform, zero bias,
         forget-gate bias 1), for performing before any training."""
         rng = np.random.default_rng(seed)
@@ -119,8 +135,9 @@ class MDRNNWeights:
         def dense(n_out: int) -> Dense:
             return Dense(glorot(units, n_out), np.zeros(n_out, np.float32))
 
-        k = size.config(dimension).mixtures
-        return cls(lstms, dense(k * dimension), dense(k * dimension), dense(k))
+        config = size.config(dimension, per_value)
+        return cls(lstms, dense(config.mixtures * dimension), dense(config.mixtures * dimension),
+                   dense(config.pi_outputs))
 
 
 def load_weights(path: Path | str) -> MDRNNWeights:
@@ -245,7 +262,7 @@ def _check_consistent(w: MDRNNWeights, path: Path) -> None:
                      (lstm.bias.shape, (4 * units,))]
         n_in = units
     expected += [(w.mus.kernel.shape, (units, k * w.dimension)), (w.sigmas.kernel.shape, (units, k * w.dimension)),
-                 (w.pis.kernel.shape, (units, k))]
+                 (w.pis.kernel.shape, (units, w.config.pi_outputs))]
     for found, wanted in expected:
         if tuple(found) != wanted:
             raise WeightsError(f"{path} has inconsistent layer shapes ({found} where {wanted} belongs)")
@@ -253,7 +270,8 @@ def _check_consistent(w: MDRNNWeights, path: Path) -> None:
 
 def describe(config: ModelConfig, with_dimension: bool = True) -> str:
     """A model's shape in words: 'dimension 4, 2 layers of 64 units, 5 mixtures'."""
-    shape = f"{config.layers} layers of {config.units} units, {config.mixtures} mixtures"
+    shape = (f"{config.layers} layers of {config.units} units, {config.mixtures} mixtures"
+             + (" for each value" if config.per_value else ""))
     return f"dimension {config.dimension}, {shape}" if with_dimension else shape
 
 
@@ -324,7 +342,7 @@ def choose_weights(dimension: int, size: ModelSize, models_dir: Path | str = MOD
     dimension, whatever its size; otherwise the first trained file for this dimension
     and size in `models_dir`; failing that the musician's most recently trained weights
     of another size for this dimension there; failing that the default model for this
-    dimension in `defaults_dir` (any size, trained on procedural performances); and
+    dimension in `defaults_dir` (any size; default_model_source says what it learned from); and
     failing that an untrained model."""
     if model_file is not None:
         weights = load_weights(model_file)

@@ -5,9 +5,10 @@ import numpy as np
 import pytest
 
 from conftest import LEGACY_WEIGHTS_4D_S, free_udp_port
-from imps.dataset import load_dataset
+from imps.dataset import Dataset, load_dataset, save_dataset
 from imps.logs import read_log
 from imps.names import log_glob
+from imps.weights import load_weights
 from scripts import OSCDump, Server, oscsend, run_script
 
 pytestmark = pytest.mark.peers("oscsend", "oscdump")
@@ -97,3 +98,20 @@ def test_keras_engine_performs_too(tmp_path):
     predictions, server = perform_and_listen(tmp_path, "--engine=keras", "--modelsize=xxs", "--polyphony",
                                              events=5, dimension=3)
     check_predictions(predictions, 5, 2)
+
+
+@pytest.mark.parametrize("engine", ["numpy", "keras"])
+def test_a_model_with_a_mixture_for_each_value_trains_and_performs(engine, tmp_path):
+    rng = np.random.default_rng(0)
+    dataset = tmp_path / "datasets" / "training-dataset-4d.npz"
+    save_dataset(Dataset.from_performances([np.column_stack([np.full(300, 0.02), rng.random((300, 3))])]), dataset)
+    result = run_script("train_predictive_music_model.py", "-d", "4", "--modelsize=xxs", "-n", "1", "--warmup", "0",
+                        "--pervalue", "--nosampling", cwd=tmp_path)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert result.stdout.startswith("training size xxs (2 layers of 16 units, a mixture for each value) on ")
+    weights = tmp_path / "models" / "musicMDRNN-dim4-layers2-units16-mixtures5-scale10.weights.h5"
+    assert load_weights(weights).per_value
+    predictions, server = perform_and_listen(tmp_path, "--modelsize=xxs", "--polyphony", f"--engine={engine}",
+                                             events=5, dimension=4)
+    assert "2 layers of 16 units, 5 mixtures for each value" in server.output
+    check_predictions(predictions, 5, 3)

@@ -112,3 +112,41 @@ def test_make_network_names_the_engines():
     assert isinstance(make_network(weights, "keras"), KerasMDRNN)
     with pytest.raises(ValueError, match="numpy, keras"):
         make_network(weights, "torch")
+
+
+def test_numpy_engine_equals_keras_with_a_mixture_for_each_value():
+    weights = MDRNNWeights.random(9, SIZES["xs"], seed=5, per_value=True)
+    numpy_net, keras_net = NumpyMDRNN(weights), KerasMDRNN(weights)
+    worst = 0.0
+    for event in performance_like(300, 9) * SCALE:
+        a, b = numpy_net.step(event), keras_net.step(event)
+        assert a.pi_logits.shape == b.pi_logits.shape == (5, 9)
+        worst = max(worst, max_difference(a, b))
+    assert worst <= 1e-5
+
+
+# Each value's own mixture: the first value's components are 0 and 10, the second's 1 and -4,
+# with different weights, so that a draw shows which component each value took.
+PER_VALUE = Mixture(mus=np.array([[0.0, 1.0], [10.0, -4.0]]), sigmas=np.array([[1.0, 0.5], [2.0, 1.0]]),
+                    pi_logits=np.log(np.array([[0.8, 0.3], [0.2, 0.7]])))
+
+
+def test_each_value_draws_its_own_component():
+    rng = np.random.default_rng(7)
+    draws = np.array([sample(PER_VALUE, 1.0, 1e-6, rng) for _ in range(20000)])
+    # With a mixture over the whole event the two would go together; here they are independent.
+    first_high, second_low = draws[:, 0] > 5, draws[:, 1] < -1.5
+    assert first_high.mean() == pytest.approx(0.2, abs=0.015) and second_low.mean() == pytest.approx(0.7, abs=0.015)
+    assert (first_high & second_low).mean() == pytest.approx(0.2 * 0.7, abs=0.015)
+    for pi_temp, sigma_temp in ((1.0, 1.0), (0.5, 0.25)):
+        draws = np.array([sample(PER_VALUE, pi_temp, sigma_temp, rng) for _ in range(40000)])
+        for value in range(2):
+            column = Mixture(PER_VALUE.mus[:, value:value + 1], PER_VALUE.sigmas[:, value:value + 1],
+                             PER_VALUE.pi_logits[:, value])
+            mean, variance = mixture_moments(column, pi_temp, sigma_temp)
+            assert abs(draws[:, value].mean() - mean[0]) <= 4 * np.sqrt(variance[0] / len(draws))
+            assert draws[:, value].var() == pytest.approx(variance[0], rel=0.05)
+
+
+def test_zero_temperatures_give_each_values_most_likely_mean():
+    np.testing.assert_array_equal(sample(PER_VALUE, 0.0, 0.0, np.random.default_rng(0)), [0.0, -4.0])

@@ -11,8 +11,9 @@ from conftest import LEGACY_DATASET_4D
 from imps.config import TrainConfig
 from imps.dataset import Dataset, load_dataset, save_dataset
 from imps.engine import NumpyMDRNN, Predictor
-from imps.evaluation import (CHANGE, CHOOSING_SEED, SAMPLING_GRID, SHARE_ROW, StyleRow, choose_sampling, compare_style,
-                             continue_playing, heldout_losses, heldout_phrases, style_samples, wasserstein1)
+from imps.evaluation import (CHANGE, CHOOSING_SEED, SAMPLING_GRID, SHARE_ROW, SOLO_EVENTS, SamplingScore, Style,
+                             StyleRow, answer_phrases, compare_style, choose_sampling, continue_playing,
+                             heldout_losses, heldout_phrases, solo_style, style_samples, thinned, wasserstein1)
 from imps.interaction import MIN_DT
 from imps.model import DEFAULT_SAMPLING, Sampling, model_size
 from imps.training import train
@@ -121,6 +122,9 @@ def test_the_report_on_real_playing(tmp_path):
     assert re.search(r"style: a solo of 800 events \(sampling: --pitemp [0-9.]+ \((stored with the model|IMPS's "
                      r"default)\), --sigmatemp [0-9.]+ \(\1\); --seed 0\)", out)
     assert out.count("| time between events (s) |") == 2 and "style distance: " in out
+    # Held-out phrases are gestures: their real continuations hold no rest to measure.
+    assert re.search(r"\| rest length \(s\) \|.*\| not measured: the real playing has none \|", out)
+    assert "(the mean of 6 rows; left out, not measured: rests (share of gaps), rest length (s))" in out
     assert (tmp_path / "report.png").read_bytes().startswith(b"\x89PNG")
 
 
@@ -137,19 +141,52 @@ def test_bad_input_is_one_line(tmp_path):
     assert too_short.returncode == 1 and "no performance longer than 50 events" in one_error_line(too_short)
 
 
-def test_choose_sampling_tries_every_pair_and_puts_the_closest_style_first():
+def test_choose_sampling_scores_every_pair_by_solo_and_answers_then_plays_the_closest_again():
     dataset = load_dataset(LEGACY_DATASET_4D, allow_pickle=True)
     weights = load_weights(default_weights_file(4))
     grid = (Sampling(1.0, 0.01), Sampling(1.0, 0.5), Sampling(0.0, 0.0))
-    tried = choose_sampling(weights, dataset, grid, solo_events=500)
-    assert len(tried) == 3 and {sampling for sampling, _ in tried} == set(grid)
-    distances = [distance for _, distance in tried]
-    assert distances == sorted(distances)
-    # Each distance is the style distance of a solo at that pair, seeded as choose_sampling seeds it.
-    best, distance = tried[0]
-    solo = continue_playing(Predictor(NumpyMDRNN(weights), best.pi_temp, best.sigma_temp, seed=CHOOSING_SEED),
-                            dataset.events[:1], 500)
-    assert compare_style(dataset.performances(), [solo]).distance == pytest.approx(distance)
+    tried = choose_sampling(weights, dataset, grid=grid, trial_events=400, finalists=2)
+    assert len(tried) == 3 and {result.sampling for result in tried} == set(grid)
+    network, performances = NumpyMDRNN(weights), dataset.performances()
+    phrases = heldout_phrases(dataset, TrainConfig.validation_fraction)
+    # The finalists played again at full length (a solo as long as the report's, every
+    # held-out phrase) with the next seed, and are ordered by the mean of the two.
+    finalists = tried[:2]
+    assert finalists[0].distance <= finalists[1].distance
+    for result in finalists:
+        solo, played = solo_style(network, result.sampling, performances, CHOOSING_SEED + 1)
+        answers = answer_phrases(network, result.sampling, phrases, CHOOSING_SEED + 1)
+        assert len(played) == SOLO_EVENTS
+        assert (result.solo, result.answering) == (pytest.approx(solo.distance), pytest.approx(answers.distance))
+        assert result.distance == pytest.approx((solo.distance + answers.distance) / 2)
+    # The pair left out of the final was the furthest on the coarse pass: 400 events each.
+    coarse = {}
+    for sampling in grid:
+        solo, _ = solo_style(network, sampling, performances, CHOOSING_SEED, 400)
+        answers = answer_phrases(network, sampling, thinned(phrases, 400), CHOOSING_SEED)
+        coarse[sampling] = (solo.distance + answers.distance) / 2
+    assert tried[2].distance == pytest.approx(coarse[tried[2].sampling]) == pytest.approx(max(coarse.values()))
+
+
+def test_phrases_are_thinned_evenly_to_about_the_events_asked():
+    phrases = [np.zeros((10, 3)) for _ in range(20)]  # 200 events
+    assert len(thinned(phrases, 50)) == 5 and thinned(phrases, 50)[1] is phrases[4]
+    assert thinned(phrases, 1000) == phrases
+
+
+def test_without_phrases_to_answer_the_solo_alone_decides():
+    assert SamplingScore(Sampling(), solo=0.4, answering=None).distance == 0.4
+    assert SamplingScore(Sampling(), solo=0.4, answering=0.8).distance == pytest.approx(0.6)
+
+
+def test_rows_the_real_playing_cannot_measure_say_why_and_stay_out_of_the_mean():
+    rests = StyleRow("rest length (s)", np.empty(0), np.array([0.7, 0.9]))
+    shares = StyleRow(SHARE_ROW, np.zeros(5), np.array([0.0, 1.0]))
+    measured = StyleRow("gesture length (s)", np.array([1.0, 2.0]), np.array([1.0, 2.0]))
+    assert rests.unmeasured == "the real playing has none" and np.isnan(rests.distance)
+    assert shares.unmeasured == "the real playing does not vary" and np.isnan(shares.distance)
+    assert measured.unmeasured is None and measured.distance == 0.0
+    assert Style([rests, shares, measured]).distance == 0.0
 
 
 def test_the_report_chooses_stores_and_then_plays_the_stored_sampling(tmp_path):
@@ -161,7 +198,8 @@ def test_the_report_chooses_stores_and_then_plays_the_stored_sampling(tmp_path):
     assert chosen.returncode == 0, chosen.stdout + chosen.stderr
     stored = load_weights(weights).sampling
     assert stored in SAMPLING_GRID
-    assert f"solos at {len(SAMPLING_GRID)} temperature pairs; the closest to the dataset's style" in chosen.stdout
+    assert (f"sampling: played at {len(SAMPLING_GRID)} temperature pairs; the closest to the dataset's style: "
+            f"{stored.flags()} (solo ") in chosen.stdout
     assert f"stored {stored.flags()} in {weights}" in chosen.stdout
     again = run_script("utils/evaluate_model.py", *common, "--pitemp", "0.5", cwd=tmp_path)
     assert (f"sampling: --pitemp 0.5 (as given), --sigmatemp {stored.sigma_temp:g} (stored with the model)"

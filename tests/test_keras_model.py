@@ -1,5 +1,6 @@
 """imps.keras_model: the Keras MDRNN built from a ModelConfig, weights in and out, saving."""
 
+import h5py
 import numpy as np
 import pytest
 
@@ -76,3 +77,39 @@ def test_weights_of_another_size_do_not_fit():
 def test_keras2_hard_sigmoid_is_the_keras2_slope():
     x = np.array([-5.0, -2.5, 0.0, 1.0, 2.5, 5.0], np.float32)
     np.testing.assert_allclose(np.asarray(model.keras2_hard_sigmoid(x)), [0.0, 0.0, 0.5, 0.7, 1.0, 1.0], atol=1e-7)
+
+
+def test_a_mixture_for_each_value_has_k_logits_for_each_and_round_trips(tmp_path):
+    size = SIZES["xxs"]
+    config = size.config(4, per_value=True)
+    m = model.build_mdrnn(config)
+    assert m.output_shape == (None, None, 3 * 4 * config.mixtures)
+    original = MDRNNWeights.random(4, size, seed=3, per_value=True)
+    model.set_weights(m, original)
+    loaded = load_weights(model.save_weights(m, tmp_path / "w.weights.h5"))
+    assert loaded.per_value and loaded.config == config and loaded.n_mixtures == config.mixtures
+    np.testing.assert_array_equal(loaded.pis.kernel, original.pis.kernel)
+    assert not load_weights(LEGACY_WEIGHTS_4D_S).per_value
+
+
+def test_the_loss_of_a_mixture_for_each_value_is_its_negative_log_likelihood():
+    rng = np.random.default_rng(0)
+    k, d = 3, 2
+    mu, sigma, logits = rng.normal(size=(k, d)), rng.uniform(0.5, 2, (k, d)), rng.normal(size=(k, d))
+    y = rng.normal(size=d)
+    params = np.concatenate([mu.ravel(), sigma.ravel(), logits.ravel()]).astype(np.float32)[None, None]
+    pis = np.exp(logits) / np.exp(logits).sum(axis=0)
+    density = (pis * np.exp(-0.5 * ((y - mu) / sigma) ** 2) / (sigma * np.sqrt(2 * np.pi))).sum(axis=0)
+    loss = model.per_value_mixture_loss(d, k)(y.astype(np.float32)[None, None], params)
+    assert float(loss) == pytest.approx(-np.log(density).sum(), rel=1e-5)
+
+
+def test_weights_whose_logits_fit_neither_head_are_refused(tmp_path):
+    path = model.save_weights(model.build_mdrnn(SIZES["xxs"].config(4, per_value=True)), tmp_path / "w.weights.h5")
+    with h5py.File(path, "a") as f:
+        pi = f["layers/time_distributed/layer/mdn_pi/vars"]
+        kernel, bias = np.asarray(pi["0"])[:, :7], np.asarray(pi["1"])[:7]  # 7 logits: neither 5 nor 5 x 4
+        del pi["0"], pi["1"]
+        pi["0"], pi["1"] = kernel, bias
+    with pytest.raises(WeightsError, match=r"inconsistent layer shapes \(\(16, 7\) where \(16, 20\) belongs\)"):
+        load_weights(path)

@@ -1,16 +1,21 @@
 """The command lines: flags as IMPS had them, help, and one-line errors."""
 
 import datetime as dt
+import re
+import signal
 import socket
+import sys
 
 import numpy as np
 import pytest
 
-from conftest import LEGACY_DATASET_4D, ROOT, free_udp_port
+from conftest import LEGACY_DATASET_4D, ROOT, free_udp_port, script_env
 from imps.dataset import Dataset, save_dataset
 from imps.logs import PerformanceLog
 from imps.model import Sampling
-from imps.weights import store_sampling
+from imps.evaluation import SAMPLING_GRID
+from imps.probe import Process
+from imps.weights import load_weights, store_sampling
 from scripts import Server, one_error_line, run_script
 
 T0 = dt.datetime(2024, 3, 5, 7, 8, 9)
@@ -306,3 +311,77 @@ def test_weights_the_disk_refuses_are_one_line_and_the_old_weights_stay(tmp_path
         "too large); nothing was written: make room on the disk (or raise the limit on file size) and run again")
     assert weights.read_bytes() == default.read_bytes()
     assert [p.name for p in weights.parent.iterdir()] == [weights.name]
+
+
+def trainer_in_background(tmp_path, *flags: str) -> Process:
+    """The trainer on a 3-d dataset of 3,000 events, xxs, for many epochs, in the
+    background: long enough to be interrupted at any point a test waits for."""
+    rng = np.random.default_rng(0)
+    save_dataset(Dataset.from_performances([rng.random((1500, 3)), rng.random((1500, 3))]),
+                 tmp_path / "datasets" / "training-dataset-3d.npz")
+    return Process([sys.executable, str(ROOT / "train_predictive_music_model.py"), "-d", "3", "--modelsize=xxs",
+                    "-n", "1000", "--warmup", "0", "--scratch", *flags], cwd=tmp_path, env=script_env())
+
+
+def test_ctrl_c_keeps_the_best_weights_chooses_their_sampling_and_exits_130(tmp_path):
+    trainer = trainer_in_background(tmp_path)
+    assert trainer.wait_until(lambda: "val_loss" in trainer.output, 120), trainer.output  # an epoch has ended
+    trainer.process.send_signal(signal.SIGINT)
+    assert trainer.process.wait(120) == 130, trainer.output
+    out = trainer.output
+    assert re.search(r"^interrupted: keeping the best weights so far, from epoch \d+$", out, re.M), out
+    assert "choosing the sampling whose playing is closest to the dataset's (Ctrl-C again to skip it)" in out
+    assert re.search(r"^  time taken: .*, interrupted$", out, re.M) and "Traceback" not in out
+    weights = tmp_path / "models" / "musicMDRNN-dim3-layers2-units16-mixtures5-scale10.weights.h5"
+    stored = load_weights(weights).sampling
+    assert stored is not None and f"  sampling:      {stored.flags()}, stored with the weights" in out
+    assert out.splitlines()[-1] == "play it: python predictive_music_model.py --dimension=3 --modelsize=xxs"
+
+
+def test_ctrl_c_twice_keeps_the_weights_without_choosing_their_sampling(tmp_path):
+    trainer = trainer_in_background(tmp_path)
+    assert trainer.wait_until(lambda: "val_loss" in trainer.output, 120), trainer.output
+    trainer.process.send_signal(signal.SIGINT)
+    assert trainer.wait_until(lambda: "Ctrl-C again to skip it" in trainer.output, 60), trainer.output
+    trainer.process.send_signal(signal.SIGINT)
+    assert trainer.process.wait(120) == 130, trainer.output
+    assert "sampling not chosen: the model plays at IMPS's defaults unless you give temperatures" in trainer.output
+    weights = tmp_path / "models" / "musicMDRNN-dim3-layers2-units16-mixtures5-scale10.weights.h5"
+    assert load_weights(weights).sampling is None and "Traceback" not in trainer.output
+
+
+def test_ctrl_c_before_an_epoch_ends_says_nothing_was_saved(tmp_path):
+    trainer = trainer_in_background(tmp_path, "--warmup", "1000")
+    assert trainer.wait_until(lambda: "warming up: 1000 epochs" in trainer.output, 120), trainer.output
+    trainer.process.send_signal(signal.SIGINT)
+    assert trainer.process.wait(120) == 130
+    assert trainer.output.splitlines()[-1] == "error: interrupted before the first epoch ended: nothing was saved"
+    assert not (tmp_path / "models").exists() or not list((tmp_path / "models").glob("*.weights.h5"))
+
+
+def test_the_trainer_ends_with_the_sampling_it_chose_stored_unless_told_not_to(tmp_path):
+    rng = np.random.default_rng(0)
+    performances = [rng.random((n, 3)) for n in (300, 200)]
+    for events in performances:  # gestures of events 20 ms apart between rests, so that there are phrases to answer
+        events[:, 0] = np.where(rng.random(len(events)) < 0.05, 0.6, 0.02)
+    save_dataset(Dataset.from_performances(performances), tmp_path / "datasets" / "training-dataset-3d.npz")
+    weights = tmp_path / "models" / "musicMDRNN-dim3-layers2-units16-mixtures5-scale10.weights.h5"
+    result = run_script("train_predictive_music_model.py", "-d", "3", "--modelsize=xxs", "-n", "1", "--warmup", "0",
+                        cwd=tmp_path)
+    assert result.returncode == 0, result.stdout + result.stderr
+    lines = result.stdout.splitlines()
+    stored = load_weights(weights).sampling
+    assert stored in SAMPLING_GRID
+    summary = lines[lines.index("done:") + 1:]
+    assert summary[3].startswith("  best val_loss: ") and summary[3].endswith(" at epoch 1 of 1 (held-out windows)")
+    assert re.fullmatch(rf"  sampling:      {re.escape(stored.flags())}, stored with the weights \(the closest in "
+                        rf"style of {len(SAMPLING_GRID)} pairs, chosen in \d+ s\)", summary[4])
+    assert re.fullmatch(r"  style distance at it \(0: plays as the dataset does\): solo \d+\.\d\d, answering held-out "
+                        r"phrases \d+\.\d\d", summary[5]), summary[5]
+    picture = tmp_path / "models" / "musicMDRNN-dim3-layers2-units16-mixtures5-scale10-report.png"
+    assert summary[6] == f"  report:        models/{picture.name}" and picture.read_bytes().startswith(b"\x89PNG")
+    assert summary[7] == "play it: python predictive_music_model.py --dimension=3 --modelsize=xxs"
+    unchosen = run_script("train_predictive_music_model.py", "-d", "3", "--modelsize=xxs", "-n", "1", "--warmup", "0",
+                          "--nosampling", cwd=tmp_path)
+    assert unchosen.returncode == 0 and "sampling:" not in unchosen.stdout
+    assert load_weights(weights).sampling is None

@@ -37,8 +37,9 @@ def parse_args(argv=None):
                         help="the most events the model plays alone; fewer if the dataset holds fewer "
                              "(default: %(default)s)")
     parser.add_argument("--choose-sampling", action="store_true",
-                        help="first let the model play a solo at each of several temperature pairs, and report with "
-                             "the pair whose solo is closest in style to the dataset")
+                        help="first let the model play a solo and answer the held-out phrases at each of several "
+                             "temperature pairs, and report with the pair whose playing is closest in style to the "
+                             "dataset's (as the trainer chooses at its end)")
     parser.add_argument("--store", action="store_true",
                         help="with --choose-sampling: store the chosen temperatures in the weights file, where "
                              "predictive_music_model.py plays them unless --sigmatemp or --pitemp say otherwise")
@@ -63,15 +64,20 @@ def style_table(style: Style) -> str:
                 cells += [f"{sample.mean():.1%}" if len(sample) else "-", ""]
             else:
                 cells += [f"{np.percentile(sample, q):.3g}" if len(sample) else "-" for q in (50, 90)]
-        lines.append(f"| {row.name} | {' | '.join(cells)} | {row.distance:.2f} |")
-    lines.append(f"\nstyle distance: {style.distance:.2f}")
+        distance = f"not measured: {row.unmeasured}" if row.unmeasured else f"{row.distance:.2f}"
+        lines.append(f"| {row.name} | {' | '.join(cells)} | {distance} |")
+    unmeasured = [row.name for row in style.rows if row.unmeasured]
+    lines.append(f"\nstyle distance: {style.distance:.2f}"
+                 + (f" (the mean of {len(style.rows) - len(unmeasured)} rows; left out, not measured: "
+                    f"{', '.join(unmeasured)})" if unmeasured else ""))
     return "\n".join(lines)
 
 
 def main(argv=None):
     args = parse_args(argv)
     from imps.dataset import load_dataset
-    from imps.evaluation import choose_sampling, evaluate
+    from imps.evaluation import choice_line, choose_sampling, evaluate
+    from imps.names import report_plot_path
     from imps.model import resolve_sampling
     from imps.plots import plot_evaluation
     from imps.tfnoise import filter_tensorflow_noise
@@ -86,10 +92,9 @@ def main(argv=None):
     dataset.window_starts(weights.config.seq_len)  # refuse a dataset too short before TensorFlow's slow start
     filter_tensorflow_noise()
     if args.choose_sampling:
-        tried = choose_sampling(weights, dataset, solo_events=args.events)
-        cli.say(f"solos at {len(tried)} temperature pairs; the closest to the dataset's style (style distance): "
-                + ", ".join(f"{sampling.flags()}: {distance:.2f}" for sampling, distance in tried[:5]))
-        weights.sampling = tried[0][0]
+        tried = choose_sampling(weights, dataset)
+        cli.say(choice_line(tried))
+        weights.sampling = tried[0].sampling
         if args.store:
             store_sampling(args.weights, weights.sampling)
             cli.say(f"stored {weights.sampling.flags()} in {args.weights}")
@@ -110,8 +115,7 @@ def main(argv=None):
                 "the real continuations\n")
         cli.say(style_table(report.answer_style))
     weights_path = Path(args.weights)
-    output = Path(args.output) if args.output else weights_path.with_name(
-        weights_path.name.removesuffix(".h5").removesuffix(".weights") + "-report.png")
+    output = Path(args.output) if args.output else report_plot_path(weights_path)
     plot_evaluation(report.solo_style, report.solo, output, weights_path.name)
     cli.say(f"\npicture: {output}  ({time.perf_counter() - began:.1f} s)")
 
