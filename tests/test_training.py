@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from conftest import LEGACY_DATASET_4D
+from conftest import LEGACY_DATASET_4D, says_what_tensorflow_sees
 from imps import keras_model
 from imps.config import TrainConfig
 from imps.corpus import make_corpus
@@ -18,7 +18,7 @@ from imps.engine import NumpyMDRNN, Predictor
 from imps.errors import DatasetError, WeightsError
 from imps.model import DEFAULT_SAMPLING, SCALE, SEQ_LEN, model_size
 from imps.names import checkpoint_path, model_name, weights_path
-from imps.training import (TrainingResult, augmented, distribution_strategy, split_windows, train,
+from imps.training import (TrainingResult, augmented, devices_line, distribution_strategy, split_windows, train,
                            window_batches)
 from imps.weights import MDRNNWeights, load_weights
 
@@ -389,20 +389,46 @@ def test_one_epoch_on_the_original_imps_dataset_learns(tmp_path):
     assert result.monitored == "val_loss" and result.epochs_run == 1
 
 
-def test_mirrored_strategy_trains_on_one_cpu_device(tmp_path):
-    """The multi-GPU path, exercised with the one device this machine has."""
+def test_mirrored_strategy_trains_on_the_devices_there_are(tmp_path):
+    """The multi-GPU path, exercised with whatever devices this machine has (on a machine
+    without a GPU, the CPU alone)."""
     result = train(synthetic_dataset(), TrainConfig(model_size="xxs", epochs=1, batch_size=32, strategy="mirrored"),
                    models_dir=tmp_path, tensorboard_dir=None, verbose=0, seed=2)
     assert result.weights_path.is_file() and np.isfinite(result.best_loss)
 
 
 def test_distribution_strategy_by_name():
-    import tensorflow as tf
-
     assert isinstance(distribution_strategy("mirrored"), tf.distribute.MirroredStrategy)
-    assert not isinstance(distribution_strategy("auto"), tf.distribute.MirroredStrategy)  # no GPUs here
+    assert not isinstance(distribution_strategy("default"), tf.distribute.MirroredStrategy)
+    # auto mirrors only across two GPUs or more.
+    several_gpus = len(tf.config.list_logical_devices("GPU")) > 1
+    assert isinstance(distribution_strategy("auto"), tf.distribute.MirroredStrategy) == several_gpus
     with pytest.raises(ValueError, match="auto, default, mirrored"):
         distribution_strategy("tpu")
+
+
+def test_the_devices_line_says_what_tensorflow_sees_here():
+    assert says_what_tensorflow_sees(devices_line())
+
+
+def gpus_seen(monkeypatch, names: list[str | None]) -> None:
+    """Make TensorFlow appear to see a GPU of each name (None: the driver gives no name)."""
+    gpus = [tf.config.PhysicalDevice(name=f"/physical_device:GPU:{k}", device_type="GPU") for k in range(len(names))]
+    details = {gpu.name: {} if name is None else {"device_name": name} for gpu, name in zip(gpus, names)}
+    monkeypatch.setattr(tf.config, "list_physical_devices",
+                        lambda kind=None: [gpu for gpu in gpus if kind in (None, "GPU")])
+    monkeypatch.setattr(tf.config.experimental, "get_device_details", lambda gpu: details[gpu.name])
+
+
+@pytest.mark.parametrize("names, line", [
+    ([], "training on the CPU: TensorFlow sees no GPU"),
+    (["NVIDIA H200"], "training on 1 GPU: NVIDIA H200"),
+    (["NVIDIA A100-SXM4-80GB", None], "training on 2 GPUs: NVIDIA A100-SXM4-80GB, /physical_device:GPU:1"),
+])
+def test_the_devices_line_names_each_gpu(monkeypatch, names, line):
+    gpus_seen(monkeypatch, names)
+    assert devices_line() == line
+    assert says_what_tensorflow_sees(line)  # and the tests' expectation agrees
 
 
 def test_warm_up_on_short_windows_comes_first_and_helps(tmp_path):
@@ -412,11 +438,11 @@ def test_warm_up_on_short_windows_comes_first_and_helps(tmp_path):
     said = []
     warmed = train(dataset, TrainConfig(model_size="xxs", epochs=1, batch_size=32, warmup_epochs=3),
                    models_dir=tmp_path / "a", tensorboard_dir=None, verbose=0, seed=6, report=said.append)
-    assert said == ["training on the CPU: TensorFlow sees no GPU", "warming up: 3 epochs on 5-event windows",
-                    "training: up to 1 epoch on 50-event windows"]
+    assert says_what_tensorflow_sees(said[0])
+    assert said[1:] == ["warming up: 3 epochs on 5-event windows", "training: up to 1 epoch on 50-event windows"]
     cold = train(dataset, TrainConfig(model_size="xxs", epochs=1, batch_size=32, warmup_epochs=0),
                  models_dir=tmp_path / "b", tensorboard_dir=None, verbose=0, seed=6, report=said.append)
-    assert said[3:] == ["training on the CPU: TensorFlow sees no GPU"]  # no warm-up, nothing more said
+    assert said[3:] == [said[0]]  # the devices again; no warm-up, nothing more said
     assert warmed.best_loss < cold.best_loss
 
 
