@@ -157,14 +157,63 @@ def test_augmented_windows_stretch_each_windows_time_and_jitter_values_within_ra
     assert not np.allclose(inputs.numpy()[0], windows.numpy()[0, :10])
 
 
-@pytest.mark.parametrize("options", [{"clipnorm": 1.0}, {"weight_decay": 1e-3}, {"dropout": 0.1},
-                                     {"time_stretch": 0.1, "value_jitter": 0.01}, {"keep_optimizer": True}])
-def test_each_screened_option_trains(tmp_path, options):
-    config = replace(TrainConfig(model_size="xxs", epochs=1, batch_size=32, warmup_epochs=1), **options)
+class FitsBegun(keras.callbacks.Callback):
+    """What each fit of a run (the warm-up's, then the main one's) begins with, and how
+    many batches it trains on."""
+
+    def __init__(self):
+        super().__init__()
+        self.fits: list[dict] = []
+
+    def on_train_begin(self, logs=None):
+        optimizer = self.model.optimizer
+        lstms = [layer for layer in self.model.layers if isinstance(layer, keras.layers.LSTM)]
+        self.fits.append({"optimizer": type(optimizer).__name__, "clipnorm": optimizer.clipnorm,
+                          "weight_decay": optimizer.weight_decay,
+                          "steps already taken": int(keras.ops.convert_to_numpy(optimizer.iterations)),
+                          "dropout": sorted({value for layer in lstms
+                                             for value in (layer.dropout, layer.recurrent_dropout)}),
+                          "batches": 0})
+
+    def on_train_batch_end(self, batch, logs=None):
+        self.fits[-1]["batches"] += 1
+
+
+# What a run with none of the screened options begins each fit with.
+PLAIN_FIT = {"optimizer": "Adam", "clipnorm": None, "weight_decay": None, "dropout": [0.0]}
+
+
+@pytest.mark.parametrize("options, differences", [
+    ({"clipnorm": 1.0}, {"clipnorm": 1.0}),
+    ({"weight_decay": 1e-3}, {"optimizer": "AdamW", "weight_decay": 1e-3}),
+    ({"dropout": 0.1}, {"dropout": [0.1]}),
+    ({"time_stretch": 0.1, "value_jitter": 0.01}, {}),
+    ({"keep_optimizer": True}, {}),
+])
+def test_each_screened_option_reaches_the_training(tmp_path, monkeypatch, options, differences):
+    augmentations = set()
+
+    def noting_augmented(windows, *settings):
+        augmentations.add(settings)
+        return augmented(windows, *settings)
+
+    monkeypatch.setattr("imps.training.augmented", noting_augmented)
+    fits = FitsBegun()
+    config = replace(TrainConfig(model_size="xxs", epochs=1, batch_size=32, warmup_epochs=1, clipnorm=None),
+                     **options)
     result = train(synthetic_dataset(), config, models_dir=tmp_path, tensorboard_dir=None, verbose=0, seed=2,
-                   report=lambda line: None)
-    assert np.isfinite(result.best_loss) and result.weights_path.exists()
+                   callbacks=[fits], report=lambda line: None)
+    assert np.isfinite(result.best_loss)
     load_weights(result.weights_path).check_matches(3, XXS, result.weights_path)
+    warm_up, main = fits.fits
+    begun = {key: value for key, value in main.items() if key in PLAIN_FIT}
+    assert begun == {**PLAIN_FIT, **differences}
+    assert {key: value for key, value in warm_up.items() if key in PLAIN_FIT} == begun
+    # The warm-up's Adam goes on into the main fit, steps and all, only when it is to be kept.
+    assert warm_up["steps already taken"] == 0 and warm_up["batches"] > 0
+    assert main["steps already taken"] == (warm_up["batches"] if config.keep_optimizer else 0)
+    # The windows trained on are stretched and jittered as set, only when asked.
+    assert augmentations == ({(SCALE, 0.1, 0.01)} if config.time_stretch else set())
 
 
 def test_the_optimiser_options_reach_keras():
@@ -226,13 +275,107 @@ def test_annealing_within_a_time_limit_brings_the_rate_down_steadily_after_the_w
     assert main[-1] == pytest.approx(1e-4 + (2e-3 - 1e-4) / (len(main)), rel=1e-3)
 
 
-def test_without_a_time_limit_the_rate_halves_on_a_plateau_only(tmp_path):
+class FromTheSecondEpoch(keras.callbacks.Callback):
+    """Does `then` to the model as its second epoch begins, and keeps each epoch's weights
+    as it ends (as the trainer's own callbacks, which come after it, find them)."""
+
+    def __init__(self, then):
+        super().__init__()
+        self.then = then
+        self.weights: list[list[np.ndarray]] = []
+
+    def on_epoch_begin(self, epoch, logs=None):
+        if epoch == 1:
+            self.then(self.model)
+
+    def on_epoch_end(self, epoch, logs=None):
+        self.weights.append(self.model.get_weights())
+
+
+def spoil(model: keras.Model) -> None:
+    """Make the model predict 1000 for every value, with unit spread, whatever it hears:
+    the data lie within 0-10 (scaled), so its loss becomes about 1.5e6. Adam moves each
+    weight by a few learning rates a step at most, so the few epochs of 8 steps that
+    follow cannot bring it anywhere near the first epoch's: that epoch stays the best,
+    on any machine."""
+    head = model.get_layer("td_mdn")
+    weights = [np.zeros_like(w) for w in head.get_weights()]  # mus, sigmas, pis: kernel and bias each
+    weights[1][:] = 1000.0
+    head.set_weights(weights)
+
+
+def overflowing_rate(model: keras.Model) -> None:
+    """A learning rate of 1e38: Adam's first step moves each weight by about that much,
+    and the next batch's sums overflow float32 (at most 3.4e38) into inf and NaN."""
+    model.optimizer.learning_rate = 1e38
+
+
+def fresh_model_holding(weights_file) -> list[np.ndarray]:
+    """The weights in `weights_file`, as model.get_weights() lists them."""
+    model = keras_model.build_mdrnn(XXS.config(3))
+    keras_model.set_weights(model, load_weights(weights_file))
+    return model.get_weights()
+
+
+def assert_same_weights(a: list[np.ndarray], b: list[np.ndarray]) -> None:
+    assert len(a) == len(b)
+    for x, y in zip(a, b):
+        np.testing.assert_array_equal(x, y)
+
+
+# 300 windows in synthetic_dataset(): 30 held out, 270 to train on in 8 batches of 32.
+BATCHES = 8
+
+
+def test_without_a_time_limit_the_rate_halves_when_the_validation_loss_stalls(tmp_path):
     clock = BatchClock()
-    config = TrainConfig(model_size="xxs", epochs=1, batch_size=32, warmup_epochs=0, learning_rate=2e-3)
+    config = TrainConfig(model_size="xxs", epochs=4, batch_size=32, warmup_epochs=0, learning_rate=2e-3,
+                         plateau_patience=2)
     result = train(synthetic_dataset(), config, models_dir=tmp_path, tensorboard_dir=None, verbose=0, seed=1,
-                   callbacks=[clock], report=lambda line: None, clock=clock)
+                   callbacks=[FromTheSecondEpoch(spoil), clock], report=lambda line: None, clock=clock)
     assert not result.time_limit_reached and "time limit" not in result.summary()
-    assert clock.rates == pytest.approx([2e-3] * len(clock.rates))
+    # Epochs 2 and 3 do no better than the first: after them, and not before, the rate halves.
+    assert result.best_epoch == 1 and result.epochs_run == 4
+    assert clock.rates == pytest.approx([2e-3] * 3 * BATCHES + [1e-3] * BATCHES)
+
+
+def test_early_stopping_ends_the_run_patience_epochs_after_the_best(tmp_path):
+    config = TrainConfig(model_size="xxs", epochs=20, batch_size=32, warmup_epochs=0, early_stopping=True,
+                         patience=2)
+    result = train(synthetic_dataset(), config, models_dir=tmp_path, tensorboard_dir=None, verbose=0, seed=1,
+                   callbacks=[FromTheSecondEpoch(spoil)], report=lambda line: None)
+    assert result.best_epoch == 1 and result.epochs_run == 3
+    assert len(result.history["val_loss"]) == 3
+    assert "at epoch 1 of 3" in result.summary()
+
+
+def test_the_weights_written_are_the_best_epochs_not_the_last(tmp_path):
+    watcher = FromTheSecondEpoch(spoil)
+    result = train(synthetic_dataset(), TrainConfig(model_size="xxs", epochs=3, batch_size=32, warmup_epochs=0),
+                   models_dir=tmp_path, tensorboard_dir=None, verbose=0, seed=1, callbacks=[watcher],
+                   report=lambda line: None)
+    assert result.best_epoch == 1 and result.epochs_run == 3
+    assert result.best_loss == result.history["val_loss"][0] < min(result.history["val_loss"][1:])
+    assert_same_weights(fresh_model_holding(result.weights_path), watcher.weights[0])
+    assert_same_weights(fresh_model_holding(checkpoint_path(tmp_path, XXS.config(3))), watcher.weights[0])
+    # and not the last epoch's
+    assert any(not np.array_equal(best, last) for best, last in zip(watcher.weights[0], watcher.weights[2]))
+
+
+def test_a_loss_gone_to_nan_stops_the_run_and_keeps_the_last_good_weights(tmp_path):
+    watcher = FromTheSecondEpoch(overflowing_rate)
+    result = train(synthetic_dataset(), TrainConfig(model_size="xxs", epochs=5, batch_size=32, warmup_epochs=0),
+                   models_dir=tmp_path, tensorboard_dir=None, verbose=0, seed=1, callbacks=[watcher],
+                   report=lambda line: None)
+    # Stopped in the second epoch, not the fifth.
+    assert result.epochs_run == 2 and np.isnan(result.history["loss"][1])
+    assert np.isfinite(result.history["loss"][0])
+    # The first epoch's weights are the ones written, and what the run says of them holds.
+    assert result.best_epoch == 1 and result.best_loss == result.history["val_loss"][0]
+    assert np.isfinite(result.best_loss) and "at epoch 1 of 2" in result.summary()
+    written = fresh_model_holding(result.weights_path)
+    assert all(np.isfinite(w).all() for w in written)
+    assert_same_weights(written, watcher.weights[0])
 
 
 # training
