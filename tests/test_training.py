@@ -527,7 +527,9 @@ def test_one_epoch_on_the_original_imps_dataset_learns(tmp_path):
     after = trained_model.evaluate(validation, verbose=0)
 
     assert np.isfinite(before) and np.isfinite(after)
-    assert after < before
+    # Measured over seeds 1-6 and 11: 31 to 39 before, 0.1 to 2.8 after; the epoch took 30
+    # to 38 off the loss, so it is asked for half the least of that.
+    assert after < before - 15
     assert after == pytest.approx(result.best_loss, rel=1e-3)
     assert result.monitored == "val_loss" and result.epochs_run == 1
 
@@ -586,7 +588,9 @@ def test_warm_up_on_short_windows_comes_first_and_helps(tmp_path):
     cold = train(dataset, TrainConfig(model_size="xxs", epochs=1, batch_size=32, warmup_epochs=0),
                  models_dir=tmp_path / "b", tensorboard_dir=None, verbose=0, seed=6, report=said.append)
     assert said[3:] == [said[0]]  # the devices again; no warm-up, nothing more said
-    assert warmed.best_loss < cold.best_loss
+    # Measured over seeds 1-8: 5.2 to 6.8 warmed, 11.4 to 19.5 cold, the warm-up 6.0 to 13.5
+    # ahead; it is asked for half the least of that.
+    assert warmed.best_loss < cold.best_loss - 3
 
 
 def test_fine_tuning_original_weights_keeps_their_keras2_gates(tmp_path):
@@ -599,6 +603,15 @@ def test_fine_tuning_original_weights_keeps_their_keras2_gates(tmp_path):
     legacy = load_weights(LEGACY_WEIGHTS_4D_S)
     dataset = load_dataset(LEGACY_DATASET_4D, allow_pickle=True)
     dataset = Dataset(dataset.events[:1200], np.array([1200]))
+    size = model_size("s")
+    original = keras_model.build_mdrnn(size.config(4), gate_activation=legacy.gate_activation)
+    keras_model.set_weights(original, legacy)
+    keras_model.compile_for_training(original, size.config(4), 1e-4)
+    original_loss = original.evaluate(validation_data(dataset), verbose=0)
+    keras.utils.set_random_seed(3)
+    untrained = keras_model.build_mdrnn(size.config(4))
+    keras_model.compile_for_training(untrained, size.config(4), 1e-4)
+    untrained_loss = untrained.evaluate(validation_data(dataset), verbose=0)
     result = train(dataset, TrainConfig(model_size="s", epochs=1, batch_size=64, warmup_epochs=0,
                    learning_rate=1e-4), models_dir=tmp_path, initial_weights=legacy, tensorboard_dir=None, verbose=0,
                    seed=3)
@@ -606,7 +619,10 @@ def test_fine_tuning_original_weights_keeps_their_keras2_gates(tmp_path):
     assert tuned.gate_activation == KERAS2_HARD_SIGMOID
     assert load_weights(tmp_path / "musicMDRNN-dim4-layers2-units64-mixtures5-scale10-checkpoint.weights.h5") \
         .gate_activation == KERAS2_HARD_SIGMOID
-    assert result.best_loss < 1.5  # already a good model: it started from one that knows this music
+    # Already a good model: it started from one that knows this music. Measured over seeds
+    # 1-4: the original weights score 0.89 on the held-out windows, an untrained model 30 to
+    # 35, and an epoch of fine-tuning 0.250 to 0.257.
+    assert result.best_loss < original_loss + 0.5 and original_loss + 10 < untrained_loss
 
 
 def play_by_itself(weights, events=1500):
