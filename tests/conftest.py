@@ -134,6 +134,27 @@ def script_env() -> dict:
     return {**os.environ, "PYTHONUNBUFFERED": "1"}
 
 
+def says_what_tensorflow_sees(line: str) -> bool:
+    """Whether `line` is the trainer's devices line for the devices TensorFlow sees on
+    this machine: the CPU where it sees no GPU, else how many GPUs (their names are the
+    driver's, so only the count is checked). Scripts started by a test see the same."""
+    import tensorflow as tf
+
+    gpus = tf.config.list_physical_devices("GPU")
+    if not gpus:
+        return line == "training on the CPU: TensorFlow sees no GPU"
+    return line.startswith(f"training on {len(gpus)} GPU{'s' if len(gpus) > 1 else ''}: ")
+
+
+def leaked_noise(stderr: str) -> list[str]:
+    """The lines of a process's stderr that must not be there: TensorFlow's known notices,
+    which imps.tfnoise keeps back, and a traceback. A machine with a GPU (or another
+    TensorFlow) may print notices of its own, which are not IMPS's to hide."""
+    from imps.tfnoise import is_noise
+
+    return [line for line in stderr.splitlines() if is_noise(line) or line.startswith("Traceback")]
+
+
 _jack_names = itertools.count()
 
 

@@ -55,7 +55,10 @@ class FakePredictor:
 
 
 class BlockingPredictor(FakePredictor):
-    """A slow model: its first prediction waits until the test releases it."""
+    """A slow model: its first prediction waits until the test releases it (in a
+    `finally`, so that it never waits for ever). While it waits the model thread can do
+    nothing else: however late the test's own thread runs on a loaded machine, the model
+    cannot, for one, answer a call it has not finished hearing."""
 
     def __init__(self, **kwargs):
         super().__init__(**kwargs)
@@ -65,7 +68,7 @@ class BlockingPredictor(FakePredictor):
     def predict(self, event):
         if not self.entered.is_set():
             self.entered.set()
-            self.release.wait(WAIT)
+            self.release.wait()
         return super().predict(event)
 
 
@@ -111,12 +114,14 @@ def in_unit_range(values) -> bool:
 def test_player_plays_in_due_order_and_never_early():
     played = Recorder()
     player = Player(lambda event, generation: played.add((time.monotonic(), event[0], generation)))
+    now = time.monotonic()
+    dues = {3.0: now + 0.15, 1.0: now + 0.05, 2.0: now + 0.10}
+    # All scheduled before the player starts, so that however late this thread runs, none
+    # can be due and played before an earlier one is scheduled.
+    for name, due in dues.items():
+        player.schedule(due, np.array([name]), 7)
     player.start()
     try:
-        now = time.monotonic()
-        dues = {3.0: now + 0.15, 1.0: now + 0.05, 2.0: now + 0.10}
-        for name, due in dues.items():
-            player.schedule(due, np.array([name]), 7)
         items = played.wait_for(3)
         assert [name for _, name, _ in items] == [1.0, 2.0, 3.0]
         for when, name, generation in items:
@@ -126,20 +131,34 @@ def test_player_plays_in_due_order_and_never_early():
         player.stop()
 
 
-def test_player_clear_drops_what_is_pending():
+def test_a_sleeping_player_wakes_for_an_earlier_prediction():
     played = Recorder()
     player = Player(lambda event, generation: played.add(event[0]))
     player.start()
     try:
-        now = time.monotonic()
-        player.schedule(now + 0.1, np.array([1.0]), 0)
-        player.schedule(now + 0.15, np.array([2.0]), 0)
-        player.clear()
-        player.schedule(now + 0.25, np.array([3.0]), 0)  # due after both cleared ones
-        assert played.wait_for(1) == [3.0]
-        assert played.wait_for(2, timeout=0.05) == [3.0]
+        player.schedule(time.monotonic() + 3600.0, np.array([2.0]), 0)  # the player sleeps until an hour from now
+        player.schedule(time.monotonic(), np.array([1.0]), 0)
+        assert played.wait_for(1) == [1.0]  # at once, not in an hour
     finally:
         player.stop()
+    assert played.items == [1.0]
+
+
+def test_player_clear_drops_what_is_pending():
+    played = Recorder()
+    player = Player(lambda event, generation: played.add(event[0]))
+    now = time.monotonic()
+    # Two predictions already due, cleared before the player can start on them.
+    player.schedule(now - 0.2, np.array([1.0]), 0)
+    player.schedule(now - 0.1, np.array([2.0]), 0)
+    player.clear()
+    player.schedule(now, np.array([3.0]), 0)  # due after both cleared ones: had they stayed, they would come first
+    player.start()
+    try:
+        assert played.wait_for(1) == [3.0]
+    finally:
+        player.stop()
+    assert played.items == [3.0]
 
 
 def test_player_stop_wakes_it_however_far_off_the_next_item_is():
@@ -367,11 +386,16 @@ def test_timescale_multiplies_the_wait(performances, timescale):
 
 def test_verbose_shows_the_silent_predictions_of_the_call_too(performances):
     reports = Recorder()
-    performance = performances(CALL_RESPONSE, FakePredictor(values=[0.25, 0.75]), Sent(), verbose=True,
-                               call_response_threshold=0.2, report=reports.add)
+    predictor = BlockingPredictor(values=[0.25, 0.75])
+    performance = performances(CALL_RESPONSE, predictor, Sent(), verbose=True, call_response_threshold=0.2,
+                               report=reports.add)
     performance.start()
-    performance.user_event([0.5, 1.0])
-    performance.user_event([0.125, 0.5])
+    try:
+        performance.user_event([0.5, 1.0])
+        assert predictor.entered.wait(WAIT)  # held there until the call is over: it cannot answer before
+        performance.user_event([0.125, 0.5])
+    finally:
+        predictor.release.set()
     lines = reports.wait_until(lambda lines: any(line.startswith("model: ") for line in lines))
     # The musician's two events and the model's two silent answers (in whatever order the
     # two threads printed them), then the response.
@@ -471,20 +495,28 @@ def test_a_wait_within_the_cap_is_played_as_predicted(performances):
 
 def test_call_and_response(performances):
     threshold = 0.4
-    predictor = FakePredictor(respond=lambda event: 1.0 - event[1:])
+    predictor = BlockingPredictor(respond=lambda event: 1.0 - event[1:])
     sent = Sent()
     reports = Recorder()
     performance = performances(CALL_RESPONSE, predictor, sent, call_response_threshold=threshold,
                                report=reports.add)
     performance.start()
 
-    # The call: the musician plays for longer than the threshold, never pausing that long.
+    # The call: the musician plays for longer than the threshold. The model is held on
+    # the first event until the call is over, so that no pause of this thread (on a loaded
+    # machine, longer than it asked for) can look to the model like the end of the call.
     call = [[0.1 * n, 0.2] for n in range(8)]
-    for n, values in enumerate(call):
-        if n:
-            time.sleep(0.1)
-        last_call = time.monotonic()
-        performance.user_event(values)
+    try:
+        first_call = time.monotonic()
+        performance.user_event(call[0])
+        assert predictor.entered.wait(WAIT)
+        for values in call[1:]:
+            time.sleep(threshold / 4)
+            last_call = time.monotonic()
+            performance.user_event(values)
+    finally:
+        predictor.release.set()
+    assert last_call - first_call > threshold
     predictor.inputs.wait_for(len(call))  # the model follows the call silently
 
     # The response: once the musician is quiet, the model plays from its answer to their
@@ -505,8 +537,9 @@ def test_call_and_response(performances):
     items = sent.wait_until(lambda items: any(values == answer for _, values in items))
     resumed = next(when for when, values in items if values == answer)
     assert resumed >= new_call + threshold
-    # At most a prediction already on its way out when the musician played; then silence.
-    assert not [when for when, _ in items if seen + 0.1 < when < resumed]
+    # Silence from the moment the model heard the musician (a prediction already on its way
+    # out could only leave before that) until the new response.
+    assert not [when for when, _ in items if seen < when < resumed]
     assert reports.items.count("call and response: the musician plays (call)") == 1
     # and the new response goes on from its own output again
     items = sent.wait_until(lambda items: any(when > resumed for when, _ in items))
@@ -514,12 +547,17 @@ def test_call_and_response(performances):
 
 
 def test_call_and_response_is_silent_while_the_musician_plays(performances):
-    predictor = FakePredictor()
+    predictor = BlockingPredictor()  # held on the first event until the musician has played all three
     sent = Sent()
     performance = performances(CALL_RESPONSE, predictor, sent, call_response_threshold=0.2)
     performance.start()
-    for _ in range(3):
+    try:
         performance.user_event([0.5, 0.5])
+        assert predictor.entered.wait(WAIT)
+        for _ in range(2):
+            performance.user_event([0.5, 0.5])
+    finally:
+        predictor.release.set()
     assert len(predictor.inputs.wait_for(3)) == 3
     # Predictions were made, but nothing plays while the threshold has not passed since the last event.
     first = sent.wait_for(1)

@@ -5,12 +5,14 @@ synth ports, real OSC alongside. Bad input gives one line and the right exit cod
 from __future__ import annotations
 
 import os
+import re
 import signal
 import socket
 import threading
 
 import numpy as np
 import pytest
+from pythonosc.osc_message import OscMessage
 
 from conftest import ROOT, VirtualSynth, sounding_notes
 from imps.probe import ServerProcess, Stage, VirtualMidiOut, free_udp_port, message
@@ -28,9 +30,14 @@ def f32(value) -> float:
     return float(np.float32(value))
 
 
-def interface_lines(stage: Stage) -> list[list[float]]:
+def logged_lines(stage: Stage, source: str = "interface") -> list[list[float]]:
+    """The values of each of the log's lines from `source`: interface (the musician) or rnn (the model)."""
     return [[f32(v) for v in line.split(",")[2:]] for line in stage.log.read_text().splitlines()
-            if ",interface," in line]
+            if f",{source}," in line]
+
+
+def interface_lines(stage: Stage) -> list[list[float]]:
+    return logged_lines(stage, "interface")
 
 
 def expected_events(messages: list[list[int]], numbers: list[int], n_values: int) -> list[list[float]]:
@@ -42,13 +49,21 @@ def expected_events(messages: list[list[int]], numbers: list[int], n_values: int
     return events
 
 
-def osc_predictions(sock: socket.socket, at_least: int) -> int:
+def osc_predictions(sock: socket.socket, count: int) -> list[list[float]]:
+    """The values of the first `count` /prediction messages the synth socket receives."""
     sock.settimeout(5)
-    count = 0
-    while count < at_least:
+    predictions = []
+    while len(predictions) < count:
         data, _ = sock.recvfrom(65536)
-        count += data.startswith(b"/prediction")
-    return count
+        if data.startswith(b"/prediction"):
+            predictions.append([f32(v) for v in OscMessage(data).params])
+    return predictions
+
+
+def summary_count(stage: Stage, what: str) -> int:
+    """A count from the server's summary (0 where it does not mention it)."""
+    found = re.search(rf"(\d+) {what}", stage.summary())
+    return int(found.group(1)) if found else 0
 
 
 @needs_jack
@@ -62,10 +77,21 @@ def test_control_changes_in_are_logged_events_and_predictions_go_out_as_midi_and
         received = synth.wait_for(100)
         assert all(status == CC1 and 1 <= number <= 8 and 0 <= data <= 127 for status, number, data in received)
         assert len({number for _, number, _ in received}) == 8
-        assert osc_predictions(stage.synth, 100) == 100
+        over_osc = osc_predictions(stage.synth, 100)
+        # Each answer waits its predicted time to sound: wait for all 300 before stopping (or,
+        # should a loaded machine have made the model drop stale input, for long enough that
+        # every answer the model made has sounded: predicted waits are capped at 10 s).
+        stage.wait_until(lambda: len(logged_lines(stage, "rnn")) >= 300, timeout=30)
     finally:
         assert stage.stop() == 0
     assert "300 MIDI messages in" in stage.summary() and "300 events from the musician" in stage.summary()
+    # Polyphony answers every event the model took (a model that falls behind drops the
+    # stalest input, and says so), each answer logged and sent over OSC as logged.
+    predictions = logged_lines(stage, "rnn")
+    dropped = summary_count(stage, "stale model inputs dropped")
+    assert len(predictions) == summary_count(stage, "predictions sent") == 300 - dropped
+    assert over_osc == predictions[:100]
+    assert all(len(values) == 8 and all(0 <= v <= 1 for v in values) for values in predictions)
     assert "MIDI in from 'controller:out', MIDI out to 'synth:in'" in stage.output
 
 
@@ -126,8 +152,8 @@ def test_a_note_mapping_round_trips_and_leaves_no_note_sounding_when_imps_stops(
         assert sounding_notes(synth.messages)  # playing: one note sounds now
     finally:
         assert stage.stop(stop_signal) == 0
-    assert synth.recorder.wait_until(lambda messages: not sounding_notes(messages), timeout=5) is not None
-    assert sounding_notes(synth.messages) == set()
+    # IMPS has stopped: wait for its last note-offs to arrive, then no note it began is sounding.
+    assert sounding_notes(synth.recorder.wait_until(lambda messages: not sounding_notes(messages), timeout=5)) == set()
     assert all(m[0] in (0x81, 0x91) for m in synth.messages)
 
 

@@ -85,7 +85,16 @@ def test_the_musician_and_the_model_are_drawn_in_their_own_colours(corpus):
     assert colour_pixels(root / f"{solo.stem}.png", COLOURS["rnn"]) < 50  # only the legend could be red: none
 
 
-def test_plot_log_takes_an_output_a_stretch_and_a_dimension(corpus):
+def same_picture(a, b) -> bool:
+    from matplotlib import image
+
+    first, second = image.imread(a), image.imread(b)
+    return first.shape == second.shape and bool((first == second).all())
+
+
+def test_plot_log_takes_an_output_a_stretch_and_a_dimension(corpus, tmp_path):
+    from imps.plots import plot_log
+
     root, log, _ = corpus
     plain = root / "plain.log"  # no dimension in the name: read from the first line
     plain.write_bytes(log.read_bytes())
@@ -93,9 +102,16 @@ def test_plot_log_takes_an_output_a_stretch_and_a_dimension(corpus):
     result = run_script("utils/plot_log.py", str(plain), "--output", str(out), "--start", "2", "--end", "10",
                         "--dpi", "50", cwd=root, timeout=120)
     assert result.returncode == 0, result.stderr
-    assert is_png(out) and png_size(out)[0] == 600
+    assert result.stdout == f"wrote {out}\n"
+    # 12 by 4.75 inches (four lanes) at 50 dpi: the stretch from 2 s to 10 s, drawn as the package draws it,
+    # and not the whole log.
+    assert is_png(out) and png_size(out)[0] == 600 and png_size(out)[1] in (237, 238)
+    assert same_picture(out, plot_log(plain, tmp_path / "stretch.png", start=2, end=10, dpi=50))
+    assert not same_picture(out, plot_log(plain, tmp_path / "whole.png", dpi=50))
+    # The dimension, given or read from the first line, draws the same picture.
     result = run_script("utils/plot_log.py", str(plain), "-d", "5", "-o", str(root / "d.png"), cwd=root, timeout=120)
-    assert result.returncode == 0 and is_png(root / "d.png")
+    assert result.returncode == 0, result.stderr
+    assert same_picture(root / "d.png", plot_log(plain, tmp_path / "found.png"))
 
 
 def test_plot_log_errors_are_one_line(corpus, tmp_path):
@@ -143,14 +159,29 @@ def test_plot_dataset_draws_a_summary(corpus):
     assert is_png(root / "summary.png")
 
 
-def test_plot_dataset_draws_zero_and_single_times(tmp_path):
+def test_plot_dataset_draws_zero_and_single_times(tmp_path, monkeypatch):
+    from imps import plots
+
     events = np.zeros((60, 3), np.float32)
     events[:, 0] = 0.02
     events[::7, 0] = 0.0  # events at the same instant cannot go on a log axis, and are counted instead
-    save_dataset(Dataset(events, np.array([60])), tmp_path / "one.npz")
+    dataset = Dataset(events, np.array([60]))
+    save_dataset(dataset, tmp_path / "one.npz")
     result = run_script("utils/plot_dataset.py", "one.npz", "-o", "one.png", cwd=tmp_path, timeout=120)
     assert result.returncode == 0, result.stderr
-    assert is_png(tmp_path / "one.png")
+    assert result.stdout == f"wrote one.png: {dataset.summary()}\n" and result.stderr == ""  # no warning either
+    assert is_png(tmp_path / "one.png") and png_size(tmp_path / "one.png") == (1200, 420)
+    # It is the package's picture of the dataset, whose titles count the nine events at 0 s (every seventh).
+    titles = []
+    save_png = plots.save_png
+
+    def save_noting_the_titles(figure, path):
+        titles.extend(axes.get_title() for axes in figure.axes)
+        return save_png(figure, path)
+
+    monkeypatch.setattr(plots, "save_png", save_noting_the_titles)
+    assert same_picture(tmp_path / "one.png", plots.plot_dataset(dataset, tmp_path / "expected.png", "one.npz"))
+    assert titles == ["events per performance (mean 60)", "time between events (9 events of 0 s not shown)"]
 
 
 def test_plot_dataset_errors_are_one_line(tmp_path):

@@ -2,20 +2,23 @@
 
 import datetime as dt
 import re
+import shutil
 import signal
 import socket
 import sys
+from pathlib import Path
 
 import numpy as np
 import pytest
 
-from conftest import LEGACY_DATASET_4D, ROOT, free_udp_port, script_env
-from imps.dataset import Dataset, save_dataset
+from conftest import (LEGACY_DATASET_4D, LEGACY_WEIGHTS_4D_S, ROOT, free_udp_port, leaked_noise,
+                      says_what_tensorflow_sees, script_env)
+from imps.dataset import Dataset, load_dataset, save_dataset
+from imps.evaluation import SAMPLING_GRID
 from imps.logs import PerformanceLog
 from imps.model import Sampling
-from imps.evaluation import SAMPLING_GRID
 from imps.probe import Process
-from imps.weights import load_weights, store_sampling
+from imps.weights import KERAS2_HARD_SIGMOID, load_weights, store_sampling
 from scripts import Server, one_error_line, run_script
 
 T0 = dt.datetime(2024, 3, 5, 7, 8, 9)
@@ -62,9 +65,7 @@ def test_user_only_without_log_says_nothing_is_recorded(tmp_path):
 
 
 def test_training_states_its_plan_counts_its_epochs_and_prints_no_tensorflow_noise(tmp_path):
-    rng = np.random.default_rng(0)
-    save_dataset(Dataset.from_performances([rng.random((300, 3)), rng.random((200, 3))]),
-                 tmp_path / "datasets" / "training-dataset-3d.npz")
+    dataset_3d(tmp_path)
     result = run_script("train_predictive_music_model.py", "-d", "3", "--modelsize=xxs", "-n", "2", "--warmup", "1",
                         "--earlystopping", "-p", "3", cwd=tmp_path)
     assert result.returncode == 0, result.stdout + result.stderr
@@ -72,12 +73,16 @@ def test_training_states_its_plan_counts_its_epochs_and_prints_no_tensorflow_noi
     assert lines[0] == ("training size xxs (2 layers of 16 units) on datasets/training-dataset-3d.npz: 1 epoch of "
                         "warm-up on 5-event windows, then up to 2 epochs on 50-event windows, stopping early after "
                         "3 epochs without improvement")
-    assert "training on the CPU: TensorFlow sees no GPU" in lines
+    assert len([line for line in lines if says_what_tensorflow_sees(line)]) == 1
     warmup, main = lines.index("warming up: 1 epoch on 5-event windows"), \
         lines.index("training: up to 2 epochs on 50-event windows")
     assert warmup < main
     assert [line for line in lines[main:] if line.startswith("Epoch ")] == ["Epoch 1/2", "Epoch 2/2"]
-    assert result.stderr == ""  # TensorFlow's notices (oneDNN, CUDA drivers, cuInit) were filtered
+    # The default batch size and rate: 360 windows to train on make 5 batches of 64.
+    epochs = epoch_lines("\n".join(lines[main:]))
+    assert len(epochs) == 2
+    assert all(line.startswith("5/5 - ") and line.endswith(" - learning_rate: 0.0030") for line in epochs), epochs
+    assert leaked_noise(result.stderr) == []  # TensorFlow's notices (oneDNN, CUDA drivers, cuInit) were filtered
     assert lines[-1] == "play it: python predictive_music_model.py --dimension=3 --modelsize=xxs"
 
 
@@ -216,14 +221,119 @@ def test_a_small_dataset_fine_tunes_the_default_model_and_scratch_does_not(tmp_p
                                                      "datasets/training-dataset-4d.npz: up to 1 epoch")
 
 
-def test_a_negative_gradient_cap_is_refused(tmp_path):
-    result = run_script("train_predictive_music_model.py", "-d", "4", "--clipnorm", "-1", cwd=tmp_path)
-    assert result.returncode == 2 and "--clipnorm not negative" in result.stderr
+RANGES = ("--numepochs and --batchsize must be at least 1, --patience, --warmup and --clipnorm not negative, and "
+          "--learningrate and --minutes above 0 (see train_predictive_music_model.py --help)")
 
 
-def test_no_time_at_all_is_refused(tmp_path):
-    result = run_script("train_predictive_music_model.py", "-d", "4", "--minutes", "0", cwd=tmp_path)
-    assert result.returncode == 2 and "--minutes above 0" in one_error_line(result)
+@pytest.mark.parametrize("flag, value", [("--numepochs", "0"), ("--batchsize", "0"), ("--patience", "-1"),
+                                         ("--warmup", "-1"), ("--clipnorm", "-1"), ("--learningrate", "0"),
+                                         ("--learningrate", "-0.001"), ("--minutes", "0"), ("--minutes", "-5"),
+                                         ("--minutes", "nan")])
+def test_each_training_setting_out_of_range_is_refused_in_one_line(tmp_path, flag, value):
+    result = run_script("train_predictive_music_model.py", "-d", "4", flag, value, cwd=tmp_path)
+    assert result.returncode == 2
+    assert one_error_line(result) == f"error: {RANGES}"
+
+
+def test_a_setting_that_is_no_number_is_refused_in_one_line(tmp_path):
+    result = run_script("train_predictive_music_model.py", "-d", "4", "--batchsize", "many", cwd=tmp_path)
+    assert result.returncode == 2
+    assert "argument -b/--batchsize: invalid int value: 'many'" in one_error_line(result)
+
+
+def dataset_3d(folder) -> None:
+    """datasets/training-dataset-3d.npz in `folder`: 400 windows, 40 of them held out,
+    leaving 360 to train on (5 batches of 64, 7 of 50, 11 of 32)."""
+    rng = np.random.default_rng(0)
+    save_dataset(Dataset.from_performances([rng.random((300, 3)), rng.random((200, 3))]),
+                 folder / "datasets" / "training-dataset-3d.npz")
+
+
+XXS_3D = Path("models") / "musicMDRNN-dim3-layers2-units16-mixtures5-scale10.weights.h5"
+
+
+def epoch_lines(stdout: str) -> list[str]:
+    """Keras's line at the end of each epoch (the trainer's output is not a terminal)."""
+    return [line for line in stdout.splitlines() if " - loss: " in line]
+
+
+def weights_of(path) -> list[np.ndarray]:
+    weights = load_weights(path)
+    return [array for lstm in weights.lstms for array in (lstm.kernel, lstm.recurrent_kernel, lstm.bias)] + \
+        [array for dense in (weights.mus, weights.sigmas, weights.pis) for array in (dense.kernel, dense.bias)]
+
+
+def most_moved(a: list[np.ndarray], b: list[np.ndarray]) -> float:
+    return max(float(np.abs(x - y).max()) for x, y in zip(a, b))
+
+
+# However its gradients run, Adam moves a weight by less than 8 learning rates a step (its
+# first and second moments bound the ratio it steps by): the most a run of `steps` steps
+# at `rate` can move any weight from where it started.
+def adam_reach(steps: int, rate: float) -> float:
+    return 8 * steps * rate
+
+
+def test_learning_rate_and_batch_size_reach_keras(tmp_path):
+    dataset_3d(tmp_path)
+    result = run_script("train_predictive_music_model.py", "-d", "3", "--modelsize=xxs", "-n", "2", "--warmup", "0",
+                        "--batchsize", "50", "--learningrate", "0.0123", cwd=tmp_path)
+    assert result.returncode == 0, result.stdout + result.stderr
+    # 360 windows to train on in batches of 50: 7 steps an epoch (the eighth, smaller batch is
+    # left out), at the rate given (as Keras records it, to 4 places).
+    epochs = epoch_lines(result.stdout)
+    assert len(epochs) == 2
+    assert all(line.startswith("7/7 - ") and line.endswith(" - learning_rate: 0.0123") for line in epochs), epochs
+
+
+def test_the_same_seed_trains_the_same_model_and_another_seed_another(tmp_path):
+    dataset_3d(tmp_path)
+    weights = {}
+    for run, seed in (("a", "7"), ("b", "7"), ("c", "8")):
+        shutil.copytree(tmp_path / "datasets", tmp_path / run / "datasets")
+        result = run_script("train_predictive_music_model.py", "-d", "3", "--modelsize=xxs", "-n", "1", "--warmup",
+                            "1", "--seed", seed, cwd=tmp_path / run)
+        assert result.returncode == 0, result.stdout + result.stderr
+        weights[run] = weights_of(tmp_path / run / XXS_3D)
+    # On one machine the same seed gives the same weights to the last bit; another seed
+    # starts elsewhere, and its weights are nowhere near.
+    for a, b in zip(weights["a"], weights["b"]):
+        np.testing.assert_array_equal(a, b)
+    assert most_moved(weights["a"], weights["c"]) > 0.1
+
+
+def test_training_resumes_from_its_own_weights(tmp_path):
+    dataset_3d(tmp_path)
+    first = run_script("train_predictive_music_model.py", "-d", "3", "--modelsize=xxs", "-n", "1", "--warmup", "0",
+                       cwd=tmp_path)
+    assert first.returncode == 0, first.stdout + first.stderr
+    start = weights_of(tmp_path / XXS_3D)
+    resumed = run_script("train_predictive_music_model.py", "-d", "3", "-n", "1", "--warmup", "0", "--learningrate",
+                         "1e-4", "--file", str(XXS_3D), cwd=tmp_path)
+    assert resumed.returncode == 0, resumed.stdout + resumed.stderr
+    # The size comes from the file, and the plan says where training starts.
+    assert resumed.stdout.splitlines()[0] == (f"training size xxs (2 layers of 16 units) on "
+                                              f"datasets/training-dataset-3d.npz, from {XXS_3D}: up to 1 epoch on "
+                                              "50-event windows")
+    # 5 steps (of 64 windows) at 1e-4 from the file's weights leave each within Adam's reach
+    # of them; a model started afresh would be nowhere near.
+    moved = most_moved(weights_of(tmp_path / XXS_3D), start)
+    assert 0 < moved < adam_reach(5, 1e-4)
+
+
+def test_fine_tuning_the_original_imps_weights_keeps_their_keras2_gates(tmp_path):
+    original = load_dataset(LEGACY_DATASET_4D, allow_pickle=True)
+    save_dataset(Dataset(original.events[:600], np.array([600])), tmp_path / "datasets" / "training-dataset-4d.npz")
+    result = run_script("train_predictive_music_model.py", "-d", "4", "-n", "1", "--warmup", "0", "--learningrate",
+                        "1e-4", "--file", str(LEGACY_WEIGHTS_4D_S), cwd=tmp_path)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert result.stdout.splitlines()[0] == (f"training size s (2 layers of 64 units) on "
+                                             f"datasets/training-dataset-4d.npz, from {LEGACY_WEIGHTS_4D_S}: up to 1 "
+                                             "epoch on 50-event windows")
+    tuned = tmp_path / "models" / "musicMDRNN-dim4-layers2-units64-mixtures5-scale10.weights.h5"
+    assert load_weights(tuned).gate_activation == KERAS2_HARD_SIGMOID
+    # 550 windows, 495 to train on: 7 steps of 64 at 1e-4 from the original weights.
+    assert 0 < most_moved(weights_of(tuned), weights_of(LEGACY_WEIGHTS_4D_S)) < adam_reach(7, 1e-4)
 
 
 def test_training_within_minutes_says_so_and_stops_in_time(tmp_path):

@@ -3,6 +3,7 @@
 import subprocess
 import sys
 
+from conftest import leaked_noise
 from imps.tfnoise import is_noise
 
 # What TensorFlow 2.21 printed on import and first use on a machine with no GPU.
@@ -54,9 +55,11 @@ def test_the_filter_drops_noise_written_to_the_descriptor_and_keeps_the_rest_in_
     assert result.stderr.splitlines() == [REAL[0], REAL[0], REAL[3], REAL[3]]
 
 
-def test_importing_tensorflow_through_the_filter_prints_nothing():
+def test_importing_tensorflow_through_the_filter_prints_none_of_its_known_notices():
     code = "from imps.tfnoise import filter_tensorflow_noise; filter_tensorflow_noise(); import tensorflow as tf; " \
            "tf.config.list_physical_devices('GPU')"
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
     assert result.returncode == 0, result.stderr
-    assert result.stderr == ""
+    # Not an empty stderr: with a GPU, TensorFlow says more (the devices it opened), which
+    # is no known noise and is let through.
+    assert leaked_noise(result.stderr) == []
