@@ -1,6 +1,7 @@
 #!/usr/bin/env python3
 """Train an IMPS MDRNN on a dataset made by generate_dataset.py."""
 
+import math
 import sys
 
 from dataclasses import replace
@@ -71,10 +72,11 @@ def parse_args():
                              "splits each batch among them; auto uses mirrored when more than one GPU is visible "
                              "(default: %(default)s)")
     args = parser.parse_args()
-    if args.numepochs < 1 or args.batchsize < 1 or args.patience < 0 or args.warmup < 0 or args.learningrate <= 0 \
-            or args.clipnorm < 0 or (args.minutes is not None and not args.minutes > 0):
+    if args.numepochs < 1 or args.batchsize < 1 or args.patience < 0 or args.warmup < 0 \
+            or not 0 < args.learningrate < math.inf or not 0 <= args.clipnorm < math.inf \
+            or (args.minutes is not None and not 0 < args.minutes < math.inf):
         parser.error("--numepochs and --batchsize must be at least 1, --patience, --warmup and --clipnorm not "
-                     "negative, and --learningrate and --minutes above 0")
+                     "negative, and --learningrate and --minutes above 0, each a finite number")
     config = replace(DEFAULTS, epochs=args.numepochs, batch_size=args.batchsize,
                      early_stopping=args.earlystopping, patience=args.patience, learning_rate=args.learningrate,
                      warmup_epochs=args.warmup, strategy=args.strategy, clipnorm=args.clipnorm or None,

@@ -84,6 +84,14 @@ class NoLogs(DatasetError):
         super().__init__(f"no {pattern} logs in {source}" if folder_exists else f"no logs folder at {source}")
 
 
+class TrainingDiverged(IMPSError):
+    """Training ended without one epoch whose loss was a number: nothing worth keeping."""
+
+    def __init__(self):
+        super().__init__("training diverged: the loss was not a number from the first epoch, so no weights were "
+                         "written (weights there before are unchanged); train again with a lower learning rate")
+
+
 class OSCError(IMPSError):
     """A server that cannot listen where it was asked to."""
 

@@ -200,8 +200,9 @@ def plot_evaluation(style, solo: np.ndarray, output: Path | str, title: str, dpi
                 low, high = low - 0.5, low + 0.5
             edges = np.histogram_bin_edges(both, bins=30, range=(low, high))
             for sample, source, label in ((row.dataset, "interface", "dataset"), (row.model, "rnn", "model")):
-                if len(sample):
-                    axes.hist(sample, bins=edges, density=True, alpha=0.5, color=COLOURS[source], label=label)
+                if len(sample):  # what lies beyond the shown range counts in its end bins
+                    axes.hist(np.clip(sample, edges[0], edges[-1]), bins=edges, density=True, alpha=0.5,
+                              color=COLOURS[source], label=label)
         axes.set_title(f"{row.name}\ndistance {row.distance:.2f}", fontsize=8)
         axes.tick_params(labelsize=7)
         if k == 0:

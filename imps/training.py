@@ -36,6 +36,7 @@ import tensorflow as tf
 from . import keras_model
 from .config import STRATEGIES, TrainConfig, epochs_text
 from .dataset import Dataset
+from .errors import TrainingDiverged
 from .evaluation import SamplingChoice, choose_and_store
 from .model import model_size
 from .names import LOGS_DIR, MODELS_DIR, checkpoint_path, loss_plot_path, model_name, weights_path
@@ -291,8 +292,9 @@ def train(dataset: Dataset, config: TrainConfig, models_dir: Path | str = MODELS
         report(f"\ninterrupted: keeping the best weights so far, from epoch {best.best_epoch}")
     seconds = time.monotonic() - began
     history = model.history.history if model.history is not None else {}  # the epochs that ended
-    if best.best_weights is not None:
-        model.set_weights(best.best_weights)
+    if best.best_weights is None:  # not one epoch's loss was a number (TerminateOnNaN stopped it)
+        raise TrainingDiverged()
+    model.set_weights(best.best_weights)
     keras_model.save_weights(model, final_path, gate)
     plot = plot_losses(history, loss_plot_path(models_dir, model_config))
     result = TrainingResult(final_path, plot, best.best_loss, best.best_epoch, monitor,

@@ -178,7 +178,8 @@ def test_without_trained_weights_the_default_model_plays_and_says_so(tmp_path):
     assert "UNTRAINED" not in server.output and "warning" not in server.output
     default = ROOT / "models" / "default" / "musicMDRNN-dim9-layers2-units32-mixtures5-scale10.weights.h5"
     assert (f"no trained weights at models/musicMDRNN-dim9-layers2-units64-mixtures5-scale10.weights.h5; "
-            f"playing the default model {default} (trained on procedural performances") in server.output
+            f"playing the default model {default} (trained on people playing an 8-control interface (the original "
+            "IMPS's 9-d dataset), not on you") in server.output
 
 
 def test_own_weights_of_another_size_play_and_the_stored_sampling_is_said(tmp_path):
@@ -222,13 +223,14 @@ def test_a_small_dataset_fine_tunes_the_default_model_and_scratch_does_not(tmp_p
 
 
 RANGES = ("--numepochs and --batchsize must be at least 1, --patience, --warmup and --clipnorm not negative, and "
-          "--learningrate and --minutes above 0 (see train_predictive_music_model.py --help)")
+          "--learningrate and --minutes above 0, each a finite number (see train_predictive_music_model.py --help)")
 
 
 @pytest.mark.parametrize("flag, value", [("--numepochs", "0"), ("--batchsize", "0"), ("--patience", "-1"),
                                          ("--warmup", "-1"), ("--clipnorm", "-1"), ("--learningrate", "0"),
                                          ("--learningrate", "-0.001"), ("--minutes", "0"), ("--minutes", "-5"),
-                                         ("--minutes", "nan")])
+                                         ("--minutes", "nan"), ("--learningrate", "nan"), ("--learningrate", "inf"),
+                                         ("--clipnorm", "nan"), ("--clipnorm", "inf"), ("--minutes", "inf")])
 def test_each_training_setting_out_of_range_is_refused_in_one_line(tmp_path, flag, value):
     result = run_script("train_predictive_music_model.py", "-d", "4", flag, value, cwd=tmp_path)
     assert result.returncode == 2

@@ -15,9 +15,9 @@ from imps.config import TrainConfig
 from imps.corpus import make_corpus
 from imps.dataset import Dataset, collate_logs, load_dataset
 from imps.engine import NumpyMDRNN, Predictor
-from imps.errors import DatasetError, WeightsError
+from imps.errors import DatasetError, TrainingDiverged, WeightsError
 from imps.model import DEFAULT_SAMPLING, SCALE, SEQ_LEN, model_size
-from imps.names import checkpoint_path, model_name, weights_path
+from imps.names import checkpoint_path, model_name, report_plot_path, weights_path
 from imps.training import (TrainingResult, augmented, devices_line, distribution_strategy, split_windows, train,
                            window_batches)
 from imps.weights import MDRNNWeights, load_weights
@@ -401,7 +401,10 @@ def test_train_writes_the_final_weights_and_the_checkpoint(trained):
     plot = root / "models" / f"{name}-loss.png"
     assert result.plot_path == plot and plot.read_bytes().startswith(b"\x89PNG")
     # Nothing else: no temporary files left behind.
-    assert sorted(p.name for p in (root / "models").iterdir()) == sorted([final.name, checkpoint.name, plot.name])
+    report = report_plot_path(final)  # the sampling chosen at the end, and the report's picture of it
+    assert load_weights(final).sampling is not None and report.read_bytes().startswith(b"\x89PNG")
+    assert sorted(p.name for p in (root / "models").iterdir()) == sorted([final.name, checkpoint.name, plot.name,
+                                                                          report.name])
     # TensorBoard logs went where they were told.
     runs = list((root / "logs" / "tensorboard").iterdir())
     assert len(runs) == 1 and runs[0].name.endswith(name)
@@ -584,10 +587,11 @@ def test_warm_up_on_short_windows_comes_first_and_helps(tmp_path):
     warmed = train(dataset, TrainConfig(model_size="xxs", epochs=1, batch_size=32, warmup_epochs=3),
                    models_dir=tmp_path / "a", tensorboard_dir=None, verbose=0, seed=6, report=said.append)
     assert says_what_tensorflow_sees(said[0])
-    assert said[1:] == ["warming up: 3 epochs on 5-event windows", "training: up to 1 epoch on 50-event windows"]
+    assert said[1:] == ["warming up: 3 epochs on 5-event windows", "training: up to 1 epoch on 50-event windows",
+                        "choosing the sampling whose playing is closest to the dataset's"]
     cold = train(dataset, TrainConfig(model_size="xxs", epochs=1, batch_size=32, warmup_epochs=0),
                  models_dir=tmp_path / "b", tensorboard_dir=None, verbose=0, seed=6, report=said.append)
-    assert said[3:] == [said[0]]  # the devices again; no warm-up, nothing more said
+    assert said[4:] == [said[0], said[3]]  # the devices again; no warm-up; the sampling chosen
     # Measured over seeds 1-8: 5.2 to 6.8 warmed, 11.4 to 19.5 cold, the warm-up 6.0 to 13.5
     # ahead; it is asked for half the least of that.
     assert warmed.best_loss < cold.best_loss - 3
@@ -689,3 +693,26 @@ def test_the_same_seed_trains_the_same_weights(tmp_path):
     np.testing.assert_array_equal(a.lstms[0].kernel, b.lstms[0].kernel)
     np.testing.assert_array_equal(a.pis.bias, b.pis.bias)
     assert first.best_loss == second.best_loss
+
+
+class FromTheFirstBatch(keras.callbacks.Callback):
+    """Does `then` to the model before its first step."""
+
+    def __init__(self, then):
+        super().__init__()
+        self.then = then
+
+    def on_train_begin(self, logs=None):
+        self.then(self.model)
+
+
+def test_a_loss_that_is_nan_from_the_first_epoch_writes_nothing_and_says_so(tmp_path):
+    final = weights_path(tmp_path, XXS.config(3))
+    final.parent.mkdir(parents=True, exist_ok=True)
+    final.write_bytes(b"the musician's own weights")
+    with pytest.raises(TrainingDiverged, match="no weights were written"):
+        train(synthetic_dataset(), TrainConfig(model_size="xxs", epochs=5, batch_size=32, warmup_epochs=0),
+              models_dir=tmp_path, tensorboard_dir=None, verbose=0, seed=1,
+              callbacks=[FromTheFirstBatch(overflowing_rate)], report=lambda line: None)
+    assert final.read_bytes() == b"the musician's own weights"
+    assert not checkpoint_path(tmp_path, XXS.config(3)).exists()

@@ -1,11 +1,15 @@
 #!/usr/bin/env bash
-# Remake the default models in models/default/: for each dimension, a corpus of
-# procedural performances (utils/make_corpus.py), collated by generate_dataset.py and
-# trained at size xs by train_predictive_music_model.py, exactly as a musician's logs
-# would be; then utils/evaluate_model.py chooses the temperatures whose solo is
-# closest in style to the corpus and stores them in the weights, and reports on the
-# model. predictive_music_model.py plays these when the musician has no weights of
-# their own for the dimension (see imps/weights.py, choose_weights).
+# Remake the default models in models/default/, which predictive_music_model.py plays when the
+# musician has no weights of their own for the dimension (see imps/weights.py, choose_weights).
+#
+# Each dimension first learns from a corpus of procedural performances (utils/make_corpus.py)
+# collated by generate_dataset.py, exactly as a musician's logs would be. Dimensions 4 and 9
+# then go on learning from people for REAL_MINUTES: the original IMPS's real datasets in
+# tests/fixtures/ (a 3-control and an 8-control interface), their last performances held out
+# whole for the figures (utils/benchmark_playing.py split). The trainer chooses the
+# temperatures whose playing is closest in style to the dataset and stores them in the weights.
+# The training on people is timed, so a remake on another machine differs a little more than
+# the seeded epochs of the corpora do.
 #
 #   utils/make_default_models.sh              # the dimensions below, 15 to 40 minutes each
 #   DIMENSIONS="9" utils/make_default_models.sh
@@ -24,12 +28,15 @@ WORK="${WORK:-$(mktemp -d "${TMPDIR:-/tmp}/imps-defaults.XXXXXX")}"
 # earlier, unseeded run, kept because this recipe's reached a worse held-out loss (-6.38
 # in 16 epochs against -7.54; README: The default models now). DIMENSIONS="7" makes it anyway.
 DIMENSIONS="${DIMENSIONS:-2 3 4 5 6 8 9}"
+REAL_DIMENSIONS="4 9"  # those with a real dataset in tests/fixtures/
+REAL_MINUTES="${REAL_MINUTES:-10}"
+REAL_FLAGS="${REAL_FLAGS:-}"  # more trainer flags for the training on people
 PERFORMANCES="${PERFORMANCES:-100}"  # logs per corpus: many short ones, so that the model learns to
 MINUTES="${MINUTES:-0.8}"            # follow wherever the faders are rather than remember a few places
 SEED="${SEED:-1}"
 EPOCHS="${EPOCHS:-8}"                # after the trainer's warm-up, the best epoch's weights kept
-# Dimension 4 trains longer: after 8 epochs its held-out loss was 0.001 short of the
-# model it replaced; 8 and 9 went on improving to their 16th (DIMENSION:EPOCHS pairs,
+# Dimension 4 trains longer on its corpus: after 8 epochs its held-out loss was 0.001 short
+# of the model it replaced; 8 and 9 went on improving to their 16th (DIMENSION:EPOCHS pairs,
 # separated by spaces).
 EPOCHS_BY_DIMENSION="${EPOCHS_BY_DIMENSION:-4:12 8:16 9:16}"
 BATCH="${BATCH:-32}"                 # smaller batches: more updates in the same time
@@ -38,7 +45,7 @@ BATCH="${BATCH:-32}"                 # smaller batches: more updates in the same
 # -2.25 against -2.60 for dimension 3).
 CLIPNORM="${CLIPNORM:-0}"
 
-mkdir -p "$ROOT/models/default" "$WORK"
+mkdir -p "$ROOT/models/default" "$WORK/procedural" "$WORK/people"
 echo "working in $WORK"
 for D in $DIMENSIONS; do
     began=$SECONDS
@@ -49,14 +56,28 @@ for D in $DIMENSIONS; do
     name="musicMDRNN-dim${D}-layers2-units32-mixtures5-scale10.weights.h5"
     "$PYTHON" "$ROOT/utils/make_corpus.py" --dimension="$D" --performances "$PERFORMANCES" --minutes "$MINUTES" \
         --out "$WORK/corpus/${D}d" --seed "$SEED" --overwrite
-    "$PYTHON" "$ROOT/generate_dataset.py" -d "$D" -s "$WORK/corpus/${D}d" -o "$WORK/datasets"
-    (cd "$WORK" && nice -n 19 "$PYTHON" "$ROOT/train_predictive_music_model.py" -d "$D" --modelsize=xs \
+    "$PYTHON" "$ROOT/generate_dataset.py" -d "$D" -s "$WORK/corpus/${D}d" -o "$WORK/procedural/datasets"
+    (cd "$WORK/procedural" && nice -n 19 "$PYTHON" "$ROOT/train_predictive_music_model.py" -d "$D" --modelsize=xs \
         --dataset "datasets/training-dataset-${D}d.npz" -n "$epochs" -b "$BATCH" --clipnorm "$CLIPNORM" \
         --seed "$SEED") \
         2>&1 | tee "$WORK/train-${D}d.txt"
-    "$PYTHON" "$ROOT/utils/evaluate_model.py" "$WORK/models/$name" "$WORK/datasets/training-dataset-${D}d.npz" \
-        --choose-sampling --store --output "$WORK/report-${D}d.png" 2>&1 | tee "$WORK/report-${D}d.txt"
-    cp "$WORK/models/$name" "$ROOT/models/default/.$name.tmp"
+    model="$WORK/procedural/models/$name"
+    if [[ " $REAL_DIMENSIONS " == *" $D "* ]]; then
+        # The procedural model goes on learning from people: from scratch, a model of people's
+        # playing alone moved a tenth of what they did (README, How well it plays).
+        "$PYTHON" "$ROOT/utils/benchmark_playing.py" split --data "${D}d" --out "$WORK/people/datasets"
+        # shellcheck disable=SC2086  # REAL_FLAGS: flags, split on spaces
+        (cd "$WORK/people" && nice -n 19 "$PYTHON" "$ROOT/train_predictive_music_model.py" -d "$D" \
+            --dataset "datasets/training-dataset-${D}d.npz" --file "$model" --minutes "$REAL_MINUTES" \
+            --seed "$SEED" $REAL_FLAGS) 2>&1 | tee "$WORK/people-${D}d.txt"
+        model="$WORK/people/models/$name"
+        "$PYTHON" "$ROOT/utils/benchmark_playing.py" report --data "${D}d" --out "$WORK/none" \
+            --models "$model" "$ROOT/models/default/$name" 2>/dev/null | tee "$WORK/report-${D}d.txt"
+    else
+        "$PYTHON" "$ROOT/utils/evaluate_model.py" "$model" "$WORK/procedural/datasets/training-dataset-${D}d.npz" \
+            --output "$WORK/report-${D}d.png" 2>&1 | tee "$WORK/report-${D}d.txt"
+    fi
+    cp "$model" "$ROOT/models/default/.$name.tmp"
     chmod 644 "$ROOT/models/default/.$name.tmp"
     mv "$ROOT/models/default/.$name.tmp" "$ROOT/models/default/$name"
     echo "models/default/$name: $(du -k "$ROOT/models/default/$name" | cut -f1) KB, $((SECONDS - began)) s"
