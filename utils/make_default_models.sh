@@ -2,11 +2,12 @@
 # Remake the default models in models/default/, which predictive_music_model.py plays when the
 # musician has no weights of their own for the dimension (see imps/weights.py, choose_weights).
 #
-# Each dimension first learns from a corpus of procedural performances (utils/make_corpus.py)
-# collated by generate_dataset.py, exactly as a musician's logs would be. Dimensions 4 and 9
-# then go on learning from people for REAL_MINUTES: the original IMPS's real datasets in
-# tests/fixtures/ (a 3-control and an 8-control interface), their last performances held out
-# whole for the figures (utils/benchmark_playing.py split). The trainer chooses the
+# Dimensions 4 and 9 learn from people for REAL_MINUTES at size xs: the original IMPS's real
+# datasets in tests/fixtures/ (a 3-control and an 8-control interface), their last
+# performances held out whole for the figures (utils/benchmark_playing.py split); 9 starts
+# from a model of procedural performances, 4 from scratch (FROM_CORPUS). The others learn
+# from a corpus of procedural performances (utils/make_corpus.py) collated by
+# generate_dataset.py, exactly as a musician's logs would be. The trainer chooses the
 # temperatures whose playing is closest in style to the dataset and stores them in the weights.
 # The training on people is timed, so a remake on another machine differs a little more than
 # the seeded epochs of the corpora do.
@@ -31,6 +32,12 @@ DIMENSIONS="${DIMENSIONS:-2 3 4 5 6 8 9}"
 REAL_DIMENSIONS="4 9"  # those with a real dataset in tests/fixtures/
 REAL_MINUTES="${REAL_MINUTES:-10}"
 REAL_FLAGS="${REAL_FLAGS:-}"  # more trainer flags for the training on people
+# Of those, the ones whose training on people starts from their procedural model: on the
+# 8-control data, a model of people's playing alone moved a control a tenth as far in a
+# gesture as they did, and one that had learned from procedural performers first moved it
+# as far; on the 3-control data, from scratch played closer to the players (README, How
+# well it plays).
+FROM_CORPUS="${FROM_CORPUS:-9}"
 PERFORMANCES="${PERFORMANCES:-100}"  # logs per corpus: many short ones, so that the model learns to
 MINUTES="${MINUTES:-0.8}"            # follow wherever the faders are rather than remember a few places
 SEED="${SEED:-1}"
@@ -54,21 +61,26 @@ for D in $DIMENSIONS; do
         if [ "${pair%%:*}" = "$D" ]; then epochs=${pair#*:}; fi
     done
     name="musicMDRNN-dim${D}-layers2-units32-mixtures5-scale10.weights.h5"
-    "$PYTHON" "$ROOT/utils/make_corpus.py" --dimension="$D" --performances "$PERFORMANCES" --minutes "$MINUTES" \
-        --out "$WORK/corpus/${D}d" --seed "$SEED" --overwrite
-    "$PYTHON" "$ROOT/generate_dataset.py" -d "$D" -s "$WORK/corpus/${D}d" -o "$WORK/procedural/datasets"
-    (cd "$WORK/procedural" && nice -n 19 "$PYTHON" "$ROOT/train_predictive_music_model.py" -d "$D" --modelsize=xs \
-        --dataset "datasets/training-dataset-${D}d.npz" -n "$epochs" -b "$BATCH" --clipnorm "$CLIPNORM" \
-        --seed "$SEED") \
-        2>&1 | tee "$WORK/train-${D}d.txt"
-    model="$WORK/procedural/models/$name"
-    if [[ " $REAL_DIMENSIONS " == *" $D "* ]]; then
-        # The procedural model goes on learning from people: from scratch, a model of people's
-        # playing alone moved a tenth of what they did (README, How well it plays).
+    real=$([[ " $REAL_DIMENSIONS " == *" $D "* ]] && echo yes || echo no)
+    from_corpus=$([[ " $FROM_CORPUS " == *" $D "* ]] && echo yes || echo no)
+    if [ "$real" = yes ] && [ "$from_corpus" = no ]; then
+        start=(--modelsize=xs)
+    else  # first a model of procedural performances
+        "$PYTHON" "$ROOT/utils/make_corpus.py" --dimension="$D" --performances "$PERFORMANCES" --minutes "$MINUTES" \
+            --out "$WORK/corpus/${D}d" --seed "$SEED" --overwrite
+        "$PYTHON" "$ROOT/generate_dataset.py" -d "$D" -s "$WORK/corpus/${D}d" -o "$WORK/procedural/datasets"
+        (cd "$WORK/procedural" && nice -n 19 "$PYTHON" "$ROOT/train_predictive_music_model.py" -d "$D" --modelsize=xs \
+            --dataset "datasets/training-dataset-${D}d.npz" -n "$epochs" -b "$BATCH" --clipnorm "$CLIPNORM" \
+            --seed "$SEED") \
+            2>&1 | tee "$WORK/train-${D}d.txt"
+        model="$WORK/procedural/models/$name"
+        start=(--file "$model")
+    fi
+    if [ "$real" = yes ]; then
         "$PYTHON" "$ROOT/utils/benchmark_playing.py" split --data "${D}d" --out "$WORK/people/datasets"
         # shellcheck disable=SC2086  # REAL_FLAGS: flags, split on spaces
         (cd "$WORK/people" && nice -n 19 "$PYTHON" "$ROOT/train_predictive_music_model.py" -d "$D" \
-            --dataset "datasets/training-dataset-${D}d.npz" --file "$model" --minutes "$REAL_MINUTES" \
+            --dataset "datasets/training-dataset-${D}d.npz" "${start[@]}" --minutes "$REAL_MINUTES" \
             --seed "$SEED" $REAL_FLAGS) 2>&1 | tee "$WORK/people-${D}d.txt"
         model="$WORK/people/models/$name"
         "$PYTHON" "$ROOT/utils/benchmark_playing.py" report --data "${D}d" --out "$WORK/none" \
