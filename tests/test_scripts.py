@@ -425,18 +425,34 @@ def test_weights_the_disk_refuses_are_one_line_and_the_old_weights_stay(tmp_path
     assert [p.name for p in weights.parent.iterdir()] == [weights.name]
 
 
-def trainer_in_background(tmp_path, *flags: str) -> Process:
-    """The trainer on a 3-d dataset of 3,000 events, xxs, for many epochs, in the
-    background: long enough to be interrupted at any point a test waits for."""
+@pytest.fixture
+def trainer_in_background(tmp_path):
+    """Starts the trainer on a 3-d dataset of 3,000 events, xxs, for many epochs, in the
+    background: long enough to be interrupted at any point a test waits for. Killed at
+    the end of the test whatever happened."""
     rng = np.random.default_rng(0)
     save_dataset(Dataset.from_performances([rng.random((1500, 3)), rng.random((1500, 3))]),
                  tmp_path / "datasets" / "training-dataset-3d.npz")
-    return Process([sys.executable, str(ROOT / "train_predictive_music_model.py"), "-d", "3", "--modelsize=xxs",
-                    "-n", "1000", "--warmup", "0", "--scratch", *flags], cwd=tmp_path, env=script_env())
+    started = []
+
+    def start(*flags: str) -> Process:
+        # Ctrl-C as a terminal sends it: a child of a shell that ran this suite in the
+        # background inherits SIGINT ignored, and Python then never raises KeyboardInterrupt.
+        started.append(Process([sys.executable, str(ROOT / "train_predictive_music_model.py"), "-d", "3",
+                                "--modelsize=xxs", "-n", "1000", "--warmup", "0", "--scratch", *flags],
+                               cwd=tmp_path, env=script_env(),
+                               preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL)))
+        return started[-1]
+
+    yield start
+    for trainer in started:
+        if trainer.process.poll() is None:
+            trainer.process.kill()
+            trainer.process.wait(30)
 
 
-def test_ctrl_c_keeps_the_best_weights_chooses_their_sampling_and_exits_130(tmp_path):
-    trainer = trainer_in_background(tmp_path)
+def test_ctrl_c_keeps_the_best_weights_chooses_their_sampling_and_exits_130(tmp_path, trainer_in_background):
+    trainer = trainer_in_background()
     assert trainer.wait_until(lambda: "val_loss" in trainer.output, 120), trainer.output  # an epoch has ended
     trainer.process.send_signal(signal.SIGINT)
     assert trainer.process.wait(120) == 130, trainer.output
@@ -450,8 +466,8 @@ def test_ctrl_c_keeps_the_best_weights_chooses_their_sampling_and_exits_130(tmp_
     assert out.splitlines()[-1] == "play it: python predictive_music_model.py --dimension=3 --modelsize=xxs"
 
 
-def test_ctrl_c_twice_keeps_the_weights_without_choosing_their_sampling(tmp_path):
-    trainer = trainer_in_background(tmp_path)
+def test_ctrl_c_twice_keeps_the_weights_without_choosing_their_sampling(tmp_path, trainer_in_background):
+    trainer = trainer_in_background()
     assert trainer.wait_until(lambda: "val_loss" in trainer.output, 120), trainer.output
     trainer.process.send_signal(signal.SIGINT)
     assert trainer.wait_until(lambda: "Ctrl-C again to skip it" in trainer.output, 60), trainer.output
@@ -462,8 +478,8 @@ def test_ctrl_c_twice_keeps_the_weights_without_choosing_their_sampling(tmp_path
     assert load_weights(weights).sampling is None and "Traceback" not in trainer.output
 
 
-def test_ctrl_c_before_an_epoch_ends_says_nothing_was_saved(tmp_path):
-    trainer = trainer_in_background(tmp_path, "--warmup", "1000")
+def test_ctrl_c_before_an_epoch_ends_says_nothing_was_saved(tmp_path, trainer_in_background):
+    trainer = trainer_in_background("--warmup", "1000")
     assert trainer.wait_until(lambda: "warming up: 1000 epochs" in trainer.output, 120), trainer.output
     trainer.process.send_signal(signal.SIGINT)
     assert trainer.process.wait(120) == 130
