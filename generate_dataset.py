@@ -3,9 +3,9 @@
 
 import sys
 
-from imps import cli
-from imps.config import PERFORMANCE_GAP
-from imps.names import DATASETS_DIR, LOGS_DIR, dataset_path, log_glob
+from imps.core import cli
+from imps.core.names import DATASETS_DIR, LOGS_DIR, dataset_path, log_glob
+from imps.learn.dataset import PERFORMANCE_GAP
 
 
 def parse_args():
@@ -30,7 +30,7 @@ def main():
     args = parse_args()
     from tqdm import tqdm
 
-    from imps.dataset import collate_logs, save_dataset
+    from imps.learn.dataset import collate_logs, save_dataset
 
     def progress(files):
         return tqdm(files, desc="reading logs", unit="log", disable=len(files) < 10 or not sys.stderr.isatty())

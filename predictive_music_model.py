@@ -1,24 +1,18 @@
 #!/usr/bin/env python3
 """IMPS performance server: listens for /interface, plays the model's /prediction."""
 
-import os
+import imps.core.blas  # noqa: F401  (first: one BLAS thread, set before numpy loads)
 
-# One BLAS thread: a step's matrices are small, and a second thread only adds waiting
-# for it, badly so when another program has the other core. Set before numpy loads.
-for variable in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
-    os.environ.setdefault(variable, "1")
+import argparse
+import signal
+import threading
+from pathlib import Path
 
-import argparse  # noqa: E402
-import signal  # noqa: E402
-import threading  # noqa: E402
-from pathlib import Path  # noqa: E402
-
-from imps import cli  # noqa: E402
-from imps.config import MIDI_APIS, MIN_LOG_BYTES, MidiConfig, ServerConfig  # noqa: E402
-from imps.engine import ENGINES, KERAS_ENGINE  # noqa: E402
-from imps.interaction import BATTLE, CALL_RESPONSE, MIN_DT, POLYPHONY, USER_ONLY  # noqa: E402
-from imps.midimap import DEFAULT_CHANNEL, default_mapping, read_mapping  # noqa: E402
-from imps.names import LOGS_DIR, log_name  # noqa: E402
+from imps.core import cli
+from imps.core.names import LOGS_DIR, log_name
+from imps.perform.config import ENGINES, KERAS_ENGINE, MIDI_APIS, MIN_LOG_BYTES, MidiConfig, ServerConfig
+from imps.perform.interaction import BATTLE, CALL_RESPONSE, MIN_DT, POLYPHONY, USER_ONLY
+from imps.perform.midimap import DEFAULT_CHANNEL, default_mapping, read_mapping
 
 DESCRIPTION = """Interactive Musical Prediction System: a mixture density RNN that listens to your
 interface over OSC (/interface x1 ... xN) and plays back its predictions (/prediction x1 ... xN).
@@ -147,7 +141,7 @@ def midi_config(parser: argparse.ArgumentParser, args: argparse.Namespace) -> Mi
 
 
 def list_midi_ports(api: str | None) -> None:
-    from imps.midi import list_ports
+    from imps.perform.midi import list_ports
 
     inputs, outputs = list_ports(api)
     if not inputs and not outputs:
@@ -158,40 +152,14 @@ def list_midi_ports(api: str | None) -> None:
         cli.say(f"out: {name}")
 
 
-def weights_line(chosen, dimension: int, size) -> str:
-    """What the performer plays, and for the default or an untrained model how to play one's own."""
-    from imps.weights import Choice, default_model_source, describe
-
-    d = dimension
-    if chosen.choice in (Choice.NAMED, Choice.TRAINED):
-        return f"performing with {chosen.path} ({describe(chosen.weights.config, with_dimension=False)})"
-    train = f"{cli.TRAINER} --dimension={d} --modelsize={size.name}"
-    if chosen.choice is Choice.OTHER_SIZE:
-        return (f"no trained weights of size {size.name} at {chosen.looked_for[0]}; performing with your own "
-                f"{describe(chosen.weights.config, with_dimension=False)} at {chosen.path}. For size {size.name}, "
-                f"run {train}")
-    if chosen.choice is Choice.DEFAULT:
-        w = chosen.weights
-        size_note = "" if w.config == size.config(d) else \
-            f", {w.layers} layers of {w.units} units whatever --modelsize says"
-        return (f"no trained weights at {chosen.looked_for[0]}; playing the default model {chosen.path} (trained on "
-                f"{default_model_source(d)}, not on you{size_note}). To play a model of your own, record with --log, "
-                f"then run {cli.COLLATE} --dimension={d} and {train}")
-    return (f"no trained weights at {chosen.looked_for[0]} (nor {chosen.looked_for[1].name}), and no default model "
-            f"for dimension {d}: performing with an UNTRAINED model, which plays noise. Train one with {train}, or "
-            "name a file with --modelfile")
-
-
 def main():
     args, config = parse_args()
     if args.midilist:
         return list_midi_ports(args.midiapi)
-    from imps.engine import Predictor, make_network
-    from imps.model import model_size, resolve_sampling
-    from imps.osc import is_loopback
-    from imps.server import PerformanceServer
-    from imps.tfnoise import filter_tensorflow_noise
-    from imps.weights import Choice, choose_weights
+    from imps.perform.engine import NumpyMDRNN
+    from imps.perform.model_choice import model_to_play
+    from imps.perform.osc import is_loopback
+    from imps.perform.server import PerformanceServer
 
     predictor = None
     if config.mode == USER_ONLY:
@@ -201,14 +169,15 @@ def main():
             cli.warn("user only without --log: nothing is being recorded and no model plays. To record your "
                      "playing into logs/ for a dataset, start again with --log")
     else:
-        size = model_size(config.model_size)
-        chosen = choose_weights(config.dimension, size, model_file=config.model_file)
-        (cli.warn if chosen.choice is Choice.UNTRAINED else cli.say)(weights_line(chosen, config.dimension, size))
-        if config.engine == KERAS_ENGINE:
+        network = NumpyMDRNN
+        if config.engine == KERAS_ENGINE:  # the reference path, through TensorFlow: learn's
+            from imps.learn.tfnoise import filter_tensorflow_noise
             filter_tensorflow_noise()
-        sampling, sampling_line = resolve_sampling(config.pi_temp, config.sigma_temp, chosen.weights.sampling)
-        cli.say(sampling_line)
-        predictor = Predictor(make_network(chosen.weights, config.engine), sampling.pi_temp, sampling.sigma_temp)
+            from imps.learn.keras_model import KerasMDRNN as network
+        model = model_to_play(config, network)
+        (cli.warn if model.untrained else cli.say)(model.weights_line)
+        cli.say(model.sampling_line)
+        predictor = model.predictor
     if not is_loopback(config.server_ip):
         cli.warn(f"listening on {config.server_ip}: anyone on that network can play this instrument")
     server = PerformanceServer(config, predictor, report=cli.say)

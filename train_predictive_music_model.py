@@ -6,11 +6,11 @@ import sys
 
 from dataclasses import replace
 
-from imps import cli
-from imps.config import STRATEGIES, TrainConfig, epochs_text
-from imps.model import DEFAULT_SIZE, SEQ_LEN, model_size, size_of
-from imps.names import DATASETS_DIR, MODELS_DIR, dataset_path
-from imps.weights import SMALL_DATASET_EVENTS
+from imps.core import cli
+from imps.core.model import DEFAULT_SIZE, SEQ_LEN, model_size, size_of
+from imps.core.names import DATASETS_DIR, MODELS_DIR, dataset_path
+from imps.core.weights import SMALL_DATASET_EVENTS
+from imps.learn.config import STRATEGIES, TrainConfig, epochs_text
 
 DEFAULTS = TrainConfig()
 
@@ -99,9 +99,9 @@ def training_plan(config: TrainConfig, path, start: str) -> str:
 
 def main():
     args, config = parse_args()
-    from imps.dataset import load_dataset
-    from imps.tfnoise import filter_tensorflow_noise
-    from imps.weights import describe, fine_tuning_start, load_weights
+    from imps.learn.dataset import load_dataset
+    from imps.learn.tfnoise import filter_tensorflow_noise
+    from imps.core.weights import describe, fine_tuning_start, load_weights
 
     path = args.dataset or dataset_path(DATASETS_DIR, args.dimension)
     dataset = load_dataset(path, allow_pickle=args.allow_pickle)
@@ -131,7 +131,7 @@ def main():
     cli.say(f"dataset {path}: {dataset.summary()}")
     dataset.window_starts()  # refuse a dataset too short to train before TensorFlow's slow start
     filter_tensorflow_noise()
-    from imps.training import train
+    from imps.learn.training import train
 
     try:
         result = train(dataset, config, initial_weights=initial, verbose=1 if sys.stdout.isatty() else 2,

@@ -9,17 +9,13 @@ import os
 import shutil
 import threading
 import time
-from pathlib import Path
 
 import pytest
 from pythonosc.dispatcher import Dispatcher
 from pythonosc.osc_server import BlockingOSCUDPServer
 
-from imps.probe import JackServer, VirtualMidiIn, VirtualMidiOut, free_udp_port
+from harness import FIXTURES, ROOT, JackServer, VirtualMidiIn, VirtualMidiOut, free_udp_port
 
-ROOT = Path(__file__).resolve().parent.parent
-# Files written by the original IMPS (tests/fixtures/README.md says where they come from).
-FIXTURES = ROOT / "tests" / "fixtures"
 LEGACY_DATASET_4D = FIXTURES / "training-dataset-4d-12ksmall.npz"
 LEGACY_WEIGHTS_4D_S = FIXTURES / "musicMDRNN-dim4-layers2-units64-mixtures5-scale10.h5"  # weights only
 LEGACY_MODEL_2D_XS = FIXTURES / "musicMDRNN-dim2-layers2-units32-mixtures5-scale10.h5"  # whole saved model
@@ -148,9 +144,9 @@ def says_what_tensorflow_sees(line: str) -> bool:
 
 def leaked_noise(stderr: str) -> list[str]:
     """The lines of a process's stderr that must not be there: TensorFlow's known notices,
-    which imps.tfnoise keeps back, and a traceback. A machine with a GPU (or another
+    which imps.learn.tfnoise keeps back, and a traceback. A machine with a GPU (or another
     TensorFlow) may print notices of its own, which are not IMPS's to hide."""
-    from imps.tfnoise import is_noise
+    from imps.learn.tfnoise import is_noise
 
     return [line for line in stderr.splitlines() if is_noise(line) or line.startswith("Traceback")]
 

@@ -8,7 +8,7 @@ import sys
 from pathlib import Path
 
 from conftest import ROOT, script_env
-from imps.probe import Process, ServerProcess, limit_file_size
+from harness import Process, ServerProcess, limit_file_size
 
 Server = ServerProcess  # what the tests call predictive_music_model.py running in the background
 

@@ -7,9 +7,9 @@ import numpy as np
 import pytest
 
 from conftest import ROOT
-from imps.dataset import load_dataset
-from imps.evaluation import CHANGE
-from imps.weights import default_weights_file, load_weights
+from imps.core.weights import default_weights_file, load_weights
+from imps.learn.dataset import load_dataset
+from imps.learn.evaluation import CHANGE
 from scripts import run_script
 
 sys.path.insert(0, str(ROOT / "utils"))

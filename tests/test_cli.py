@@ -1,10 +1,10 @@
-"""imps.cli: what the scripts share; here, sizes as a musician writes them."""
+"""imps.core.cli: what the scripts share; here, sizes as a musician writes them."""
 
 import argparse
 
 import pytest
 
-from imps.cli import file_size
+from imps.core.cli import file_size
 
 
 @pytest.mark.parametrize("text, size", [("100MB", 100_000_000), ("500kB", 500_000), ("2GB", 2_000_000_000),

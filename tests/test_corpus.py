@@ -1,14 +1,14 @@
-"""imps/corpus.py and utils/make_corpus.py: procedural performers writing real IMPS logs."""
+"""imps/learn/corpus.py and utils/make_corpus.py: procedural performers writing real IMPS logs."""
 
 import re
 
 import numpy as np
 import pytest
 
-from imps import corpus as procedural
-from imps.dataset import collate_logs, load_dataset
-from imps.logs import read_log
-from imps.names import log_glob
+from imps.core.logs import read_log
+from imps.core.names import log_glob
+from imps.learn import corpus as procedural
+from imps.learn.dataset import collate_logs, load_dataset
 from scripts import one_error_line, run_script
 
 

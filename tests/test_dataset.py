@@ -12,11 +12,11 @@ import numpy as np
 import pytest
 
 from conftest import LEGACY_DATASET_4D
-from imps.cli import explain
-from imps.dataset import Dataset, FileReport, collate_logs, load_dataset, performances_from_log, save_dataset
-from imps.errors import DatasetError, DatasetNeedsPickle, NoDataset, NoLogs, WriteFailed
-from imps.logs import PerformanceLog
-from imps.names import dataset_path, log_name
+from imps.core.cli import explain
+from imps.core.errors import DatasetError, DatasetNeedsPickle, NoDataset, NoLogs, WriteFailed
+from imps.core.logs import PerformanceLog
+from imps.core.names import dataset_path, log_name
+from imps.learn.dataset import Dataset, FileReport, collate_logs, load_dataset, performances_from_log, save_dataset
 
 T0 = dt.datetime(2024, 3, 5, 7, 8, 9)
 

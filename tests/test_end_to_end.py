@@ -5,10 +5,10 @@ import numpy as np
 import pytest
 
 from conftest import LEGACY_WEIGHTS_4D_S, free_udp_port
-from imps.dataset import Dataset, load_dataset, save_dataset
-from imps.logs import read_log
-from imps.names import log_glob
-from imps.weights import load_weights
+from imps.core.logs import read_log
+from imps.core.names import log_glob
+from imps.core.weights import load_weights
+from imps.learn.dataset import Dataset, load_dataset, save_dataset
 from scripts import OSCDump, Server, oscsend, run_script
 
 pytestmark = pytest.mark.peers("oscsend", "oscdump")

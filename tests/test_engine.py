@@ -1,12 +1,14 @@
-"""The one-step engines agree with each other and sample the right distribution."""
+"""imps.perform.engine: the numpy engine agrees with Keras (imps.learn.keras_model), and
+the Predictor works in the musician's units."""
 
 import numpy as np
 import pytest
 
 from conftest import LEGACY_DATASET_4D, LEGACY_MODEL_2D_XS, LEGACY_WEIGHTS_4D_S
-from imps.engine import KerasMDRNN, Mixture, NumpyMDRNN, Predictor, make_network, sample
-from imps.model import DEFAULT_SAMPLING, SCALE, SIZES
-from imps.weights import MDRNNWeights, load_weights
+from imps.core.model import DEFAULT_SAMPLING, SCALE, SIZES, Mixture
+from imps.core.weights import MDRNNWeights, load_weights
+from imps.learn.keras_model import KerasMDRNN
+from imps.perform.engine import NumpyMDRNN, Predictor
 
 
 def performance_like(n, dimension, seed=0):
@@ -59,33 +61,6 @@ def test_sigmas_are_positive_and_shapes_right():
     assert (m.sigmas > 0).all()
 
 
-FIXED = Mixture(mus=np.array([[0.0, 1.0], [10.0, -4.0], [3.0, 3.0]]),
-                sigmas=np.array([[1.0, 0.5], [2.0, 1.0], [0.1, 0.1]]),
-                pi_logits=np.log(np.array([0.5, 0.3, 0.2])))
-
-
-def mixture_moments(mixture, pi_temp, sigma_temp):
-    pis = np.exp(mixture.pi_logits / pi_temp)
-    pis /= pis.sum()
-    mean = pis @ mixture.mus
-    second = pis @ (mixture.sigmas ** 2 * sigma_temp + mixture.mus ** 2)
-    return mean, second - mean ** 2
-
-
-@pytest.mark.parametrize("pi_temp,sigma_temp", [(1.0, 1.0), (0.5, 0.01), (2.0, 4.0)])
-def test_sampling_matches_the_mixture_mean_and_variance(pi_temp, sigma_temp):
-    rng = np.random.default_rng(1234)
-    draws = np.array([sample(FIXED, pi_temp, sigma_temp, rng) for _ in range(40000)])
-    mean, variance = mixture_moments(FIXED, pi_temp, sigma_temp)
-    assert (np.abs(draws.mean(0) - mean) <= 4 * np.sqrt(variance / len(draws))).all()
-    np.testing.assert_allclose(draws.var(0), variance, rtol=0.05)
-
-
-def test_zero_temperatures_give_the_most_likely_mean():
-    rng = np.random.default_rng(0)
-    np.testing.assert_array_equal(sample(FIXED, 0.0, 0.0, rng), FIXED.mus[0])
-
-
 def test_predictor_works_in_musicians_units():
     weights = MDRNNWeights.random(3, SIZES["xxs"], seed=2)
     predictor = Predictor(NumpyMDRNN(weights), pi_temp=0.0, sigma_temp=0.0, seed=0)
@@ -106,14 +81,6 @@ def test_seeded_predictors_repeat_themselves():
     np.testing.assert_array_equal(runs[0], runs[1])
 
 
-def test_make_network_names_the_engines():
-    weights = MDRNNWeights.random(2, SIZES["xxs"])
-    assert isinstance(make_network(weights, "numpy"), NumpyMDRNN)
-    assert isinstance(make_network(weights, "keras"), KerasMDRNN)
-    with pytest.raises(ValueError, match="numpy, keras"):
-        make_network(weights, "torch")
-
-
 def test_numpy_engine_equals_keras_with_a_mixture_for_each_value():
     weights = MDRNNWeights.random(9, SIZES["xs"], seed=5, per_value=True)
     numpy_net, keras_net = NumpyMDRNN(weights), KerasMDRNN(weights)
@@ -123,30 +90,3 @@ def test_numpy_engine_equals_keras_with_a_mixture_for_each_value():
         assert a.pi_logits.shape == b.pi_logits.shape == (5, 9)
         worst = max(worst, max_difference(a, b))
     assert worst <= 1e-5
-
-
-# Each value's own mixture: the first value's components are 0 and 10, the second's 1 and -4,
-# with different weights, so that a draw shows which component each value took.
-PER_VALUE = Mixture(mus=np.array([[0.0, 1.0], [10.0, -4.0]]), sigmas=np.array([[1.0, 0.5], [2.0, 1.0]]),
-                    pi_logits=np.log(np.array([[0.8, 0.3], [0.2, 0.7]])))
-
-
-def test_each_value_draws_its_own_component():
-    rng = np.random.default_rng(7)
-    draws = np.array([sample(PER_VALUE, 1.0, 1e-6, rng) for _ in range(20000)])
-    # With a mixture over the whole event the two would go together; here they are independent.
-    first_high, second_low = draws[:, 0] > 5, draws[:, 1] < -1.5
-    assert first_high.mean() == pytest.approx(0.2, abs=0.015) and second_low.mean() == pytest.approx(0.7, abs=0.015)
-    assert (first_high & second_low).mean() == pytest.approx(0.2 * 0.7, abs=0.015)
-    for pi_temp, sigma_temp in ((1.0, 1.0), (0.5, 0.25)):
-        draws = np.array([sample(PER_VALUE, pi_temp, sigma_temp, rng) for _ in range(40000)])
-        for value in range(2):
-            column = Mixture(PER_VALUE.mus[:, value:value + 1], PER_VALUE.sigmas[:, value:value + 1],
-                             PER_VALUE.pi_logits[:, value])
-            mean, variance = mixture_moments(column, pi_temp, sigma_temp)
-            assert abs(draws[:, value].mean() - mean[0]) <= 4 * np.sqrt(variance[0] / len(draws))
-            assert draws[:, value].var() == pytest.approx(variance[0], rel=0.05)
-
-
-def test_zero_temperatures_give_each_values_most_likely_mean():
-    np.testing.assert_array_equal(sample(PER_VALUE, 0.0, 0.0, np.random.default_rng(0)), [0.0, -4.0])

@@ -1,4 +1,4 @@
-"""imps.evaluation and utils/evaluate_model.py: the quality report."""
+"""imps.learn.evaluation and utils/evaluate_model.py: the quality report."""
 
 from __future__ import annotations
 
@@ -8,16 +8,16 @@ import numpy as np
 import pytest
 
 from conftest import LEGACY_DATASET_4D
-from imps.config import TrainConfig
-from imps.dataset import Dataset, load_dataset, save_dataset
-from imps.engine import NumpyMDRNN, Predictor
-from imps.evaluation import (CHANGE, CHOOSING_SEED, SAMPLING_GRID, SHARE_ROW, SOLO_EVENTS, SamplingScore, Style,
-                             StyleRow, answer_phrases, compare_style, choose_sampling, continue_playing,
-                             heldout_losses, heldout_phrases, solo_style, style_samples, thinned, wasserstein1)
-from imps.interaction import MIN_DT
-from imps.model import DEFAULT_SAMPLING, Sampling, model_size
-from imps.training import train
-from imps.weights import MDRNNWeights, default_weights_file, load_weights
+from imps.core.model import DEFAULT_SAMPLING, Sampling, model_size
+from imps.core.weights import MDRNNWeights, default_weights_file, load_weights
+from imps.learn.config import TrainConfig
+from imps.learn.dataset import Dataset, load_dataset, save_dataset
+from imps.learn.evaluation import (CHANGE, CHOOSING_SEED, SAMPLING_GRID, SHARE_ROW, SOLO_EVENTS, SamplingScore, Style,
+                                   StyleRow, answer_phrases, compare_style, choose_sampling, continue_playing,
+                                   heldout_losses, heldout_phrases, solo_style, style_samples, thinned, wasserstein1)
+from imps.learn.training import train
+from imps.perform.engine import NumpyMDRNN, Predictor
+from imps.perform.interaction import MIN_DT
 from scripts import one_error_line, run_script
 
 

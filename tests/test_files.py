@@ -4,7 +4,7 @@ import os
 
 import pytest
 
-from imps.files import written_whole
+from imps.core.files import written_whole
 
 
 def test_the_file_appears_whole_with_the_usual_permissions(tmp_path):

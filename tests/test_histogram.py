@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from imps.histogram import LARGEST, SecondsHistogram
+from imps.perform.histogram import LARGEST, SecondsHistogram
 
 
 def test_percentiles_agree_with_the_exact_ones_within_half_a_percent():

@@ -1,4 +1,4 @@
-"""imps.interaction: the player and the four modes, with a quick fake model (and one
+"""imps.perform.interaction: the player and the four modes, with a quick fake model (and one
 real untrained model). Times are time.monotonic(), as the package uses."""
 
 from __future__ import annotations
@@ -10,13 +10,13 @@ import numpy as np
 import pytest
 
 from conftest import Recorder
-from imps.engine import NumpyMDRNN, Predictor
-from imps.interaction import (BATTLE, CALL_RESPONSE, INBOX_SIZE, MIN_DT, MIN_SEND_INTERVAL, POLYPHONY, USER_ONLY,
-                              Performance, Player)
-from imps.logs import PerformanceLog, read_log
-from imps.config import ServerConfig
-from imps.model import DEFAULT_SAMPLING, SIZES
-from imps.weights import MDRNNWeights
+from imps.core.logs import PerformanceLog, read_log
+from imps.core.model import DEFAULT_SAMPLING, SIZES
+from imps.core.weights import MDRNNWeights
+from imps.perform.config import ServerConfig
+from imps.perform.engine import NumpyMDRNN, Predictor
+from imps.perform.interaction import (BATTLE, CALL_RESPONSE, INBOX_SIZE, MIN_DT, MIN_SEND_INTERVAL, POLYPHONY,
+                                      USER_ONLY, Performance, Player)
 
 WAIT = 5.0  # seconds: only ever a limit on waiting for something that should happen
 # Monotonic seconds a few hours after boot are about 1e4 to 1e5, where a float64 rounds

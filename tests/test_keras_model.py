@@ -1,14 +1,14 @@
-"""imps.keras_model: the Keras MDRNN built from a ModelConfig, weights in and out, saving."""
+"""imps.learn.keras_model: the Keras MDRNN built from a ModelConfig, weights in and out, saving."""
 
 import h5py
 import numpy as np
 import pytest
 
 from conftest import LEGACY_WEIGHTS_4D_S
-from imps import keras_model as model
-from imps.errors import WeightsError
-from imps.model import SEQ_LEN, SIZES
-from imps.weights import MDRNNWeights, load_weights
+from imps.core.errors import WeightsError
+from imps.core.model import SEQ_LEN, SIZES
+from imps.core.weights import MDRNNWeights, load_weights
+from imps.learn import keras_model as model
 
 
 @pytest.mark.parametrize("size", list(SIZES))

@@ -11,8 +11,8 @@ from collections import Counter
 import numpy as np
 import pytest
 
-from imps.logs import LogEvent, PerformanceLog, read_log
-from imps.names import TIMESTAMP_FORMAT, log_name
+from imps.core.logs import LogEvent, PerformanceLog, read_log
+from imps.core.names import TIMESTAMP_FORMAT, log_name
 from scripts import run_python
 
 NOW = dt.datetime(2024, 3, 5, 7, 8, 9, 123456)
@@ -324,7 +324,7 @@ def test_a_size_limit_needs_a_name_that_gives_the_dimension(tmp_path):
 # A child process writing 1,000 lines to a log where no file may pass 5,000 bytes.
 WRITE_PAST_THE_LIMIT = """
 import sys
-from imps.logs import PerformanceLog
+from imps.core.logs import PerformanceLog
 log = PerformanceLog.start(sys.argv[1], 4)
 for i in range(1000):
     log.write("interface", [i, 0.5, 0.25])

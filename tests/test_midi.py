@@ -1,4 +1,4 @@
-"""imps/midi.py through a real JACK server: virtual controller and synth ports of the
+"""imps/perform/midi.py through a real JACK server: virtual controller and synth ports of the
 test's own, IMPS's MidiLink between them, real MIDI bytes both ways."""
 
 from __future__ import annotations
@@ -8,10 +8,11 @@ import time
 import pytest
 
 from conftest import Recorder, sounding_notes
-from imps.config import MidiConfig
-from imps.errors import MidiPortNotFound
-from imps.midimap import CONTROL_CHANGE, NOTE_ON, PITCH_BEND, PITCH_BEND_MAX, Control, MidiMapping, default_mapping
-from imps.probe import VirtualMidiOut
+from imps.core.errors import MidiPortNotFound
+from imps.perform.config import MidiConfig
+from imps.perform.midimap import (CONTROL_CHANGE, NOTE_ON, PITCH_BEND, PITCH_BEND_MAX, Control, MidiMapping,
+                                  default_mapping)
+from harness import VirtualMidiOut
 
 pytestmark = pytest.mark.peers("jackd", "jack_wait")
 
@@ -21,7 +22,7 @@ CC = 0xB0
 def link(mapping: MidiMapping, in_port: str | None = "controller", out_port: str | None = "synth",
          **settings):
     """A started MidiLink whose controls and reports are recorded."""
-    from imps.midi import MidiLink
+    from imps.perform.midi import MidiLink
 
     controls, reports = Recorder(), Recorder(whole_call=False)
     midi = MidiLink(MidiConfig(mapping, in_port, out_port, "jack", **settings), controls, reports)
@@ -30,14 +31,14 @@ def link(mapping: MidiMapping, in_port: str | None = "controller", out_port: str
 
 
 def test_the_ports_are_listed_by_name(controller, synth):
-    from imps.midi import list_ports
+    from imps.perform.midi import list_ports
 
     inputs, outputs = list_ports("jack")
     assert "controller:out" in inputs and "synth:in" in outputs
 
 
 def test_a_port_name_that_matches_nothing_names_the_ports_there_are(controller):
-    from imps.midi import MidiLink
+    from imps.perform.midi import MidiLink
 
     with pytest.raises(MidiPortNotFound) as raised:
         MidiLink(MidiConfig(default_mapping(2), "X-TOUCH", None, "jack"), print)
@@ -149,7 +150,7 @@ def test_feedback_protection_ignores_the_echo_of_what_was_just_sent(jack, synth)
 
 
 def test_a_din_output_never_sends_faster_than_the_cable_carries(synth):
-    from imps.midi import DIN_BYTES_PER_SECOND
+    from imps.perform.midi import DIN_BYTES_PER_SECOND
 
     midi, _, _ = link(default_mapping(8), in_port=None, din=True)
     try:

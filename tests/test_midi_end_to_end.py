@@ -15,7 +15,7 @@ import pytest
 from pythonosc.osc_message import OscMessage
 
 from conftest import ROOT, VirtualSynth, sounding_notes
-from imps.probe import ServerProcess, Stage, VirtualMidiOut, free_udp_port, message
+from harness import ServerProcess, Stage, VirtualMidiOut, free_udp_port, message
 from scripts import one_error_line, run_script
 
 SERVER = "predictive_music_model.py"

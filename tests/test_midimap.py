@@ -1,4 +1,4 @@
-"""imps/midimap.py: the mapping from flags and from IMPSY's [midi] table, values to
+"""imps/perform/midimap.py: the mapping from flags and from IMPSY's [midi] table, values to
 MIDI data and back, and one line naming whatever entry cannot be used."""
 
 from __future__ import annotations
@@ -6,9 +6,9 @@ from __future__ import annotations
 import pytest
 
 from conftest import ROOT
-from imps.errors import MidiMappingError
-from imps.midimap import (CONTROL_CHANGE, NOTE_ON, PITCH_BEND, PITCH_BEND_MAX, Control, default_mapping,
-                          read_mapping)
+from imps.core.errors import MidiMappingError
+from imps.perform.midimap import (CONTROL_CHANGE, NOTE_ON, PITCH_BEND, PITCH_BEND_MAX, Control, default_mapping,
+                                  read_mapping)
 
 EXAMPLES = ROOT / "examples"
 

@@ -1,4 +1,4 @@
-"""imps.names: every file name IMPS makes, and reading them back."""
+"""imps.core.names: every file name IMPS makes, and reading them back."""
 
 from __future__ import annotations
 
@@ -7,9 +7,9 @@ from pathlib import Path
 import pytest
 
 from conftest import LEGACY_MODEL_2D_XS, LEGACY_WEIGHTS_4D_S
-from imps.model import model_size
-from imps.names import (WeightsName, checkpoint_path, dataset_path, log_dimension, log_glob, log_name, loss_plot_path,
-                        model_name, parse_weights_name, weights_candidates, weights_path)
+from imps.core.model import model_size
+from imps.core.names import (WeightsName, checkpoint_path, dataset_path, log_dimension, log_glob, log_name,
+                             loss_plot_path, model_name, parse_weights_name, weights_candidates, weights_path)
 
 
 @pytest.mark.parametrize("dimension, size, expected", [

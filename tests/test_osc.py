@@ -1,4 +1,4 @@
-"""imps.osc: message validation, rate-limited warnings, and the OSC server and sender
+"""imps.perform.osc: message validation, rate-limited warnings, and the OSC server and sender
 over real UDP sockets on localhost."""
 
 from __future__ import annotations
@@ -16,11 +16,11 @@ from pythonosc import osc_bundle_builder, osc_message_builder
 from pythonosc.udp_client import SimpleUDPClient
 
 from conftest import Recorder
-from imps import osc
-from imps.cli import explain
-from imps.errors import OSCError
-from imps.osc import (INTERFACE, PREDICTION, BadArguments, OSCServer, PredictionSender, RateLimitedWarner,
-                      is_loopback, parse_values)
+from imps.core.cli import explain
+from imps.core.errors import OSCError
+from imps.perform import osc
+from imps.perform.osc import (INTERFACE, PREDICTION, BadArguments, OSCServer, PredictionSender, RateLimitedWarner,
+                              is_loopback, parse_values)
 
 
 
@@ -67,7 +67,7 @@ def test_parse_values_rejects_nan_and_infinity(bad):
 
 @pytest.fixture
 def clock(monkeypatch):
-    """A settable monotonic clock for imps.osc only (time itself is left alone)."""
+    """A settable monotonic clock for imps.perform.osc only (time itself is left alone)."""
     now = [100.0]
     monkeypatch.setattr(osc, "time", types.SimpleNamespace(monotonic=lambda: now[0]))
     return now

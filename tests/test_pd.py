@@ -27,8 +27,8 @@ from pathlib import Path
 import pytest
 
 from conftest import ROOT, free_udp_port
-from imps.logs import read_log
-from imps.names import log_glob
+from imps.core.logs import read_log
+from imps.core.names import log_glob
 from scripts import Server
 
 PD = "pd"  # Debian's puredata-core; .ci/run installs it

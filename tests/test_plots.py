@@ -6,9 +6,9 @@ import datetime as dt
 import numpy as np
 import pytest
 
-from imps.dataset import Dataset, collate_logs, save_dataset
-from imps.logs import PerformanceLog, read_log
-from imps.names import log_glob
+from imps.core.logs import PerformanceLog, read_log
+from imps.core.names import log_glob
+from imps.learn.dataset import Dataset, collate_logs, save_dataset
 from scripts import one_error_line, run_script
 
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
@@ -72,7 +72,7 @@ def colour_pixels(path, colour, tolerance=0.08):
 
 
 def test_the_musician_and_the_model_are_drawn_in_their_own_colours(corpus):
-    from imps.plots import COLOURS
+    from imps.learn.plots import COLOURS
 
     root, duet, _ = corpus
     solo = sorted((root / "logs").glob(log_glob(5)))[1]
@@ -93,7 +93,7 @@ def same_picture(a, b) -> bool:
 
 
 def test_plot_log_takes_an_output_a_stretch_and_a_dimension(corpus, tmp_path):
-    from imps.plots import plot_log
+    from imps.learn.plots import plot_log
 
     root, log, _ = corpus
     plain = root / "plain.log"  # no dimension in the name: read from the first line
@@ -160,7 +160,7 @@ def test_plot_dataset_draws_a_summary(corpus):
 
 
 def test_plot_dataset_draws_zero_and_single_times(tmp_path, monkeypatch):
-    from imps import plots
+    from imps.learn import plots
 
     events = np.zeros((60, 3), np.float32)
     events[:, 0] = 0.02

@@ -9,9 +9,9 @@ import threading
 import numpy as np
 import pytest
 
-from imps import probe
-from imps.logs import read_log
-from imps.probe import Stage, free_udp_port, paced, soak
+import harness
+from imps.core.logs import read_log
+from harness import Stage, free_udp_port, paced, soak
 from scripts import Server, run_script
 
 DIMENSION = 9
@@ -19,11 +19,11 @@ DIMENSION = 9
 
 def valid_packets(count, seed=0):
     rng = np.random.default_rng(seed)
-    return [probe.valid_interface(rng, DIMENSION - 1) for _ in range(count)]
+    return [harness.valid_interface(rng, DIMENSION - 1) for _ in range(count)]
 
 
 def test_ten_thousand_fuzzed_packets_log_exactly_the_valid_messages(tmp_path):
-    packets = probe.packets(10_000, DIMENSION - 1, seed=3)
+    packets = harness.packets(10_000, DIMENSION - 1, seed=3)
     valid = [p.valid_values for p in packets if p.valid_values is not None]
     kinds = {p.kind for p in packets}
     assert {"random bytes", "NaN", "infinity", "truncated", "nested bundle of bad messages", "strings",
@@ -54,7 +54,7 @@ def test_a_flood_is_logged_whole_and_the_server_still_answers(tmp_path):
         paced(stage.send, packets, rate=20_000)
         assert stage.wait_for_lines(len(packets), timeout=60) == len(packets)
         stage.synth.settimeout(10)
-        stage.send(probe.message("/timescale", ("f", 0.0)))
+        stage.send(harness.message("/timescale", ("f", 0.0)))
         stage.send(packets[0])
         assert stage.synth.recv(4096).startswith(b"/prediction")
     finally:
@@ -116,7 +116,7 @@ def test_a_log_the_disk_refuses_stops_at_a_whole_line_and_the_server_plays_on(tm
     packets = [p.data for p in valid_packets(1000)]
     sent = 0
     try:
-        stage.send(probe.message("/timescale", ("f", 0.0)))
+        stage.send(harness.message("/timescale", ("f", 0.0)))
         failed = "warning: could not write to the log"
         while sent < len(packets) and not stage.wait_for_output(failed, timeout=0.2):
             paced(stage.send, packets[sent:sent + 20], rate=500)  # about 150 events and answers fill 20 kB
@@ -149,7 +149,7 @@ def test_logmax_splits_the_log_into_whole_logs_that_generate_dataset_reads(tmp_p
     packets = valid_packets(200)
     stage = Stage(tmp_path, "--polyphony", "--logmax", "4kB")
     try:
-        stage.send(probe.message("/timescale", ("f", 0.0)))
+        stage.send(harness.message("/timescale", ("f", 0.0)))
         stage.synth.settimeout(10)
         for packet in packets:
             stage.send(packet.data)

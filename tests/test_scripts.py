@@ -13,12 +13,12 @@ import pytest
 
 from conftest import (LEGACY_DATASET_4D, LEGACY_WEIGHTS_4D_S, ROOT, free_udp_port, leaked_noise,
                       says_what_tensorflow_sees, script_env)
-from imps.dataset import Dataset, load_dataset, save_dataset
-from imps.evaluation import SAMPLING_GRID
-from imps.logs import PerformanceLog
-from imps.model import Sampling
-from imps.probe import Process
-from imps.weights import KERAS2_HARD_SIGMOID, load_weights, store_sampling
+from imps.core.logs import PerformanceLog
+from imps.core.model import Sampling
+from imps.learn.dataset import Dataset, load_dataset, save_dataset
+from imps.learn.evaluation import SAMPLING_GRID
+from harness import Process
+from imps.core.weights import KERAS2_HARD_SIGMOID, load_weights, store_sampling
 from scripts import Server, one_error_line, run_script
 
 T0 = dt.datetime(2024, 3, 5, 7, 8, 9)

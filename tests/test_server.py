@@ -1,4 +1,4 @@
-"""imps.server.PerformanceServer in-process over real UDP on localhost: a python-osc
+"""imps.perform.server.PerformanceServer in-process over real UDP on localhost: a python-osc
 client plays the musician's patch and the osc_receiver fixture plays the synth."""
 
 from __future__ import annotations
@@ -12,15 +12,15 @@ from pathlib import Path
 import pytest
 from pythonosc.udp_client import SimpleUDPClient
 
-from imps.engine import NumpyMDRNN, Predictor
-from imps.logs import PerformanceLog, read_log
-from imps.config import ServerConfig
-from imps.errors import OSCError
-from imps.model import DEFAULT_SAMPLING, SIZES
-from imps.names import log_glob
-from imps.osc import INTERFACE, PREDICTION, TEMPERATURE, TIMESCALE
-from imps.server import PerformanceServer
-from imps.weights import MDRNNWeights
+from imps.core.errors import OSCError
+from imps.core.logs import PerformanceLog, read_log
+from imps.core.model import DEFAULT_SAMPLING, SIZES
+from imps.core.names import log_glob
+from imps.core.weights import MDRNNWeights
+from imps.perform.config import ServerConfig
+from imps.perform.engine import NumpyMDRNN, Predictor
+from imps.perform.osc import INTERFACE, PREDICTION, TEMPERATURE, TIMESCALE
+from imps.perform.server import PerformanceServer
 
 WAIT = 5.0  # seconds: only ever a limit on waiting for something that should happen
 DIMENSION = 3

@@ -1,10 +1,10 @@
-"""imps.tfnoise: TensorFlow's known notices are kept off stderr, everything else reaches it."""
+"""imps.learn.tfnoise: TensorFlow's known notices are kept off stderr, everything else reaches it."""
 
 import subprocess
 import sys
 
 from conftest import leaked_noise
-from imps.tfnoise import is_noise
+from imps.learn.tfnoise import is_noise
 
 # What TensorFlow 2.21 printed on import and first use on a machine with no GPU.
 SEEN = [
@@ -36,7 +36,7 @@ def test_the_known_notices_are_noise_and_real_messages_are_not():
 
 CHILD = """
 import os, sys
-from imps.tfnoise import filter_tensorflow_noise
+from imps.learn.tfnoise import filter_tensorflow_noise
 filter_tensorflow_noise()
 lines = sys.argv[1:]
 for line in lines:
@@ -56,8 +56,8 @@ def test_the_filter_drops_noise_written_to_the_descriptor_and_keeps_the_rest_in_
 
 
 def test_importing_tensorflow_through_the_filter_prints_none_of_its_known_notices():
-    code = "from imps.tfnoise import filter_tensorflow_noise; filter_tensorflow_noise(); import tensorflow as tf; " \
-           "tf.config.list_physical_devices('GPU')"
+    code = "from imps.learn.tfnoise import filter_tensorflow_noise; filter_tensorflow_noise(); " \
+           "import tensorflow as tf; tf.config.list_physical_devices('GPU')"
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
     assert result.returncode == 0, result.stderr
     # Not an empty stderr: with a GPU, TensorFlow says more (the devices it opened), which

@@ -10,17 +10,17 @@ import pytest
 import tensorflow as tf
 
 from conftest import LEGACY_DATASET_4D, says_what_tensorflow_sees
-from imps import keras_model
-from imps.config import TrainConfig
-from imps.corpus import make_corpus
-from imps.dataset import Dataset, collate_logs, load_dataset
-from imps.engine import NumpyMDRNN, Predictor
-from imps.errors import DatasetError, TrainingDiverged, WeightsError
-from imps.model import DEFAULT_SAMPLING, SCALE, SEQ_LEN, model_size
-from imps.names import checkpoint_path, model_name, report_plot_path, weights_path
-from imps.training import (TrainingResult, augmented, devices_line, distribution_strategy, split_windows, train,
-                           window_batches)
-from imps.weights import MDRNNWeights, load_weights
+from imps.core.errors import DatasetError, TrainingDiverged, WeightsError
+from imps.core.model import DEFAULT_SAMPLING, SCALE, SEQ_LEN, model_size
+from imps.core.names import checkpoint_path, model_name, report_plot_path, weights_path
+from imps.core.weights import MDRNNWeights, load_weights
+from imps.learn import keras_model
+from imps.learn.config import TrainConfig
+from imps.learn.corpus import make_corpus
+from imps.learn.dataset import Dataset, collate_logs, load_dataset
+from imps.learn.training import (TrainingResult, augmented, devices_line, distribution_strategy, split_windows, train,
+                                 window_batches)
+from imps.perform.engine import NumpyMDRNN, Predictor
 
 XXS = model_size("xxs")
 
@@ -197,7 +197,7 @@ def test_each_screened_option_reaches_the_training(tmp_path, monkeypatch, option
         augmentations.add(settings)
         return augmented(windows, *settings)
 
-    monkeypatch.setattr("imps.training.augmented", noting_augmented)
+    monkeypatch.setattr("imps.learn.training.augmented", noting_augmented)
     fits = FitsBegun()
     config = replace(TrainConfig(model_size="xxs", epochs=1, batch_size=32, warmup_epochs=1, clipnorm=None),
                      **options)
@@ -602,7 +602,7 @@ def test_fine_tuning_original_weights_keeps_their_keras2_gates(tmp_path):
     train on with those gates, and the file says so, so they perform with them too."""
     from conftest import LEGACY_WEIGHTS_4D_S
 
-    from imps.weights import KERAS2_HARD_SIGMOID
+    from imps.core.weights import KERAS2_HARD_SIGMOID
 
     legacy = load_weights(LEGACY_WEIGHTS_4D_S)
     dataset = load_dataset(LEGACY_DATASET_4D, allow_pickle=True)

@@ -8,14 +8,13 @@ import numpy as np
 import pytest
 
 from conftest import LEGACY_DATASET_4D, LEGACY_MODEL_2D_XS, LEGACY_WEIGHTS_4D_S, ROOT
-from imps.engine import NumpyMDRNN
-from imps.errors import WeightsError, WeightsMismatch
-from imps.model import SIZES, Sampling
-from imps.names import weights_path
-from imps.weights import (DEFAULT_MODELS_DIR, KERAS2_HARD_SIGMOID, SAMPLING_ATTRIBUTES, SIGMOID, SMALL_DATASET_EVENTS,
-                          Choice, MDRNNWeights,
-                          choose_weights, default_weights_file, fine_tuning_start, load_weights,
-                          store_sampling)
+from imps.core.errors import WeightsError, WeightsMismatch
+from imps.core.model import SIZES, Sampling
+from imps.core.names import weights_path
+from imps.core.weights import (DEFAULT_MODELS_DIR, KERAS2_HARD_SIGMOID, SAMPLING_ATTRIBUTES, SIGMOID,
+                               SMALL_DATASET_EVENTS, Choice, MDRNNWeights, choose_weights, default_weights_file,
+                               fine_tuning_start, load_weights, store_sampling)
+from imps.perform.engine import NumpyMDRNN
 
 
 def test_original_weights_only_file_loads_as_size_s():
@@ -194,12 +193,12 @@ def test_the_default_of_the_size_asked_for_comes_first_then_the_smallest(tmp_pat
     assert default_weights_file(4, None, defaults).name == smallest
 
 
-def test_the_default_models_are_found_beside_the_package_from_any_folder(in_tmp_dir):
-    assert DEFAULT_MODELS_DIR == ROOT / "models" / "default"
+def test_the_default_models_are_found_in_the_package_from_any_folder(in_tmp_dir):
+    assert DEFAULT_MODELS_DIR == ROOT / "imps" / "core" / "default_models"
     chosen = choose_weights(9, SIZES["s"])  # models/ is looked for here, in the tmp folder
     assert chosen.choice is Choice.DEFAULT
     assert chosen.looked_for[0] == Path("models/musicMDRNN-dim9-layers2-units64-mixtures5-scale10.weights.h5")
-    assert chosen.path.parent == ROOT / "models" / "default" and chosen.path.name.startswith("musicMDRNN-dim9-")
+    assert chosen.path.parent == DEFAULT_MODELS_DIR and chosen.path.name.startswith("musicMDRNN-dim9-")
 
 
 @pytest.mark.parametrize("dimension", range(2, 10))

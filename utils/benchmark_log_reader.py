@@ -7,7 +7,7 @@
 Writes a procedural corpus (the default 9-d models' own: 100 performances of about
 48 s) into a temporary folder, then collates it two ways:
 
-- imps: imps.dataset.collate_logs, the hand-written reader generate_dataset.py uses;
+- imps: imps.learn.dataset.collate_logs, the hand-written reader generate_dataset.py uses;
 - pandas: read_csv with the C parser (the original IMPS's column layout, bad lines
   skipped), ISO timestamps parsed by to_datetime, interface rows kept, dt by diff.
 
@@ -26,10 +26,10 @@ from pathlib import Path
 
 import numpy as np
 
-from imps import cli
-from imps.corpus import make_corpus
-from imps.dataset import collate_logs
-from imps.names import log_glob
+from imps.core import cli
+from imps.core.names import log_glob
+from imps.learn.corpus import make_corpus
+from imps.learn.dataset import collate_logs
 
 DIMENSION = 9
 

@@ -19,25 +19,22 @@ synth has heard the answer. Two times per event:
 
 from __future__ import annotations
 
+import bootstrap  # noqa: F401  (first: one BLAS thread as the server runs; the harness)
+
 import argparse
 import os
 import socket
 import threading
 import time
 
-for variable in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
-    os.environ.setdefault(variable, "1")  # as predictive_music_model.py runs the engine
+import numpy as np
+from harness import JackServer, VirtualMidiIn, VirtualMidiOut, free_udp_port, message
 
-import numpy as np  # noqa: E402
-
-from imps.config import MidiConfig, ServerConfig  # noqa: E402
-from imps.engine import Predictor, make_network  # noqa: E402
-from imps.interaction import POLYPHONY  # noqa: E402
-from imps.midimap import default_mapping  # noqa: E402
-from imps.model import model_size, resolve_sampling  # noqa: E402
-from imps.osc import TIMESCALE  # noqa: E402
-from imps.probe import JackServer, VirtualMidiIn, VirtualMidiOut, free_udp_port, message  # noqa: E402
-from imps.weights import choose_weights  # noqa: E402
+from imps.perform.config import MidiConfig, ServerConfig
+from imps.perform.interaction import POLYPHONY
+from imps.perform.midimap import default_mapping
+from imps.perform.model_choice import model_to_play
+from imps.perform.osc import TIMESCALE
 
 DIMENSION = 9
 
@@ -47,7 +44,7 @@ def measure(events: int, period: int) -> tuple[np.ndarray, np.ndarray, int, str]
     and the weights that played."""
     jack = JackServer(f"imps-benchmark-{os.getpid()}", period=period)
     os.environ["JACK_DEFAULT_SERVER"], os.environ["JACK_NO_START_SERVER"] = jack.name, "1"
-    from imps.server import PerformanceServer
+    from imps.perform.server import PerformanceServer
 
     heard = threading.Event()
     arrival = [0.0]
@@ -59,14 +56,12 @@ def measure(events: int, period: int) -> tuple[np.ndarray, np.ndarray, int, str]
 
     controller = VirtualMidiOut("controller")
     synth = VirtualMidiIn("synth", on_message)
-    chosen = choose_weights(DIMENSION, model_size("s"))
-    sampling, _ = resolve_sampling(None, None, chosen.weights.sampling)
-    predictor = Predictor(make_network(chosen.weights, "numpy"), sampling.pi_temp, sampling.sigma_temp)
     port = free_udp_port()
     config = ServerConfig(dimension=DIMENSION, mode=POLYPHONY, server_ip="127.0.0.1", server_port=port,
                           client_ip="127.0.0.1", client_port=free_udp_port(),
                           midi=MidiConfig(default_mapping(DIMENSION - 1), "controller", "synth", "jack"))
-    server = PerformanceServer(config, predictor, report=lambda line: None)
+    model = model_to_play(config)
+    server = PerformanceServer(config, model.predictor, report=lambda line: None)
     server.start()
     own, round_trip, unanswered = [], [], 0
     try:
@@ -92,7 +87,7 @@ def measure(events: int, period: int) -> tuple[np.ndarray, np.ndarray, int, str]
         synth.close()
         controller.close()
         jack.stop()
-    return np.array(own), np.array(round_trip), unanswered, chosen.path.name
+    return np.array(own), np.array(round_trip), unanswered, model.chosen.path.name
 
 
 def main():

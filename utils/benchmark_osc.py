@@ -3,7 +3,7 @@
 
     python utils/benchmark_osc.py            # about half a minute
 
-Both servers get the same strict validation (imps.osc.RejectCountingDispatcher), so
+Both servers get the same strict validation (imps.perform.osc.RejectCountingDispatcher), so
 only the receive loop differs: IMPS's thread sleeping in recvfrom() on a socket with
 a 16 MB kernel queue, against python-osc's BlockingOSCUDPServer (socketserver) given
 the same queue. On what matters on stage:
@@ -22,6 +22,8 @@ SimpleUDPClient.send_message, for 8 floats.
 
 from __future__ import annotations
 
+import bootstrap  # noqa: F401  (first: one BLAS thread as the server runs; tests/harness)
+
 import argparse
 import socket
 import threading
@@ -31,10 +33,10 @@ import numpy as np
 from pythonosc.osc_server import BlockingOSCUDPServer
 from pythonosc.udp_client import SimpleUDPClient
 
-from imps import probe
-from imps.osc import (INTERFACE, RECEIVE_BUFFER_BYTES, BadArguments, OSCServer, PredictionSender, RateLimitedWarner,
-                      RejectCountingDispatcher, enlarge_receive_buffer, parse_values)
-from imps.probe import free_udp_port, paced
+import harness
+from imps.perform.osc import (INTERFACE, RECEIVE_BUFFER_BYTES, BadArguments, OSCServer, PredictionSender,
+                              RateLimitedWarner, RejectCountingDispatcher, enlarge_receive_buffer, parse_values)
+from harness import free_udp_port, paced
 
 N_VALUES = 8
 
@@ -107,14 +109,14 @@ def measure(loop_class) -> dict:
 
     counted = Counted()
     loop = loop_class(counted)
-    packets = probe.packets(10_000, N_VALUES, seed=7)
+    packets = harness.packets(10_000, N_VALUES, seed=7)
     valid = sum(1 for p in packets if p.valid_values is not None)
     paced(lambda data: sender.sendto(data, ("127.0.0.1", loop.port)), [p.data for p in packets], 5000)
     settle(counted, valid)
     row["fuzz"] = f"{counted.handled:,} of {valid:,}, {'up' if loop.serving else 'DOWN'}"
 
     counted.handled = 0
-    sent = probe.flood(loop.port, N_VALUES, rate=20_000, seconds=5)
+    sent = harness.flood(loop.port, N_VALUES, rate=20_000, seconds=5)
     settle(counted, sent)
     row["flood"] = f"{counted.handled:,} of {sent:,}"
 

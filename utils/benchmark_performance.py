@@ -16,21 +16,23 @@
 
 from __future__ import annotations
 
+import bootstrap  # noqa: F401  (first: one BLAS thread as the server runs; tests/harness)
+
 import argparse
 import os
 import re
 import time
 from pathlib import Path
 
-for variable in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
-    os.environ.setdefault(variable, "1")  # as predictive_music_model.py runs the engine
 
-import numpy as np  # noqa: E402
+import numpy as np
 
-from imps.engine import KerasMDRNN, Mixture, NumpyMDRNN, Predictor, sample  # noqa: E402
-from imps.probe import SERVER_SCRIPT, ServerProcess, free_udp_port  # noqa: E402
-from imps.model import DEFAULT_SAMPLING, SIZES  # noqa: E402
-from imps.weights import MDRNNWeights  # noqa: E402
+from imps.core.model import Mixture, sample
+from imps.learn.keras_model import KerasMDRNN
+from imps.perform.engine import NumpyMDRNN, Predictor
+from harness import SERVER_SCRIPT, ServerProcess, free_udp_port
+from imps.core.model import DEFAULT_SAMPLING, SIZES
+from imps.core.weights import MDRNNWeights
 
 DIMENSION = 9
 
@@ -136,7 +138,7 @@ def bench_sampler(reps: int) -> None:
     mixture = Mixture(rng.random((5, DIMENSION)), rng.random((5, DIMENSION)) + 0.1, rng.random(5))
     params = np.concatenate([mixture.mus.ravel(), mixture.sigmas.ravel(), mixture.pi_logits])
     draws = {
-        "imps.engine.sample": lambda: sample(mixture, DEFAULT_SAMPLING.pi_temp, DEFAULT_SAMPLING.sigma_temp, rng),
+        "imps.core.model.sample": lambda: sample(mixture, DEFAULT_SAMPLING.pi_temp, DEFAULT_SAMPLING.sigma_temp, rng),
         "keras_mdn_layer.sample_from_output": lambda: keras_mdn_layer.sample_from_output(
             params, DIMENSION, 5, temp=DEFAULT_SAMPLING.pi_temp, sigma_temp=DEFAULT_SAMPLING.sigma_temp),
     }

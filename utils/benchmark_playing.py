@@ -19,7 +19,7 @@ end as the trainer does; runs go --jobs at a time, each in its own process on on
 thread, so a run's minutes are one core's. Each keeps its weights in --out.
 
 report: for every weights file in --out, on the held-out performances: the loss (the
-trainer's val_loss on their windows), and the style distance (imps/evaluation.py) of a
+trainer's val_loss on their windows), and the style distance (imps/learn/evaluation.py) of a
 solo and of answers to their phrases, at IMPS's default sampling, at the sampling the
 trainer stored, and at the best of the 36 pairs for each (what sampling alone could
 reach); then the rows a musician hears most, at the stored sampling.
@@ -31,28 +31,28 @@ the moves it fails to make.
 
 from __future__ import annotations
 
+import bootstrap  # noqa: F401  (first: one BLAS thread as the server runs; tests/harness)
+
+import argparse
+import json
 import os
+import shutil
+import subprocess
+import sys
+import tempfile
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import replace
+from pathlib import Path
 
-for variable in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS", "TF_NUM_INTRAOP_THREADS",
-                 "TF_NUM_INTEROP_THREADS"):
-    os.environ.setdefault(variable, "1")  # one core a run
+import numpy as np
+from harness import FIXTURES
 
-import argparse  # noqa: E402
-import json  # noqa: E402
-import shutil  # noqa: E402
-import subprocess  # noqa: E402
-import sys  # noqa: E402
-import tempfile  # noqa: E402
-from concurrent.futures import ThreadPoolExecutor  # noqa: E402
-from dataclasses import replace  # noqa: E402
-from pathlib import Path  # noqa: E402
+from imps.core.model import DEFAULT_SAMPLING, SIZES, Sampling
+from imps.learn.dataset import Dataset, load_dataset
 
-import numpy as np  # noqa: E402
-
-from imps.dataset import Dataset, load_dataset  # noqa: E402
-from imps.model import DEFAULT_SAMPLING, SIZES, Sampling  # noqa: E402
-
-FIXTURES = Path(__file__).resolve().parent.parent / "tests" / "fixtures"
+# One core a run: TensorFlow's thread pools as well as BLAS (read when TensorFlow loads).
+for variable in ("TF_NUM_INTRAOP_THREADS", "TF_NUM_INTEROP_THREADS"):
+    os.environ.setdefault(variable, "1")
 # Each real dataset, and how many of its last performances are held out whole.
 DATASETS = {
     "4d": (FIXTURES / "training-dataset-4d.npz", 4),  # 4,671 events, as utils/benchmark_training.py budgets
@@ -63,7 +63,7 @@ ORIGINAL_4D = FIXTURES / "musicMDRNN-dim4-layers2-units64-mixtures5-scale10.h5"
 # What each approach changes in TrainConfig ("imps": the trainer's defaults).
 APPROACHES: dict[str, dict] = {
     "imps": {},
-    "pervalue": {"per_value": True},  # a mixture for each value (imps/model.py)
+    "pervalue": {"per_value": True},  # a mixture for each value (imps/core/model.py)
 }
 
 ROWS_SHOWN = ("controls changed per event", "range a control covers per gesture", "gesture length (s)")
@@ -78,8 +78,8 @@ def split(name: str) -> tuple[Dataset, Dataset]:
 
 def train_run(data: str, approach: str, size: str, seed: int, minutes: float, out: Path) -> dict:
     """One training run in this process; its weights go to `out`."""
-    from imps.config import TrainConfig
-    from imps.training import train
+    from imps.learn.config import TrainConfig
+    from imps.learn.training import train
 
     training, _ = split(data)
     config = replace(TrainConfig(model_size=size, minutes=minutes), **APPROACHES[approach])
@@ -123,8 +123,8 @@ def bench_train(args) -> None:
 def played(weights, heldout: Dataset, sampling: Sampling, seed: int = 0):
     """The solo's and the answers' styles beside the held-out performances, at one
     sampling (every held-out performance is held out: validation_fraction 1)."""
-    from imps.engine import NumpyMDRNN
-    from imps.evaluation import answer_phrases, heldout_phrases, solo_style
+    from imps.perform.engine import NumpyMDRNN
+    from imps.learn.evaluation import answer_phrases, heldout_phrases, solo_style
 
     network = NumpyMDRNN(weights)
     solo, _ = solo_style(network, sampling, heldout.performances(), seed)
@@ -140,8 +140,8 @@ def median(style, row: str) -> float | None:
 
 def report_one(path: Path, data: str) -> dict:
     """The held-out figures of one weights file."""
-    from imps.evaluation import SAMPLING_GRID, heldout_losses
-    from imps.weights import load_weights
+    from imps.learn.evaluation import SAMPLING_GRID, heldout_losses
+    from imps.core.weights import load_weights
 
     weights = load_weights(path)
     _, heldout = split(data)
@@ -161,8 +161,8 @@ def report_one(path: Path, data: str) -> dict:
 def teacher_forced(weights, heldout: Dataset) -> dict:
     """Fed the players' own held-out events: how far the most likely component's mean
     moves the controls the player moved next, and the controls the player held."""
-    from imps.engine import NumpyMDRNN
-    from imps.evaluation import CHANGE
+    from imps.perform.engine import NumpyMDRNN
+    from imps.learn.evaluation import CHANGE
 
     network = NumpyMDRNN(weights)
     moved_by_player, moved_by_model, same_direction, held_off = [], [], [], []
@@ -184,7 +184,7 @@ def teacher_forced(weights, heldout: Dataset) -> dict:
 
 def bench_diagnose(args) -> None:
     """Teacher-forced against free-running, for each of --models."""
-    from imps.weights import load_weights
+    from imps.core.weights import load_weights
 
     print("| model | data | fed the player's events: the player's move / the model's / same direction / off on "
           "held controls | playing on its own at the stored sampling: move per event / range per gesture "
@@ -206,8 +206,8 @@ def bench_diagnose(args) -> None:
 def bench_split(args) -> None:
     """Write each dataset's training performances as training-dataset-{D}d.npz in --out,
     for the trainer (utils/make_default_models.sh)."""
-    from imps.dataset import save_dataset
-    from imps.names import dataset_path
+    from imps.learn.dataset import save_dataset
+    from imps.core.names import dataset_path
 
     for data in args.data:
         training, heldout = split(data)
@@ -223,7 +223,7 @@ def bench_report(args) -> None:
         jobs.insert(0, {"weights": str(ORIGINAL_4D), "data": "4d", "approach": "original author's", "size": "s",
                         "seed": "-", "minutes": "overnight"})
     for path in args.models:
-        from imps.weights import describe, load_weights
+        from imps.core.weights import describe, load_weights
 
         config = load_weights(path).config
         jobs.append({"weights": str(path), "data": f"{config.dimension}d", "approach": path.name, "size": "",

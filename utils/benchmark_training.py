@@ -24,13 +24,15 @@ last HELDOUT performances are held out whole and never trained on. Each approach
 trains on the rest for a fixed time; every CHECK_SECONDS of training (the clock
 paused meanwhile) its weights are scored on the held-out performances. The table
 gives the best held-out loss reached within each budget (median and worst over the
-seeds) and the style distance (imps/evaluation.py) of those weights playing a solo
+seeds) and the style distance (imps/learn/evaluation.py) of those weights playing a solo
 beside the dataset. Runs go JOBS at a time, each in its own process on one CPU thread,
 so the budgets are one core's time. With --epochs, a run also stops after that many
 epochs, and a second table gives the best held-out loss it reached and when.
 """
 
 from __future__ import annotations
+
+import bootstrap  # noqa: F401  (first: one BLAS thread as the server runs; tests/harness)
 
 import argparse
 import json
@@ -44,17 +46,17 @@ from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
+from harness import FIXTURES
 
 import keras
 
-from imps import keras_model
-from imps.config import TrainConfig
-from imps.dataset import Dataset, load_dataset
-from imps.model import SCALE, SEQ_LEN, SIZES
-from imps.training import train
+from imps.core.model import SCALE, SEQ_LEN, SIZES
+from imps.learn import keras_model
+from imps.learn.config import TrainConfig
+from imps.learn.dataset import Dataset, load_dataset
+from imps.learn.training import train
 
 # Real datasets from the original IMPS, kept with the tests (tests/fixtures/README.md).
-FIXTURES = Path(__file__).resolve().parent.parent / "tests" / "fixtures"
 FIXTURE = FIXTURES / "training-dataset-4d-12ksmall.npz"
 FULL = FIXTURES / "training-dataset-4d.npz"
 HELDOUT = 4  # performances at the end of the full dataset, never trained on
@@ -173,7 +175,7 @@ class Budget(keras.callbacks.Callback):
         import tensorflow as tf
 
         import keras_mdn_layer as mdn
-        from imps.training import window_batches
+        from imps.learn.training import window_batches
 
         self.seconds = seconds
         self.budgets = budgets
@@ -250,9 +252,9 @@ def budget_run(approach: str, size_name: str, seed: int, seconds: float, events:
     style of its best weights within each budget, a solo beside the held-out performances."""
     import tensorflow as tf
 
-    from imps.evaluation import compare_style, continue_playing, SOLO_EVENTS
-    from imps.engine import NumpyMDRNN, Predictor
-    from imps.weights import default_weights_file, load_weights
+    from imps.learn.evaluation import compare_style, continue_playing, SOLO_EVENTS
+    from imps.perform.engine import NumpyMDRNN, Predictor
+    from imps.core.weights import default_weights_file, load_weights
 
     tf.config.threading.set_intra_op_parallelism_threads(1)
     tf.config.threading.set_inter_op_parallelism_threads(1)
@@ -399,7 +401,7 @@ def memory_child(how: str, events: int) -> None:
     else:
         import tensorflow as tf
 
-        from imps.training import split_windows, window_batches
+        from imps.learn.training import split_windows, window_batches
 
         train_starts, _ = split_windows(dataset.window_starts(), TrainConfig.validation_fraction)
         data = window_batches(tf.constant(dataset.events * np.float32(SCALE)), train_starts, 64, shuffle=True,

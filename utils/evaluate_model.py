@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""How well a model plays, on one screen and in one picture (imps/evaluation.py says
+"""How well a model plays, on one screen and in one picture (imps/learn/evaluation.py says
 how each figure is made).
 
     python utils/evaluate_model.py models/musicMDRNN-dim9-layers2-units32-mixtures5-scale10.weights.h5 \\
@@ -9,18 +9,17 @@ how each figure is made).
 
 from __future__ import annotations
 
-import os
+import bootstrap  # noqa: F401  (first: one BLAS thread as the server runs; tests/harness)
 
-for variable in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
-    os.environ.setdefault(variable, "1")  # as predictive_music_model.py runs the engine
 
-import time  # noqa: E402
-from pathlib import Path  # noqa: E402
 
-import numpy as np  # noqa: E402
+import time
+from pathlib import Path
 
-from imps import cli  # noqa: E402
-from imps.evaluation import SHARE_ROW, SOLO_EVENTS, Style  # noqa: E402
+import numpy as np
+
+from imps.core import cli
+from imps.learn.evaluation import SHARE_ROW, SOLO_EVENTS, Style
 
 
 def parse_args(argv=None):
@@ -75,13 +74,13 @@ def style_table(style: Style) -> str:
 
 def main(argv=None):
     args = parse_args(argv)
-    from imps.dataset import load_dataset
-    from imps.evaluation import choice_line, choose_sampling, evaluate
-    from imps.names import report_plot_path
-    from imps.model import resolve_sampling
-    from imps.plots import plot_evaluation
-    from imps.tfnoise import filter_tensorflow_noise
-    from imps.weights import describe, load_weights, store_sampling
+    from imps.learn.dataset import load_dataset
+    from imps.learn.evaluation import choice_line, choose_sampling, evaluate
+    from imps.core.names import report_plot_path
+    from imps.core.model import resolve_sampling
+    from imps.learn.plots import plot_evaluation
+    from imps.learn.tfnoise import filter_tensorflow_noise
+    from imps.core.weights import describe, load_weights, store_sampling
 
     began = time.perf_counter()
     weights = load_weights(args.weights)

@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""A corpus of procedural fader performances, written as real IMPS logs (imps/corpus.py
+"""A corpus of procedural fader performances, written as real IMPS logs (imps/learn/corpus.py
 says how the made-up performers play).
 
     python utils/make_corpus.py --dimension=9 --performances 40 --minutes 3 --out corpus/9d --seed 1
@@ -10,9 +10,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from imps import cli
-from imps.corpus import make_corpus
-from imps.names import log_glob
+from imps.core import cli
+from imps.core.names import log_glob
+from imps.learn.corpus import make_corpus
 
 
 def parse_args(argv=None):

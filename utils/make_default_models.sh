@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# Remake the default models in models/default/, which predictive_music_model.py plays when the
-# musician has no weights of their own for the dimension (see imps/weights.py, choose_weights).
+# Remake the default models in imps/core/default_models/, which predictive_music_model.py plays when the
+# musician has no weights of their own for the dimension (see imps/core/weights.py, choose_weights).
 #
 # Dimensions 4 and 9 learn from people for REAL_MINUTES at size xs: the original IMPS's real
 # datasets in tests/fixtures/ (a 3-control and an 8-control interface), their last
@@ -17,7 +17,7 @@
 #   WORK=/tmp/defaults utils/make_default_models.sh   # keep the corpora, datasets, plots and reports there
 #
 # Training runs inside $WORK, so its models/ and logs/tensorboard/ are written there,
-# not into this project's; only the final weights are copied into models/default/.
+# not into this project's; only the final weights are copied into imps/core/default_models/.
 # Corpora and training are seeded: a remade model is the same but for the last digits
 # that TensorFlow's arithmetic may round differently on another machine.
 set -euo pipefail
@@ -25,7 +25,7 @@ set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 PYTHON="${PYTHON:-$ROOT/.venv/bin/python}"
 WORK="${WORK:-$(mktemp -d "${TMPDIR:-/tmp}/imps-defaults.XXXXXX")}"
-# Dimension 7 is not among them: the model in models/default/ for it comes from an
+# Dimension 7 is not among them: the model in imps/core/default_models/ for it comes from an
 # earlier, unseeded run, kept because this recipe's reached a worse held-out loss (-6.38
 # in 16 epochs against -7.54; README: The default models now). DIMENSIONS="7" makes it anyway.
 DIMENSIONS="${DIMENSIONS:-2 3 4 5 6 8 9}"
@@ -52,7 +52,7 @@ BATCH="${BATCH:-32}"                 # smaller batches: more updates in the same
 # -2.25 against -2.60 for dimension 3).
 CLIPNORM="${CLIPNORM:-0}"
 
-mkdir -p "$ROOT/models/default" "$WORK/procedural" "$WORK/people"
+mkdir -p "$ROOT/imps/core/default_models" "$WORK/procedural" "$WORK/people"
 echo "working in $WORK"
 for D in $DIMENSIONS; do
     began=$SECONDS
@@ -84,13 +84,13 @@ for D in $DIMENSIONS; do
             --seed "$SEED" $REAL_FLAGS) 2>&1 | tee "$WORK/people-${D}d.txt"
         model="$WORK/people/models/$name"
         "$PYTHON" "$ROOT/utils/benchmark_playing.py" report --data "${D}d" --out "$WORK/none" \
-            --models "$model" "$ROOT/models/default/$name" 2>/dev/null | tee "$WORK/report-${D}d.txt"
+            --models "$model" "$ROOT/imps/core/default_models/$name" 2>/dev/null | tee "$WORK/report-${D}d.txt"
     else
         "$PYTHON" "$ROOT/utils/evaluate_model.py" "$model" "$WORK/procedural/datasets/training-dataset-${D}d.npz" \
             --output "$WORK/report-${D}d.png" 2>&1 | tee "$WORK/report-${D}d.txt"
     fi
-    cp "$model" "$ROOT/models/default/.$name.tmp"
-    chmod 644 "$ROOT/models/default/.$name.tmp"
-    mv "$ROOT/models/default/.$name.tmp" "$ROOT/models/default/$name"
-    echo "models/default/$name: $(du -k "$ROOT/models/default/$name" | cut -f1) KB, $((SECONDS - began)) s"
+    cp "$model" "$ROOT/imps/core/default_models/.$name.tmp"
+    chmod 644 "$ROOT/imps/core/default_models/.$name.tmp"
+    mv "$ROOT/imps/core/default_models/.$name.tmp" "$ROOT/imps/core/default_models/$name"
+    echo "imps/core/default_models/$name: $(du -k "$ROOT/imps/core/default_models/$name" | cut -f1) KB, $((SECONDS - began)) s"
 done

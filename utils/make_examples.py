@@ -19,6 +19,8 @@ The performance runs in real time through the server, so each run differs a litt
 
 from __future__ import annotations
 
+import bootstrap  # noqa: F401  (first: one BLAS thread as the server runs; tests/harness)
+
 import shutil
 import socket
 import tempfile
@@ -27,11 +29,10 @@ from pathlib import Path
 
 import numpy as np
 
-from imps import cli
-from imps.names import LOGS_DIR, log_glob
-from imps.probe import ServerProcess, free_udp_port
+from imps.core import cli
+from imps.core.names import LOGS_DIR, log_glob
+from harness import ROOT, ServerProcess, free_udp_port
 
-ROOT = Path(__file__).resolve().parent.parent
 
 DIMENSION = 9
 ROOM = 4.5  # seconds the musician leaves after a phrase: the model answers after 2 s of quiet
@@ -54,7 +55,7 @@ def parse_args(argv=None):
 def musician(seed: int, seconds: float) -> list[tuple[float, np.ndarray]]:
     """A procedural performer's events, with room for an answer after each phrase:
     every pause longer than a second becomes ROOM seconds."""
-    from imps import corpus
+    from imps.learn import corpus
 
     performer = corpus.make_performer(np.random.default_rng((seed, 0, 0)), DIMENSION - 1)
     events = corpus.perform(seed, 0, performer, DIMENSION - 1, seconds * 3)
@@ -99,9 +100,9 @@ def perform(events: list[tuple[float, np.ndarray]], folder: Path) -> tuple[Path,
 
 def main(argv=None):
     args = parse_args(argv)
-    from imps import corpus
-    from imps.dataset import collate_logs
-    from imps.plots import plot_dataset, plot_log
+    from imps.learn import corpus
+    from imps.learn.dataset import collate_logs
+    from imps.learn.plots import plot_dataset, plot_log
 
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)

@@ -10,10 +10,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from imps import cli
-from imps.dataset import load_dataset
-from imps.names import DATASETS_DIR, dataset_path
-from imps.plots import DPI, PlotError, plot_dataset
+from imps.core import cli
+from imps.core.names import DATASETS_DIR, dataset_path
+from imps.learn.dataset import load_dataset
+from imps.learn.plots import DPI, PlotError, plot_dataset
 
 
 def parse_args(argv=None):

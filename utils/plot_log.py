@@ -10,8 +10,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from imps import cli
-from imps.plots import DPI, HOLD, PlotError, plot_log
+from imps.core import cli
+from imps.learn.plots import DPI, HOLD, PlotError, plot_log
 
 
 def parse_args(argv=None):

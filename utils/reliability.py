@@ -24,6 +24,8 @@ Each runs predictive_music_model.py as a separate process, as on stage.
 
 from __future__ import annotations
 
+import bootstrap  # noqa: F401  (first: one BLAS thread as the server runs; tests/harness)
+
 import argparse
 import os
 import re
@@ -38,16 +40,15 @@ from pathlib import Path
 
 import numpy as np
 
-from imps import probe
-from imps.logs import read_log
-from imps.probe import Stage, paced
+import harness
+from imps.core.logs import read_log
+from harness import ROOT, Stage, paced
 
-ROOT = Path(__file__).resolve().parent.parent
 DIMENSION = 9
 
 
 def fuzz(count: int, rate: float) -> None:
-    packets = probe.packets(count, DIMENSION - 1, seed=7)
+    packets = harness.packets(count, DIMENSION - 1, seed=7)
     valid = [p.valid_values for p in packets if p.valid_values is not None]
     with tempfile.TemporaryDirectory() as folder:
         stage = Stage(Path(folder), "--polyphony")
@@ -69,16 +70,16 @@ def fuzz(count: int, rate: float) -> None:
 def flood(rate: float, seconds: float) -> None:
     with tempfile.TemporaryDirectory() as folder:
         stage = Stage(Path(folder), "--polyphony")
-        paced(stage.send, [probe.valid_interface(np.random.default_rng(i), DIMENSION - 1).data
+        paced(stage.send, [harness.valid_interface(np.random.default_rng(i), DIMENSION - 1).data
                            for i in range(200)], 1000)  # warm up
         stage.wait_for_lines(200)
         before = stage.memory_mb()
-        sent = probe.flood(stage.port, DIMENSION - 1, rate, seconds)
+        sent = harness.flood(stage.port, DIMENSION - 1, rate, seconds)
         stage.wait_for_lines(200 + sent, timeout=60)
         after = stage.memory_mb()
         peak = stage.memory_mb("VmHWM")
         time.sleep(2.0)  # let predictions from the flood fall due
-        stage.send(probe.message("/timescale", ("f", 0.0)))  # the answer's own dt must not count
+        stage.send(harness.message("/timescale", ("f", 0.0)))  # the answer's own dt must not count
         time.sleep(0.2)
         stage.synth.settimeout(0.2)
         try:
@@ -88,7 +89,7 @@ def flood(rate: float, seconds: float) -> None:
             pass
         stage.synth.settimeout(5)
         began = time.perf_counter()
-        stage.send(probe.valid_interface(np.random.default_rng(0), DIMENSION - 1).data)
+        stage.send(harness.valid_interface(np.random.default_rng(0), DIMENSION - 1).data)
         stage.synth.recv(4096)
         answer_ms = (time.perf_counter() - began) * 1000
         code, _ = stage.stop_timed()
@@ -106,7 +107,7 @@ def flood(rate: float, seconds: float) -> None:
 def crash(messages: int) -> None:
     with tempfile.TemporaryDirectory() as folder:
         stage = Stage(Path(folder), "--only")
-        packets = [probe.valid_interface(np.random.default_rng(i), DIMENSION - 1).data for i in range(messages)]
+        packets = [harness.valid_interface(np.random.default_rng(i), DIMENSION - 1).data for i in range(messages)]
         sending = threading.Thread(target=paced, args=(stage.send, packets, 2000))
         sending.start()
         stage.wait_for_lines(messages // 2)
@@ -134,7 +135,7 @@ def stop() -> None:
     for sig in (signal.SIGINT, signal.SIGTERM):
         with tempfile.TemporaryDirectory() as folder:
             stage = Stage(Path(folder), "--polyphony")
-            packets = [probe.valid_interface(np.random.default_rng(i), DIMENSION - 1).data for i in range(200)]
+            packets = [harness.valid_interface(np.random.default_rng(i), DIMENSION - 1).data for i in range(200)]
             paced(stage.send, packets, 200)
             code, seconds = stage.stop_timed(sig)
             whole = stage.log.read_bytes().endswith(b"\n")
@@ -151,7 +152,7 @@ def soak(minutes: float) -> None:
     warmup = min(60.0, seconds / 3)
     window = min(600.0, seconds / 3)
     with tempfile.TemporaryDirectory() as folder:
-        result = probe.soak(Path(folder), seconds, warmup, window)
+        result = harness.soak(Path(folder), seconds, warmup, window)
         dataset = subprocess.run([sys.executable, str(ROOT / "generate_dataset.py"), "-d", str(DIMENSION)],
                                  cwd=folder, capture_output=True, text=True)
         logged = {name: read_log(stage.log, DIMENSION - 1) for name, stage in result.stages.items()}

@@ -37,7 +37,7 @@ scaled event for the first layer, the layer below's h_t otherwise):
     control of eight at a time, up or down, that is sixteen, and five components can
     only stand for them by their average: every control moving a little.
 
-imps/engine.py computes these in numpy, one step at a time; imps/keras_model.py builds
+imps/perform/engine.py computes these in numpy, one step at a time; imps/learn/keras_model.py builds
 the same network in Keras for training, from the same ModelConfig.
 
 Which temperatures a model plays at, written here once: a temperature the musician
@@ -50,10 +50,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+import numpy as np
+
 N_MIXTURES = 5
 SCALE = 10.0  # events are multiplied by this going in, in training and performance alike
 SEQ_LEN = 50  # training window length in events
 MIN_DIMENSION = 2  # one interface value and dt
+DEFAULT_DIMENSION = MIN_DIMENSION  # the scripts' --dimension when none is given: the smallest model
 SIGMA_EPSILON = 1e-7  # keras-mdn-layer adds keras.backend.epsilon() to ELU + 1
 
 
@@ -136,3 +139,46 @@ def model_size(name: str) -> ModelSize:
         return SIZES[name]
     except KeyError:
         raise ValueError(f"unknown model size {name!r}: choose one of {', '.join(SIZES)}") from None
+
+
+@dataclass
+class Mixture:
+    mus: np.ndarray  # (n_mixtures, dimension)
+    sigmas: np.ndarray  # (n_mixtures, dimension)
+    pi_logits: np.ndarray  # (n_mixtures,), or (n_mixtures, dimension) with a mixture for each value
+
+
+def sample(mixture: Mixture, pi_temp: float, sigma_temp: float, rng: np.random.Generator) -> np.ndarray:
+    """Draw one event: a component from softmax(pi_logits / pi_temp), then a normal
+    around its means whose variance is scaled by sigma_temp (as IMPS and
+    keras-mdn-layer define the temperatures). Zero temperatures give the most likely
+    component and its mean. With a mixture for each value, each value draws its own."""
+    logits = mixture.pi_logits
+    if logits.ndim == 2:
+        return _sample_each_value(mixture, pi_temp, sigma_temp, rng)
+    if pi_temp > 0:
+        weights = np.exp((logits - logits.max()) / pi_temp)
+        cumulative = np.cumsum(weights)
+        component = min(int(np.searchsorted(cumulative, rng.random() * cumulative[-1], side="right")),
+                        len(logits) - 1)
+    else:
+        component = int(np.argmax(logits))
+    mean = mixture.mus[component]
+    if sigma_temp <= 0:
+        return mean.copy()
+    return mean + mixture.sigmas[component] * np.sqrt(sigma_temp) * rng.standard_normal(mean.shape[0])
+
+
+def _sample_each_value(mixture: Mixture, pi_temp: float, sigma_temp: float, rng: np.random.Generator) -> np.ndarray:
+    logits = mixture.pi_logits  # (n_mixtures, dimension)
+    columns = np.arange(logits.shape[1])
+    if pi_temp > 0:
+        cumulative = np.cumsum(np.exp((logits - logits.max(axis=0)) / pi_temp), axis=0)
+        draws = rng.random(logits.shape[1]) * cumulative[-1]
+        components = np.minimum((cumulative <= draws).sum(axis=0), logits.shape[0] - 1)
+    else:
+        components = np.argmax(logits, axis=0)
+    mean = mixture.mus[components, columns]
+    if sigma_temp <= 0:
+        return mean.copy()
+    return mean + mixture.sigmas[components, columns] * np.sqrt(sigma_temp) * rng.standard_normal(mean.shape[0])

@@ -1,7 +1,7 @@
 """What can go wrong that a musician can put right.
 
 Each error carries what happened in fields, and says it in a sentence that names no
-flag and no script: the package does not know the command line. imps/cli.py adds how
+flag and no script: the package does not know the command line. imps/core/cli.py adds how
 to put it right in the scripts' own terms (cli.explain).
 """
 

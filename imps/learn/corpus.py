@@ -36,9 +36,9 @@ from pathlib import Path
 
 import numpy as np
 
-from .logs import PerformanceLog
-from .errors import FilesExist
-from .names import TIMESTAMP_FORMAT, log_name
+from ..core.errors import FilesExist
+from ..core.logs import PerformanceLog
+from ..core.names import TIMESTAMP_FORMAT, log_name
 
 MIN_INTERVAL, MAX_INTERVAL = 0.010, 0.060  # seconds between controller events while moving
 GESTURE_GAP = (0.3, 1.0)  # seconds of rest between gestures in a phrase

@@ -23,8 +23,8 @@ import time
 from collections import Counter
 from typing import Callable, Iterator, Sequence
 
+from ..core.errors import MidiPortNotFound, MidiUnavailable
 from .config import MidiConfig
-from .errors import MidiPortNotFound, MidiUnavailable
 from .midimap import CONTROL_CHANGE, NOTE_ON, PITCH_BEND, Control
 
 try:

@@ -20,6 +20,7 @@ import json
 from contextlib import contextmanager
 from dataclasses import dataclass
 from enum import Enum
+from importlib import resources
 from pathlib import Path
 from typing import Iterator
 
@@ -38,11 +39,11 @@ GATE_ATTRIBUTE = "imps_gate_activation"  # on our weights files when the gates a
 SAMPLING_ATTRIBUTES = {"pi_temp": "imps_pi_temp", "sigma_temp": "imps_sigma_temp"}
 
 
-# Models that come with IMPS, one per dimension (utils/make_default_models.sh): found beside
-# the package, wherever the musician runs from.
-DEFAULT_MODELS_DIR = Path(__file__).resolve().parent.parent / "models" / "default"
+# Models that come with IMPS, one per dimension (utils/make_default_models.sh): package
+# data, so found wherever the musician runs from and however IMPS was installed.
+DEFAULT_MODELS_DIR = Path(str(resources.files(__package__) / "default_models"))
 # What each default model learned from, where people's playing taught it; the others
-# learned from procedural performances (imps/corpus.py).
+# learned from procedural performances (imps/learn/corpus.py).
 DEFAULT_MODEL_SOURCES = {
     4: "people playing a 3-control interface (the original IMPS's 4-d dataset)",
     9: "people playing an 8-control interface (the original IMPS's 9-d dataset)",
@@ -94,7 +95,7 @@ class MDRNNWeights:
 
     @property
     def per_value(self) -> bool:
-        """Whether each value has a mixture of its own (imps/model.py): K logits for each."""
+        """Whether each value has a mixture of its own (imps/core/model.py): K logits for each."""
         return self.pis.bias.shape[0] != self.n_mixtures
 
     @property

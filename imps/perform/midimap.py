@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Sequence
 
-from .errors import MidiMappingError
+from ..core.errors import MidiMappingError
 
 CONTROL_CHANGE = "control_change"
 NOTE_ON = "note_on"

@@ -17,14 +17,15 @@ from pathlib import Path
 
 import numpy as np
 
+from ..core.errors import DatasetTooShort
+from ..core.model import Sampling
+from ..core.names import report_plot_path
+from ..core.weights import MDRNNWeights, load_weights, store_sampling
+from ..perform.config import ServerConfig
+from ..perform.engine import NumpyMDRNN, Predictor
+from ..perform.interaction import as_played
 from .config import TrainConfig
 from .dataset import Dataset
-from .engine import NumpyMDRNN, Predictor
-from .errors import DatasetTooShort
-from .interaction import MIN_DT
-from .model import Sampling
-from .names import report_plot_path
-from .weights import MDRNNWeights, load_weights, store_sampling
 
 CHANGE = 1 / 127  # a control changes when it moves by more than this
 REST = 0.5  # seconds: a gap this long or longer is a rest
@@ -132,11 +133,6 @@ def compare_style(dataset_performances: list[np.ndarray], model_performances: li
     return Style([StyleRow(name, ours[name], theirs[name]) for name in STYLE_ROWS])
 
 
-def as_played(prediction: np.ndarray) -> np.ndarray:
-    """A predicted event as the player sends it and the model hears it back."""
-    return np.concatenate([[max(float(prediction[0]), MIN_DT)], np.clip(prediction[1:], 0.0, 1.0)])
-
-
 def continue_playing(predictor: Predictor, fed: np.ndarray, count: int) -> np.ndarray:
     """Feed `fed` (rows [dt, x1, ...]) to the predictor, then let it play `count` events
     on from its own output, as a response does on stage."""
@@ -146,7 +142,7 @@ def continue_playing(predictor: Predictor, fed: np.ndarray, count: int) -> np.nd
         prediction = predictor.predict(event)
     played = []
     for _ in range(count):
-        event = as_played(prediction)
+        event = as_played(prediction, ServerConfig.max_wait)  # as the server plays it by default
         played.append(event)
         prediction = predictor.predict(event)
     return np.array(played).reshape(count, len(fed[0]))

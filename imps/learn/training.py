@@ -33,15 +33,15 @@ import keras
 import numpy as np
 import tensorflow as tf
 
+from ..core.errors import TrainingDiverged
+from ..core.model import model_size
+from ..core.names import LOGS_DIR, MODELS_DIR, checkpoint_path, loss_plot_path, model_name, weights_path
+from ..core.weights import SIGMOID, MDRNNWeights
 from . import keras_model
 from .config import STRATEGIES, TrainConfig, epochs_text
 from .dataset import Dataset
-from .errors import TrainingDiverged
 from .evaluation import SamplingChoice, choose_and_store
-from .model import model_size
-from .names import LOGS_DIR, MODELS_DIR, checkpoint_path, loss_plot_path, model_name, weights_path
 from .plots import plot_losses
-from .weights import SIGMOID, MDRNNWeights
 
 
 def split_windows(starts: np.ndarray, validation_fraction: float):

@@ -5,7 +5,8 @@ good and bad (random and malformed packets mixed with valid /interface messages)
 show that the server survives whatever arrives; two servers playing for a long while
 (soak); and, for MIDI, a JACK server of its own with a controller's and a synth's ports.
 
-Used by the benchmark and reliability scripts in utils/ and by the tests.
+Used by the tests and by the benchmark and reliability scripts in utils/ (through
+utils/bootstrap.py); not part of the imps package, which never imports it.
 """
 
 from __future__ import annotations
@@ -28,11 +29,13 @@ from typing import Callable
 import numpy as np
 from pythonosc.osc_message_builder import OscMessageBuilder
 
-from .cli import READY
-from .histogram import SecondsHistogram
-from .osc import INTERFACE
+from imps.core.cli import READY
+from imps.perform.histogram import SecondsHistogram
+from imps.perform.osc import INTERFACE
 
-SERVER_SCRIPT = Path(__file__).resolve().parent.parent / "predictive_music_model.py"
+ROOT = Path(__file__).resolve().parents[2]  # the repository: tests/harness/ is two below it
+FIXTURES = ROOT / "tests" / "fixtures"  # files the original IMPS wrote (tests/fixtures/README.md)
+SERVER_SCRIPT = ROOT / "predictive_music_model.py"
 
 
 def free_udp_port() -> int:

@@ -18,12 +18,15 @@ from typing import Callable, Iterable
 
 import numpy as np
 
-from .config import PERFORMANCE_GAP
-from .errors import DatasetError, DatasetNeedsPickle, DatasetTooShort, NoDataset, NoLogs
-from .files import written_whole
-from .logs import read_log
-from .model import SEQ_LEN
-from .names import log_glob
+from ..core.errors import DatasetError, DatasetNeedsPickle, DatasetTooShort, NoDataset, NoLogs
+from ..core.files import written_whole
+from ..core.logs import read_log
+from ..core.model import SEQ_LEN
+from ..core.names import log_glob
+
+# Two of the musician's events further apart than this (seconds) in a log are taken as
+# two performances in a dataset, as is a clock that steps back between them.
+PERFORMANCE_GAP = 600.0
 
 
 @dataclass

@@ -23,7 +23,7 @@ from pythonosc.parsing import osc_types
 from pythonosc.dispatcher import Dispatcher
 from pythonosc.osc_message_builder import OscMessageBuilder
 
-from .errors import OSCError
+from ..core.errors import OSCError
 
 INTERFACE = "/interface"
 PREDICTION = "/prediction"

@@ -10,8 +10,7 @@ import sys
 from typing import Callable, NoReturn
 
 from . import errors
-from .config import DEFAULT_DIMENSION
-from .model import DEFAULT_SAMPLING, DEFAULT_SIZE, MIN_DIMENSION, SIZES
+from .model import DEFAULT_DIMENSION, DEFAULT_SAMPLING, DEFAULT_SIZE, MIN_DIMENSION, SIZES
 
 SERVER = "predictive_music_model.py"
 READY = "Ctrl-C stops."  # ends the line the server prints once it listens

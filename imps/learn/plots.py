@@ -14,9 +14,9 @@ from pathlib import Path
 
 import numpy as np
 
+from ..core.files import written_whole
+from ..core.logs import SOURCES, read_log, values_per_line
 from .dataset import Dataset
-from .files import written_whole
-from .logs import SOURCES, read_log, values_per_line
 
 COLOURS = {"interface": "#1f77b4", "rnn": "#d62728"}
 LABELS = {"interface": "interface (musician)", "rnn": "rnn (model)"}

@@ -33,13 +33,15 @@ import threading
 import time
 from dataclasses import dataclass
 from enum import Enum
-from typing import Callable, Sequence
+from typing import TYPE_CHECKING, Callable, Sequence
 
 import numpy as np
 
-from .engine import Predictor
+from ..core.logs import PerformanceLog
 from .histogram import SecondsHistogram
-from .logs import PerformanceLog
+
+if TYPE_CHECKING:
+    from .engine import Predictor
 
 MIN_DT = 0.001  # a predicted dt at or below zero still waits a moment, as in IMPS
 # Consecutive /prediction sends are at least this far apart, whatever the model's dt and
@@ -74,6 +76,14 @@ MODES = {
     BATTLE: Switches(False, True, True),
     CALL_RESPONSE: Turn.CALL.value,  # as it starts; then it takes turns
 }
+
+
+def as_played(prediction: np.ndarray, max_wait: float) -> np.ndarray:
+    """A predicted event as the player plays it and the model hears it back: its wait
+    at least MIN_DT and at most max_wait (the server's --maxwait), its values within
+    [0, 1]. Evaluation plays offline solos through this too, so they are the stage's."""
+    dt = min(max(float(prediction[0]), MIN_DT), max_wait)
+    return np.concatenate([[dt], np.clip(prediction[1:], 0.0, 1.0)])
 
 
 def _event_line(who: str, dt: float, values) -> str:
@@ -302,12 +312,10 @@ class Performance:
         self._pending_response = None
 
     def _schedule(self, prediction: np.ndarray) -> None:
-        dt = max(float(prediction[0]), MIN_DT)
-        if dt > self.max_wait:
-            self._capped(dt)
-            dt = self.max_wait
-        event = np.concatenate([[dt], np.clip(prediction[1:], 0.0, 1.0)])
-        self.player.schedule(time.monotonic() + dt * self.timescale, event, self._generation)
+        event = as_played(prediction, self.max_wait)
+        if prediction[0] > self.max_wait:
+            self._capped(float(prediction[0]))
+        self.player.schedule(time.monotonic() + event[0] * self.timescale, event, self._generation)
 
     def _capped(self, dt: float) -> None:
         self.waits_capped += 1

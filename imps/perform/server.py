@@ -8,10 +8,10 @@ from typing import Callable, Sequence
 
 import numpy as np
 
+from ..core.logs import PerformanceLog
 from .config import ServerConfig
 from .engine import Predictor
 from .interaction import PLAYER_SIZE, Performance
-from .logs import PerformanceLog
 from .midimap import UNTOUCHED
 from .osc import (INTERFACE, TEMPERATURE, TIMESCALE, BadArguments, OSCServer, PredictionSender, RateLimitedWarner,
                   parse_values)

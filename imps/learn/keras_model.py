@@ -1,4 +1,4 @@
-"""The MDRNN in Keras (imps/model.py states it): stacked LSTMs feeding a
+"""The MDRNN in Keras (imps/core/model.py states it): stacked LSTMs feeding a
 keras-mdn-layer MDN head, built from a ModelConfig.
 
 One builder serves training (windows of events) and performance (one event at a time,
@@ -14,12 +14,13 @@ from pathlib import Path
 import h5py
 import keras
 import keras_mdn_layer as mdn
+import numpy as np
 from keras import ops
 from keras.src.saving import saving_lib
 
-from .errors import WeightsError
-from .model import ModelConfig
-from .weights import GATE_ATTRIBUTE, KERAS2_HARD_SIGMOID, SIGMOID, MDRNNWeights, describe, hdf5_written_whole
+from ..core.errors import WeightsError
+from ..core.model import Mixture, ModelConfig
+from ..core.weights import GATE_ATTRIBUTE, KERAS2_HARD_SIGMOID, SIGMOID, MDRNNWeights, describe, hdf5_written_whole
 
 
 def keras2_hard_sigmoid(x):
@@ -31,7 +32,7 @@ GATES = {SIGMOID: "sigmoid", KERAS2_HARD_SIGMOID: keras2_hard_sigmoid}
 
 
 class PerValueMDN(mdn.MDN):
-    """keras-mdn-layer's head with K logits for each value (imps/model.py): the same
+    """keras-mdn-layer's head with K logits for each value (imps/core/model.py): the same
     sub-layers and names, so its weights are read and written as the MDN's are."""
 
     def __init__(self, output_dimension, num_mixtures, **kwargs):
@@ -43,7 +44,7 @@ class PerValueMDN(mdn.MDN):
 
 
 def per_value_mixture_loss(dimension: int, mixtures: int):
-    """The negative log-likelihood of imps/model.py's mixture for each value, averaged
+    """The negative log-likelihood of imps/core/model.py's mixture for each value, averaged
     over the steps of a batch: -sum_d log sum_k softmax_k(pi_{.d}) N(y_d; mu_kd, sigma_kd^2)."""
     def loss(y_true, y_pred):
         params = ops.reshape(y_pred, (-1, 3, mixtures, dimension))  # mu, sigma, pi: each K x D
@@ -128,3 +129,31 @@ def save_weights(model: keras.Model, path: Path | str, gate_activation: str = SI
             with h5py.File(buffer, "a") as f:
                 f.attrs[GATE_ATTRIBUTE] = gate_activation
     return Path(path)
+
+
+class KerasMDRNN:
+    """imps/perform/engine.py's NumpyMDRNN step through this Keras model instead: the
+reference the numpy engine is tested against, and the server's --engine keras."""
+
+    def __init__(self, weights: MDRNNWeights):
+        self.dimension = weights.dimension
+        self.scale = weights.config.scale
+        self.n_mixtures = weights.n_mixtures
+        self.units = weights.units
+        self._pi_shape = (self.n_mixtures, self.dimension) if weights.per_value else (self.n_mixtures,)
+        self.model = build_mdrnn(weights.config, stateful_io=True, gate_activation=weights.gate_activation)
+        set_weights(self.model, weights)
+        self._n_states = 2 * weights.layers
+        self.reset()
+
+    def reset(self) -> None:
+        self._states = [np.zeros((1, self.units), np.float32) for _ in range(self._n_states)]
+
+    def step(self, x: np.ndarray) -> Mixture:
+        event = np.asarray(x, np.float32).reshape(1, 1, self.dimension)
+        outputs = self.model([event, *self._states], training=False)
+        self._states = [np.asarray(s) for s in outputs[1:]]
+        params = np.asarray(outputs[0], np.float64).reshape(-1)
+        k, d = self.n_mixtures, self.dimension
+        return Mixture(params[:k * d].reshape(k, d), params[k * d:2 * k * d].reshape(k, d),
+                       params[2 * k * d:].reshape(self._pi_shape))
