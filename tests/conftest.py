@@ -7,6 +7,7 @@ import importlib
 import itertools
 import os
 import shutil
+import sys
 import threading
 import time
 
@@ -26,6 +27,13 @@ PEERS = {"oscsend": "liblo-tools", "oscdump": "liblo-tools", "pd": "puredata-cor
 # Set (as .ci/run does) to make a missing peer a failure: CI must never pass by skipping.
 REQUIRE_PEERS = "IMPS_REQUIRE_PEERS"
 
+
+
+def utils_script(name: str):
+    """A script of utils/ imported as a module, for its tests to call its functions."""
+    if str(ROOT / "utils") not in sys.path:
+        sys.path.insert(0, str(ROOT / "utils"))
+    return importlib.import_module(name)
 
 def skip_or_fail(reason: str) -> None:
     """Skip a test that lacks a peer; fail it instead under IMPS_REQUIRE_PEERS=1."""

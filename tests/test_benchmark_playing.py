@@ -1,19 +1,16 @@
 """utils/benchmark_playing.py: the real datasets' held-out split, which the default models'
 recipe trains on, and the teacher-forced diagnosis."""
 
-import sys
-
 import numpy as np
 import pytest
 
-from conftest import ROOT
+from conftest import utils_script
 from imps.core.weights import default_weights_file, load_weights
 from imps.learn.dataset import load_dataset
 from imps.learn.evaluation import CHANGE
 from scripts import run_script
 
-sys.path.insert(0, str(ROOT / "utils"))
-import benchmark_playing  # noqa: E402
+benchmark_playing = utils_script("benchmark_playing")
 
 
 @pytest.mark.parametrize("data, performances, events, heldout_events", [("4d", 29, 98_579, 4_671),

@@ -42,19 +42,19 @@ import sys
 import tempfile
 import time
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from pathlib import Path
 
-import numpy as np
-from harness import FIXTURES
-
 import keras
+import numpy as np
+import tensorflow as tf
+from harness import FIXTURES
 
 from imps.core.model import SCALE, SEQ_LEN, SIZES
 from imps.learn import keras_model
 from imps.learn.config import TrainConfig
 from imps.learn.dataset import Dataset, load_dataset
-from imps.learn.training import train
+from imps.learn.training import TimeLimit, Variation, train
 
 # Real datasets from the original IMPS, kept with the tests (tests/fixtures/README.md).
 FIXTURE = FIXTURES / "training-dataset-4d-12ksmall.npz"
@@ -68,9 +68,9 @@ NO_EPOCH_CAP = 10_000  # epochs: a run then ends only when its time does
 FINE_TUNE = "fine-tune"
 TIMED = "timed"
 BEFORE = {"clipnorm": None}  # the trainer before issue 12
-# What each approach changes in TrainConfig (imps: the trainer's defaults; plain: the
-# original IMPS's model.fit). "before" is the trainer as it was before issue 12, and
-# the screened variants are changes to it.
+# What each approach changes in TrainConfig or Screened (imps: the trainer's defaults;
+# plain: the original IMPS's model.fit). "before" is the trainer without its cap on
+# gradients, and the screened variants are changes to it.
 APPROACHES: dict[str, dict | None] = {
     "plain": None,
     "imps": {},
@@ -88,6 +88,77 @@ APPROACHES: dict[str, dict | None] = {
     # scored at that budget only.
     "anneal": {TIMED: True, "anneal": True},
 }
+
+
+@dataclass(frozen=True)
+class Screened(Variation):
+    """Ways of training the trainer has no flag for, screened here against it (APPROACHES)."""
+    weight_decay: float = 0.0  # AdamW's decoupled weight decay; 0: plain Adam
+    dropout: float = 0.0  # share of LSTM inputs and recurrent state dropped while training
+    time_stretch: float = 0.0  # each training window's dts times a factor within e^(+-this)
+    value_jitter: float = 0.0  # standard deviation of noise added to training values (0-1 units)
+    # After the warm-up: go on with the warm-up's optimiser (its moment estimates and rate)
+    # rather than a fresh one.
+    keep_optimizer: bool = False
+    # With a time limit: the rate falling in a straight line to min_learning_rate at its
+    # end, instead of halving when the validation loss stalls.
+    anneal: bool = False
+
+    def window_transform(self, scale: float):
+        if not (self.time_stretch or self.value_jitter):
+            return None
+        return lambda windows: augmented(windows, scale, self.time_stretch, self.value_jitter)
+
+    def build(self, config, gate_activation):
+        return keras_model.build_mdrnn(config, gate_activation=gate_activation, dropout=self.dropout)
+
+    def compile(self, model, config, learning_rate, clipnorm):
+        if not self.weight_decay:
+            return super().compile(model, config, learning_rate, clipnorm)
+        model.compile(loss=keras_model.mixture_loss(config), optimizer=keras.optimizers.AdamW(
+            learning_rate=learning_rate, weight_decay=self.weight_decay, clipnorm=clipnorm))
+
+    def after_warm_up(self, model, config, learning_rate, clipnorm):
+        if not self.keep_optimizer:
+            return super().after_warm_up(model, config, learning_rate, clipnorm)
+        model.compile(loss=model.loss, optimizer=model.optimizer)  # a step traced anew, the same optimiser
+
+    def rate_callbacks(self, monitor, config, limit):
+        if self.anneal and limit is not None:
+            return [Anneal(limit, config.min_learning_rate)]
+        return super().rate_callbacks(monitor, config, limit)
+
+
+def augmented(windows: tf.Tensor, scale: float, time_stretch: float, value_jitter: float) -> tf.Tensor:
+    """Windows (batch, time, [dt, values], scaled) played a little faster or slower and
+    a little less exactly, as the same performer might: every dt of a window times one
+    factor within e^(+-time_stretch), and every value moved by Gaussian noise of
+    value_jitter (in 0-1 units), kept within 0-1."""
+    batch = tf.shape(windows)[0]
+    stretch = tf.exp(tf.random.uniform([batch, 1, 1], -time_stretch, time_stretch))
+    dts = windows[..., :1] * stretch
+    values = windows[..., 1:] + tf.random.normal(tf.shape(windows[..., 1:]), stddev=value_jitter * scale)
+    return tf.concat([dts, tf.clip_by_value(values, 0.0, scale)], axis=-1)
+
+
+class Anneal(keras.callbacks.Callback):
+    """In each fit it runs in, the learning rate falls in a straight line from its value
+    as the fit begins to `floor` at `limit`'s deadline (read on `limit`'s clock, and
+    listed after it, so the deadline is set)."""
+
+    def __init__(self, limit: TimeLimit, floor: float):
+        super().__init__()
+        self.limit = limit
+        self.floor = floor
+        self.fall: tuple[float, float] | None = None  # (clock time, rate) the rate falls from
+
+    def on_train_begin(self, logs=None):
+        self.fall = (self.limit.clock(), float(keras.ops.convert_to_numpy(self.model.optimizer.learning_rate)))
+
+    def on_train_batch_begin(self, batch, logs=None):
+        began, rate = self.fall
+        share = min(1.0, (self.limit.clock() - began) / max(self.limit.deadline - began, 1e-9))
+        self.model.optimizer.learning_rate = rate + (self.floor - rate) * share
 
 
 def materialised_windows(dataset: Dataset) -> tuple[np.ndarray, np.ndarray]:
@@ -172,9 +243,8 @@ class Budget(keras.callbacks.Callback):
 
     def __init__(self, seconds: float, heldout: Dataset, config, budgets: tuple[int, ...] = BUDGETS):
         super().__init__()
-        import tensorflow as tf
-
         import keras_mdn_layer as mdn
+
         from imps.learn.training import window_batches
 
         self.seconds = seconds
@@ -208,8 +278,6 @@ class Budget(keras.callbacks.Callback):
         last changed (a validation pass after it does not count against them)."""
         paused = time.monotonic()
         if self.batch_loss is None:
-            import tensorflow as tf
-
             self.batch_loss = tf.function(lambda x, y: self.loss(y, self.model(x, training=False)),
                                           reduce_retracing=True)
         total = 0.0
@@ -250,8 +318,6 @@ def budget_run(approach: str, size_name: str, seed: int, seconds: float, events:
     training part (0: all of it), for `seconds` of training or `epochs` epochs (after the
     warm-up, for IMPS's trainer), whichever ends first: its held-out losses, and the
     style of its best weights within each budget, a solo beside the held-out performances."""
-    import tensorflow as tf
-
     from imps.learn.evaluation import compare_style, continue_playing, SOLO_EVENTS
     from imps.perform.engine import NumpyMDRNN, Predictor
     from imps.core.weights import default_weights_file, load_weights
@@ -275,12 +341,14 @@ def budget_run(approach: str, size_name: str, seed: int, seconds: float, events:
                   callbacks=[budget])
     else:
         initial = load_weights(default_weights_file(dataset.dimension)) if overrides.pop(FINE_TUNE, False) else None
+        screened = {key: overrides.pop(key) for key in list(overrides) if key in Screened.__dataclass_fields__}
         train_config = replace(TrainConfig(model_size=size_name, epochs=epochs, minutes=seconds / 60 if timed else None),
                                **overrides)
         with tempfile.TemporaryDirectory() as tmp:
             # The trainer's time limit read on the budget's clock, which stops while it scores.
             train(training, train_config, models_dir=Path(tmp), tensorboard_dir=None, verbose=0, seed=seed,
-                  initial_weights=initial, callbacks=[budget], report=lambda message: None, clock=budget.elapsed)
+                  initial_weights=initial, callbacks=[budget], report=lambda message: None, clock=budget.elapsed,
+                  variation=Screened(**screened))
         model = budget.model
     styles = {}
     with tempfile.TemporaryDirectory() as tmp:
@@ -399,8 +467,6 @@ def memory_child(how: str, events: int) -> None:
         x, y = materialised_windows(dataset)
         model.fit(x, y, batch_size=64, epochs=1, steps_per_epoch=20, verbose=0)
     else:
-        import tensorflow as tf
-
         from imps.learn.training import split_windows, window_batches
 
         train_starts, _ = split_windows(dataset.window_starts(), TrainConfig.validation_fraction)

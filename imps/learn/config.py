@@ -27,21 +27,12 @@ class TrainConfig:
     warmup_epochs: int = 6
     warmup_seq_len: int = 5
     validation_fraction: float = 0.1  # the last windows, held out as Keras's validation_split did
-    # After the warm-up: True goes on with the warm-up's Adam (its moment estimates and
-    # rate), False starts a fresh one at learning_rate.
-    keep_optimizer: bool = False
-    # Each screened by utils/benchmark_training.py (the README gives the figures): only
-    # the cap on gradients helped on held-out playing in both likelihood and style.
+    # Of the ways utils/benchmark_training.py screened (training.Variation; docs/training.md
+    # gives the figures), only this cap on gradients helped on held-out playing in both
+    # likelihood and style.
     clipnorm: float | None = 1.0  # cap on each weight's gradient norm; None: no cap
-    weight_decay: float = 0.0  # AdamW's decoupled weight decay; 0: plain Adam
-    dropout: float = 0.0  # share of LSTM inputs and recurrent state dropped while training
-    time_stretch: float = 0.0  # each training window's dts times a factor within e^(+-this)
-    value_jitter: float = 0.0  # standard deviation of noise added to training values (0-1 units)
     strategy: str = "auto"
     minutes: float | None = None  # the most minutes of training, the warm-up's included; None: no limit
-    # Screened too, and no better: with a time limit, the rate falling in a straight line
-    # to min_learning_rate at its end instead of halving when the validation loss stalls.
-    anneal: bool = False
     # At the end, choose the sampling whose playing is closest to the dataset's and store
     # it with the weights (evaluation.choose_and_store).
     choose_sampling: bool = True

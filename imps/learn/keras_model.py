@@ -88,12 +88,11 @@ def build_mdrnn(config: ModelConfig, stateful_io: bool = False, gate_activation:
 
 
 def compile_for_training(model: keras.Model, config: ModelConfig, learning_rate: float,
-                         clipnorm: float | None = None, weight_decay: float = 0.0) -> None:
-    """The mixture's negative log-likelihood as the loss, Adam as the optimiser (AdamW
-    with `weight_decay`); `clipnorm` caps the norm of each weight's gradient."""
-    optimizer = (keras.optimizers.AdamW(learning_rate=learning_rate, weight_decay=weight_decay, clipnorm=clipnorm)
-                 if weight_decay else keras.optimizers.Adam(learning_rate=learning_rate, clipnorm=clipnorm))
-    model.compile(loss=mixture_loss(config), optimizer=optimizer)
+                         clipnorm: float | None = None) -> None:
+    """The mixture's negative log-likelihood as the loss, Adam as the optimiser;
+    `clipnorm` caps the norm of each weight's gradient."""
+    model.compile(loss=mixture_loss(config), optimizer=keras.optimizers.Adam(learning_rate=learning_rate,
+                                                                             clipnorm=clipnorm))
 
 
 def mixture_loss(config: ModelConfig):

@@ -34,7 +34,7 @@ import numpy as np
 import tensorflow as tf
 
 from ..core.errors import TrainingDiverged
-from ..core.model import model_size
+from ..core.model import ModelConfig, model_size
 from ..core.names import LOGS_DIR, MODELS_DIR, checkpoint_path, loss_plot_path, model_name, weights_path
 from ..core.weights import SIGMOID, MDRNNWeights
 from . import keras_model
@@ -50,29 +50,18 @@ def split_windows(starts: np.ndarray, validation_fraction: float):
     return starts[:n_train], starts[n_train:]
 
 
-def augmented(windows: tf.Tensor, scale: float, time_stretch: float, value_jitter: float) -> tf.Tensor:
-    """Windows (batch, time, [dt, values], scaled) played a little faster or slower and
-    a little less exactly, as the same performer might: every dt of a window times one
-    factor within e^(+-time_stretch), and every value moved by Gaussian noise of
-    value_jitter (in 0-1 units), kept within 0-1."""
-    batch = tf.shape(windows)[0]
-    stretch = tf.exp(tf.random.uniform([batch, 1, 1], -time_stretch, time_stretch))
-    dts = windows[..., :1] * stretch
-    values = windows[..., 1:] + tf.random.normal(tf.shape(windows[..., 1:]), stddev=value_jitter * scale)
-    return tf.concat([dts, tf.clip_by_value(values, 0.0, scale)], axis=-1)
-
-
 def window_batches(events: tf.Tensor, starts: np.ndarray, batch_size: int, shuffle: bool, seq_len: int,
-                   seed: int | None = None, augment: tuple[float, float, float] | None = None) -> tf.data.Dataset:
+                   seed: int | None = None,
+                   transform: Callable[[tf.Tensor], tf.Tensor] | None = None) -> tf.data.Dataset:
     """Batches of (inputs, targets), each (batch, seq_len, dimension), gathered from
-    `events` (already scaled) at the given window starts; with `augment`, (scale,
-    time_stretch, value_jitter), each batch is augmented()."""
+    `events` (already scaled) at the given window starts; with `transform`, each batch
+    of windows passes through it first (Variation.window_transform)."""
     offsets = tf.range(seq_len + 1, dtype=tf.int64)
 
     def gather(batch_starts):
         windows = tf.gather(events, batch_starts[:, None] + offsets[None, :])
-        if augment is not None:
-            windows = augmented(windows, *augment)
+        if transform is not None:
+            windows = transform(windows)
         return windows[:, :-1], windows[:, 1:]
 
     # Training drops each pass's last, smaller batch (other windows each pass, as they are
@@ -151,32 +140,18 @@ class BestWeights(keras.callbacks.Callback):
 
 
 class TimeLimit(keras.callbacks.Callback):
-    """Ends training `seconds` after it began, by `clock`, the warm-up included. With
-    `annealing` set, in the fits it runs in from then on the learning rate falls in a
-    straight line from its value as the fit begins to `floor` at the deadline."""
+    """Ends training `seconds` after it began, by `clock`, the warm-up included."""
 
-    def __init__(self, seconds: float, floor: float, clock: Callable[[], float] = time.monotonic):
+    def __init__(self, seconds: float, clock: Callable[[], float] = time.monotonic):
         super().__init__()
         self.seconds = seconds
-        self.floor = floor
         self.clock = clock
         self.deadline: float | None = None
-        self.annealing = False
-        self.fall: tuple[float, float] | None = None  # (clock time, rate) the rate falls from
         self.reached = False
 
     def on_train_begin(self, logs=None):
-        now = self.clock()
         if self.deadline is None:
-            self.deadline = now + self.seconds
-        if self.annealing:
-            self.fall = (now, float(keras.ops.convert_to_numpy(self.model.optimizer.learning_rate)))
-
-    def on_train_batch_begin(self, batch, logs=None):
-        if self.fall is not None:
-            began, rate = self.fall
-            share = min(1.0, (self.clock() - began) / max(self.deadline - began, 1e-9))
-            self.model.optimizer.learning_rate = rate + (self.floor - rate) * share
+            self.deadline = self.clock() + self.seconds
 
     def on_train_batch_end(self, batch, logs=None):
         if self.clock() >= self.deadline:
@@ -202,10 +177,38 @@ def distribution_strategy(name: str) -> tf.distribute.Strategy:
     return tf.distribute.MirroredStrategy() if name == "mirrored" else tf.distribute.get_strategy()
 
 
+class Variation:
+    """How train() builds, compiles and feeds the model, and steers its learning rate:
+    this class is the trainer's way. utils/benchmark_training.py screens other ways
+    (augmented windows, dropout, AdamW, the warm-up's optimiser kept, the rate annealed)
+    as subclasses; none helped on held-out playing, so the trainer has no flag for them."""
+
+    def window_transform(self, scale: float) -> Callable[[tf.Tensor], tf.Tensor] | None:
+        """What each batch of training windows (events times `scale`) passes through; None: nothing."""
+        return None
+
+    def build(self, config: ModelConfig, gate_activation: str) -> keras.Model:
+        return keras_model.build_mdrnn(config, gate_activation=gate_activation)
+
+    def compile(self, model: keras.Model, config: ModelConfig, learning_rate: float, clipnorm: float | None) -> None:
+        keras_model.compile_for_training(model, config, learning_rate, clipnorm)
+
+    def after_warm_up(self, model: keras.Model, config: ModelConfig, learning_rate: float,
+                      clipnorm: float | None) -> None:
+        """Ready the model for the longer windows: a training step traced anew, and a fresh optimiser."""
+        self.compile(model, config, learning_rate, clipnorm)
+
+    def rate_callbacks(self, monitor: str, config: TrainConfig, limit: TimeLimit | None) -> list[keras.callbacks.Callback]:
+        """What steers the main fit's learning rate: halved whenever `monitor` stalls."""
+        return [keras.callbacks.ReduceLROnPlateau(monitor=monitor, factor=0.5, patience=config.plateau_patience,
+                                                  min_lr=config.min_learning_rate)]
+
+
 def train(dataset: Dataset, config: TrainConfig, models_dir: Path | str = MODELS_DIR,
           initial_weights: MDRNNWeights | None = None, tensorboard_dir: Path | str | None = LOGS_DIR,
           verbose: int = 1, seed: int | None = None, callbacks: list | None = None,
-          report: Callable[[str], None] = print, clock: Callable[[], float] = time.monotonic) -> TrainingResult:
+          report: Callable[[str], None] = print, clock: Callable[[], float] = time.monotonic,
+          variation: Variation = Variation()) -> TrainingResult:
     """Fit the MDRNN to `dataset` and write its best weights (and a loss plot) into
     `models_dir`: `config.warmup_epochs` on short windows, then up to `config.epochs` on
     the model's full windows, within `config.minutes` by `clock` if given. Extra Keras
@@ -219,10 +222,9 @@ def train(dataset: Dataset, config: TrainConfig, models_dir: Path | str = MODELS
     seq_len = model_config.seq_len
     train_starts, validation_starts = split_windows(dataset.window_starts(seq_len), config.validation_fraction)
     events = tf.constant(dataset.events * np.float32(model_config.scale))
-    augment = ((model_config.scale, config.time_stretch, config.value_jitter)
-               if config.time_stretch or config.value_jitter else None)
+    transform = variation.window_transform(model_config.scale)
     train_data = window_batches(events, train_starts, config.batch_size, shuffle=True, seq_len=seq_len, seed=seed,
-                                augment=augment)
+                                transform=transform)
     validation_data = window_batches(events, validation_starts, config.batch_size, shuffle=False, seq_len=seq_len) \
         if len(validation_starts) else None
     monitor = "val_loss" if validation_data is not None else "loss"
@@ -233,16 +235,15 @@ def train(dataset: Dataset, config: TrainConfig, models_dir: Path | str = MODELS
     gate = initial_weights.gate_activation if initial_weights is not None else SIGMOID
     strategy = distribution_strategy(config.strategy)
     with strategy.scope():
-        model = keras_model.build_mdrnn(model_config, gate_activation=gate, dropout=config.dropout)
+        model = variation.build(model_config, gate)
         if initial_weights is not None:
             initial_weights.check_matches(dataset.dimension, size, "the starting weights")
             keras_model.set_weights(model, initial_weights)
-        keras_model.compile_for_training(model, model_config, config.learning_rate, config.clipnorm,
-                                         config.weight_decay)
+        variation.compile(model, model_config, config.learning_rate, config.clipnorm)
 
     # Listed after the caller's callbacks in both parts, so that a clock they keep (the
     # benchmark's, paused while it scores) has started when this one first reads it.
-    limit = TimeLimit(config.minutes * 60, config.min_learning_rate, clock) if config.minutes else None
+    limit = TimeLimit(config.minutes * 60, clock) if config.minutes else None
     final_path = weights_path(models_dir, model_config)
     best = BestWeights(monitor, checkpoint_path(models_dir, model_config), gate)
     interrupted = False
@@ -254,27 +255,15 @@ def train(dataset: Dataset, config: TrainConfig, models_dir: Path | str = MODELS
             short = short[short + short_len <= train_starts[-1] + seq_len]
             report(f"warming up: {epochs_text(config.warmup_epochs)} on {short_len}-event windows")
             model.fit(window_batches(events, short, config.batch_size, shuffle=True, seq_len=short_len, seed=seed,
-                                     augment=augment),
+                                     transform=transform),
                       epochs=config.warmup_epochs, verbose=verbose, shuffle=False,
                       callbacks=[*(callbacks or []), *([limit] if limit else [])])
             report(f"training: up to {epochs_text(config.epochs)} on {seq_len}-event windows")
             with strategy.scope():
-                # A training step traced anew for the longer windows, with a fresh optimiser
-                # or the warm-up's.
-                if config.keep_optimizer:
-                    model.compile(loss=model.loss, optimizer=model.optimizer)
-                else:
-                    keras_model.compile_for_training(model, model_config, config.learning_rate, config.clipnorm,
-                                                     config.weight_decay)
+                variation.after_warm_up(model, model_config, config.learning_rate, config.clipnorm)
 
-        all_callbacks = [*(callbacks or []), best, keras.callbacks.TerminateOnNaN()]
-        if limit is not None:
-            limit.annealing = config.anneal
-            all_callbacks.append(limit)
-        if limit is None or not config.anneal:
-            all_callbacks.append(keras.callbacks.ReduceLROnPlateau(monitor=monitor, factor=0.5,
-                                                                   patience=config.plateau_patience,
-                                                                   min_lr=config.min_learning_rate))
+        all_callbacks = [*(callbacks or []), best, keras.callbacks.TerminateOnNaN(), *([limit] if limit else []),
+                         *variation.rate_callbacks(monitor, config, limit)]
         if config.early_stopping:
             all_callbacks.append(keras.callbacks.EarlyStopping(monitor=monitor, patience=config.patience))
         if tensorboard_dir is not None:
