@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""MIDI latency, as a table for the README: a controller's control change in, IMPS's
+"""MIDI latency, as a table for docs/midi.md: a controller's control change in, IMPS's
 prediction out as control changes, at /timescale 0 in polyphony mode (every event is
 answered at once), the default 9-d model.
 

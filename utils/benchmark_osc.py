@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""IMPS's OSC receive loop and sender against python-osc's own, as tables for the README.
+"""IMPS's OSC receive loop and sender against python-osc's own, as tables for docs/hand-written.md.
 
     python utils/benchmark_osc.py            # about half a minute
 

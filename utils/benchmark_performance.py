@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""How fast and how punctual the performance server is, as tables for the README.
+"""How fast and how punctual the performance server is, as tables for docs/performance.md.
 
     python utils/benchmark_performance.py            # everything, about two minutes
     python utils/benchmark_performance.py --only step --sizes xs s

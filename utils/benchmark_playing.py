@@ -1,10 +1,10 @@
 #!/usr/bin/env python3
-"""How well trained models play people's playing they never heard, as tables for the README.
+"""How well trained models play people's playing they never heard, as tables for docs/playing-quality.md.
 
     python utils/benchmark_playing.py train --data 4d 9d --approaches imps --seeds 1 --minutes 10
     python utils/benchmark_playing.py report           # the table of every model trained so far
     python utils/benchmark_playing.py report --original    # and the original author's 4-d model
-    python utils/benchmark_playing.py report --data 9d --models models/default/*dim9*    # named weights files
+    python utils/benchmark_playing.py report --data 9d --models imps/core/default_models/*dim9*    # named weights files
     python utils/benchmark_playing.py split --out datasets   # each dataset's training part, for the trainer
     python utils/benchmark_playing.py diagnose --models WEIGHTS ...   # fed the players' events, and on its own
 

@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Training benchmarks, as tables for the README.
+"""Training benchmarks, as tables for docs/training.md.
 
     python utils/benchmark_training.py speed     # about 3 minutes
     python utils/benchmark_training.py memory    # about 2 minutes, needs ~8 GB free

@@ -27,7 +27,7 @@ PYTHON="${PYTHON:-$ROOT/.venv/bin/python}"
 WORK="${WORK:-$(mktemp -d "${TMPDIR:-/tmp}/imps-defaults.XXXXXX")}"
 # Dimension 7 is not among them: the model in imps/core/default_models/ for it comes from an
 # earlier, unseeded run, kept because this recipe's reached a worse held-out loss (-6.38
-# in 16 epochs against -7.54; README: The default models now). DIMENSIONS="7" makes it anyway.
+# in 16 epochs against -7.54; docs/playing-quality.md: How the default models were made). DIMENSIONS="7" makes it anyway.
 DIMENSIONS="${DIMENSIONS:-2 3 4 5 6 8 9}"
 REAL_DIMENSIONS="4 9"  # those with a real dataset in tests/fixtures/
 REAL_MINUTES="${REAL_MINUTES:-10}"
@@ -35,7 +35,7 @@ REAL_FLAGS="${REAL_FLAGS:-}"  # more trainer flags for the training on people
 # Of those, the ones whose training on people starts from their procedural model: on the
 # 8-control data, a model of people's playing alone moved a control a tenth as far in a
 # gesture as they did, and one that had learned from procedural performers first moved it
-# as far; on the 3-control data, from scratch played closer to the players (README, How
+# as far; on the 3-control data, from scratch played closer to the players (docs/playing-quality.md, How
 # well it plays).
 FROM_CORPUS="${FROM_CORPUS:-9}"
 PERFORMANCES="${PERFORMANCES:-100}"  # logs per corpus: many short ones, so that the model learns to

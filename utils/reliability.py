@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Stage reliability: what the performance server survives, as tables for the README.
+"""Stage reliability: what the performance server survives, as tables for docs/reliability.md.
 
     python utils/reliability.py                  # all but the soak, about a minute
     python utils/reliability.py fuzz --packets 20000

@@ -93,7 +93,7 @@ def explain(error: BaseException) -> str:
         hint = "choose another --out folder or pass --overwrite"
     elif isinstance(error, errors.MidiMappingError):
         hint = ("give one entry per control, or the --dimension that fits them (controls + 1)" if error.count
-                else "correct it (README: Connecting a MIDI controller)")
+                else "correct it (docs/midi.md: Mapping controls)")
     elif isinstance(error, errors.MidiPortNotFound):
         hint = f"name one of them with {'--midiin' if error.direction == 'input' else '--midiout'}"
     elif isinstance(error, errors.MidiUnavailable):

@@ -298,7 +298,7 @@ def default_weights_file(dimension: int, size: ModelSize | None = None,
 
 # A dataset of at most this many events is small: a musician with no weights of their
 # own for its dimension gets the default model fine-tuned on it rather than a model
-# trained from scratch (utils/benchmark_training.py measured it up to here; README).
+# trained from scratch (utils/benchmark_training.py measured it up to here; docs/training.md).
 SMALL_DATASET_EVENTS = 10_000
 
 

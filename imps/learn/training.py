@@ -9,7 +9,7 @@ did for the original IMPS.
 
 Three things make training reach a better model sooner than the plain approach (Adam
 at 1e-3 on 50-event windows throughout; see utils/benchmark_training.py and the
-README's figures on held-out playing):
+figures on held-out playing in docs/training.md):
 
 - a warm-up on short windows: the first epochs read 5-event windows (TrainConfig),
   each a tenth of the work of a 50-event one, so the model takes many more steps in
