@@ -3,7 +3,6 @@ fills, logs split at a size, long waits capped, and a minute's soak, against the
 
 import re
 import signal
-import socket
 import threading
 
 import numpy as np
@@ -11,7 +10,7 @@ import pytest
 
 import harness
 from imps.core.logs import read_log
-from harness import Stage, free_udp_port, paced, soak
+from harness import Stage, drain, free_udp_port, paced, soak
 from scripts import Server, run_script
 
 DIMENSION = 9
@@ -101,16 +100,6 @@ def test_listening_beyond_this_machine_warns(tmp_path):
     assert "warning: listening on 0.0.0.0: anyone on that network can play this instrument" in server.output
 
 
-def drain(stage: Stage, quiet: float = 0.3) -> None:
-    """Read what the synth socket holds until it has been quiet for `quiet` seconds."""
-    stage.synth.settimeout(quiet)
-    try:
-        while True:
-            stage.synth.recv(65536)
-    except socket.timeout:
-        pass
-
-
 def test_a_log_the_disk_refuses_stops_at_a_whole_line_and_the_server_plays_on(tmp_path):
     stage = Stage(tmp_path, "--polyphony", file_size_limit=20_000)
     packets = [p.data for p in valid_packets(1000)]
@@ -122,7 +111,7 @@ def test_a_log_the_disk_refuses_stops_at_a_whole_line_and_the_server_plays_on(tm
             paced(stage.send, packets[sent:sent + 20], rate=500)  # about 150 events and answers fill 20 kB
             sent += 20
         assert failed in stage.output
-        drain(stage)
+        drain(stage.synth, quiet=0.3)
         stage.synth.settimeout(10)
         for data in packets[sent:sent + 20]:  # every event after the failure is still answered
             stage.send(data)

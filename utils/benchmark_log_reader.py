@@ -1,11 +1,11 @@
 #!/usr/bin/env python3
-"""IMPS's own log reader against pandas, as a table for the README.
+"""IMPS's own log reader against pandas, as a table for docs/hand-written.md.
 
     pip install pandas            # only for this comparison: IMPS itself does not use pandas
     python utils/benchmark_log_reader.py
 
-Writes a procedural corpus (the default 9-d models' own: 100 performances of about
-48 s) into a temporary folder, then collates it two ways:
+Writes a procedural corpus (the procedural default models' recipe, corpus.DEFAULT_MODELS_CORPUS:
+100 performances of about 48 s) into a temporary folder, then collates it two ways:
 
 - imps: imps.learn.dataset.collate_logs, the hand-written reader generate_dataset.py uses;
 - pandas: read_csv with the C parser (the original IMPS's column layout, bad lines
@@ -28,6 +28,7 @@ import numpy as np
 
 from imps.core import cli
 from imps.core.names import log_glob
+from imps.learn.corpus import DEFAULT_MODELS_CORPUS as recipe
 from imps.learn.corpus import make_corpus
 from imps.learn.dataset import collate_logs
 
@@ -80,7 +81,7 @@ def main() -> None:
     import_s = time.perf_counter() - began
     with tempfile.TemporaryDirectory() as folder:
         folder = Path(folder)
-        make_corpus(folder, DIMENSION, 100, 0.8, seed=1)
+        make_corpus(folder, DIMENSION, recipe.performances, recipe.minutes, seed=recipe.seed)
         files = sorted(folder.glob(log_glob(DIMENSION)))
         ours_s, (dataset, _) = best_of(3, lambda: collate_logs(folder, DIMENSION))
         theirs_s, rows = best_of(3, lambda: pandas_collate(files, DIMENSION - 1))

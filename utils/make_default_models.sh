@@ -38,9 +38,12 @@ REAL_FLAGS="${REAL_FLAGS:-}"  # more trainer flags for the training on people
 # as far; on the 3-control data, from scratch played closer to the players (docs/playing-quality.md, How
 # well it plays).
 FROM_CORPUS="${FROM_CORPUS:-9}"
-PERFORMANCES="${PERFORMANCES:-100}"  # logs per corpus: many short ones, so that the model learns to
-MINUTES="${MINUTES:-0.8}"            # follow wherever the faders are rather than remember a few places
-SEED="${SEED:-1}"
+# The corpus recipe: imps/learn/corpus.py's DEFAULT_MODELS_CORPUS, unless given here.
+read -r RECIPE_PERFORMANCES RECIPE_MINUTES RECIPE_SEED < <("$PYTHON" -c \
+    "from imps.learn.corpus import DEFAULT_MODELS_CORPUS as r; print(r.performances, r.minutes, r.seed)")
+PERFORMANCES="${PERFORMANCES:-$RECIPE_PERFORMANCES}"  # logs per corpus
+MINUTES="${MINUTES:-$RECIPE_MINUTES}"
+SEED="${SEED:-$RECIPE_SEED}"
 EPOCHS="${EPOCHS:-8}"                # after the trainer's warm-up, the best epoch's weights kept
 # Dimension 4 trains longer on its corpus: after 8 epochs its held-out loss was 0.001 short
 # of the model it replaced; 8 and 9 went on improving to their 16th (DIMENSION:EPOCHS pairs,

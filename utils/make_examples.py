@@ -108,10 +108,11 @@ def main(argv=None):
     out.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory() as tmp:
         tmp = Path(tmp)
-        corpus.make_corpus(tmp / "corpus", DIMENSION, 100, 0.8, seed=1)  # as make_default_models.sh
+        recipe = corpus.DEFAULT_MODELS_CORPUS
+        corpus.make_corpus(tmp / "corpus", DIMENSION, recipe.performances, recipe.minutes, seed=recipe.seed)
         dataset, _ = collate_logs(tmp / "corpus", DIMENSION)
         picture = plot_dataset(dataset, out / "example-dataset.png",
-                               title="the default 9-d model's corpus (make_corpus.py --seed 1)")
+                               title=f"the procedural default models' corpus (make_corpus.py --seed {recipe.seed})")
         cli.say(f"wrote {picture}: {dataset.summary()}")
 
         events = musician(args.seed, args.seconds)

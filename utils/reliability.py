@@ -30,7 +30,6 @@ import argparse
 import os
 import re
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
@@ -42,7 +41,7 @@ import numpy as np
 
 import harness
 from imps.core.logs import read_log
-from harness import ROOT, Stage, paced
+from harness import ROOT, Stage, drain, paced
 
 DIMENSION = 9
 
@@ -81,12 +80,7 @@ def flood(rate: float, seconds: float) -> None:
         time.sleep(2.0)  # let predictions from the flood fall due
         stage.send(harness.message("/timescale", ("f", 0.0)))  # the answer's own dt must not count
         time.sleep(0.2)
-        stage.synth.settimeout(0.2)
-        try:
-            while True:
-                stage.synth.recv(4096)
-        except socket.timeout:
-            pass
+        drain(stage.synth, quiet=0.2)
         stage.synth.settimeout(5)
         began = time.perf_counter()
         stage.send(harness.valid_interface(np.random.default_rng(0), DIMENSION - 1).data)

@@ -47,6 +47,19 @@ FIRST_START = dt.datetime(2024, 1, 1, 12, 0, 0)  # the first performance's start
 SHAPES = ("glide", "swell", "wobble", "shake")
 
 
+@dataclass(frozen=True)
+class CorpusRecipe:
+    performances: int
+    minutes: float  # the average length of a performance
+    seed: int
+
+
+# The corpus the procedural default models learned from (utils/make_default_models.sh):
+# many short performances, so that a model learns to follow wherever the faders are
+# rather than remember a few places.
+DEFAULT_MODELS_CORPUS = CorpusRecipe(performances=100, minutes=0.8, seed=1)
+
+
 @dataclass
 class Part:
     """One fader's movement within a gesture, over the fraction [start, end] of it."""

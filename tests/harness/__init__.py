@@ -57,6 +57,21 @@ NTP_EPOCH_OFFSET = 2_208_988_800  # seconds from 1900 (NTP's epoch) to 1970
 IMMEDIATELY = b"\x00" * 7 + b"\x01"
 
 
+def drain(sock: socket.socket, quiet: float = 0.0) -> int:
+    """Read and drop what `sock` holds until it has been quiet for `quiet` seconds (0: what
+    is there now); how many packets there were. The socket's timeout is left as it was."""
+    timeout, count = sock.gettimeout(), 0
+    sock.settimeout(quiet)
+    try:
+        while True:
+            sock.recv(65536)
+            count += 1
+    except (BlockingIOError, TimeoutError):
+        return count
+    finally:
+        sock.settimeout(timeout)
+
+
 def an_hour_from_now() -> bytes:
     """An OSC time tag an hour ahead: a server honouring it would sit on the bundle."""
     return struct.pack(">II", int(time.time()) + NTP_EPOCH_OFFSET + 3600, 0)
@@ -359,12 +374,7 @@ def soak(folder: Path, seconds: float, warmup: float, window: float, rate: float
             if not after_warmup and at >= warmup:
                 after_warmup = {name: stage.memory_mb() for name, stage in stages.items()}
             time.sleep(max(0.0, began + at - time.monotonic()))
-            polyphony.synth.settimeout(0.0)  # an answer later than a second is not this event's
-            try:
-                while True:
-                    polyphony.synth.recv(65536)
-            except BlockingIOError:
-                pass
+            drain(polyphony.synth)  # an answer later than a second is not this event's
             polyphony.synth.settimeout(1.0)
             data = valid_interface(rng, polyphony.dimension - 1).data
             asked = time.monotonic()
