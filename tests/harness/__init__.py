@@ -179,12 +179,15 @@ def limit_file_size(limit: int | None) -> Callable[[], None] | None:
 
 
 class ServerProcess(Process):
-    """predictive_music_model.py with these flags, run in the folder `cwd`, with no file
+    """predictive_music_model.py (this project's, unless `script` names a copy) with these
+    flags, run in the folder `cwd` with `env` added to the environment, with no file
     larger than `file_size_limit` bytes when one is given."""
 
-    def __init__(self, *flags: str, cwd: Path, file_size_limit: int | None = None):
-        super().__init__([sys.executable, str(SERVER_SCRIPT), *flags], cwd=cwd,
-                         env={**os.environ, "PYTHONUNBUFFERED": "1"}, preexec_fn=limit_file_size(file_size_limit))
+    def __init__(self, *flags: str, cwd: Path, file_size_limit: int | None = None, script: Path = SERVER_SCRIPT,
+                 env: dict[str, str] | None = None):
+        super().__init__([sys.executable, str(script), *flags], cwd=cwd,
+                         env={**os.environ, "PYTHONUNBUFFERED": "1", **(env or {})},
+                         preexec_fn=limit_file_size(file_size_limit))
 
     def wait_for_output(self, text: str, timeout: float = 60) -> bool:
         return self.wait_until(lambda: text in self.output, timeout)
