@@ -7,8 +7,8 @@ import sys
 from dataclasses import replace
 
 from imps.core import cli
-from imps.core.model import DEFAULT_SIZE, SEQ_LEN, model_size, size_of
-from imps.core.names import DATASETS_DIR, MODELS_DIR, dataset_path
+from imps.core.model import DEFAULT_SIZE, SEQ_LEN
+from imps.core.names import DATASETS_DIR, dataset_path
 from imps.core.weights import SMALL_DATASET_EVENTS
 from imps.learn.config import STRATEGIES, TrainConfig, epochs_text
 
@@ -84,62 +84,28 @@ def parse_args():
     return args, config
 
 
-def training_plan(config: TrainConfig, path, start: str) -> str:
-    """The first line: the whole plan, in the epochs the progress will count."""
-    size = model_size(config.model_size)
-    warmup = (f"{epochs_text(config.warmup_epochs)} of warm-up on {config.warmup_seq_len}-event windows, then "
-              if config.warmup_epochs else "")
-    stopping = (f", stopping early after {epochs_text(config.patience)} without improvement"
-                if config.early_stopping else "")
-    limit = f", within {config.minutes:g} minute{'' if config.minutes == 1 else 's'} in all" if config.minutes else ""
-    head = ", a mixture for each value" if config.per_value else ""
-    return (f"training size {size.name} ({size.layers} layers of {size.units} units{head}) on {path}{start}: {warmup}up "
-            f"to {epochs_text(config.epochs)} on {SEQ_LEN}-event windows{stopping}{limit}")
-
-
 def main():
     args, config = parse_args()
     from imps.learn.dataset import load_dataset
+    from imps.learn.plan import plan_training
     from imps.learn.tfnoise import filter_tensorflow_noise
-    from imps.core.weights import describe, fine_tuning_start, load_weights
 
     path = args.dataset or dataset_path(DATASETS_DIR, args.dimension)
     dataset = load_dataset(path, allow_pickle=args.allow_pickle)
-    if dataset.dimension != args.dimension:
-        cli.fail(f"{path} holds {dataset.dimension}-d events but --dimension is {args.dimension}: "
-                 f"use --dimension={dataset.dimension} or another dataset")
-    asked = model_size(args.modelsize) if args.modelsize else None
-    initial, start = None, ""
-    if args.file:
-        initial = load_weights(args.file)
-        initial.check_matches(args.dimension, asked, args.file)
-        start = f", from {args.file}"
-    elif not args.scratch:
-        default = fine_tuning_start(args.dimension, len(dataset.events), asked, MODELS_DIR)
-        if default is not None:
-            initial = load_weights(default)
-            start = (f", fine-tuning IMPS's default {args.dimension}-d model since the dataset is small "
-                     f"({SMALL_DATASET_EVENTS:,} events or fewer) and models/ holds no {args.dimension}-d weights "
-                     "of yours (--scratch starts from an untrained model instead)")
-    size = asked or (size_of(initial.config) if initial is not None else None) or model_size(DEFAULT_SIZE)
-    if initial is not None and size_of(initial.config) is None:
-        cli.fail(f"{args.file} holds a model of {describe(initial.config)}, which no --modelsize gives: "
-                 "it can perform, but the trainer cannot name what it writes")
-    config = replace(config, model_size=size.name,
-                     per_value=initial.per_value if initial is not None else config.per_value)
-    cli.say(training_plan(config, path, start))
+    plan = plan_training(config, dataset, path, args.dimension, args.modelsize, args.file, args.scratch)
+    cli.say(plan.line(path))
     cli.say(f"dataset {path}: {dataset.summary()}")
     dataset.window_starts()  # refuse a dataset too short to train before TensorFlow's slow start
     filter_tensorflow_noise()
     from imps.learn.training import train
 
     try:
-        result = train(dataset, config, initial_weights=initial, verbose=1 if sys.stdout.isatty() else 2,
+        result = train(dataset, plan.config, initial_weights=plan.initial, verbose=1 if sys.stdout.isatty() else 2,
                        seed=args.seed, report=cli.say)
     except KeyboardInterrupt:  # before the first epoch on full windows ended
         cli.fail("interrupted before the first epoch ended: nothing was saved", code=130)
     cli.say(f"{'interrupted' if result.interrupted else 'done'}:\n{result.summary()}")
-    cli.say(f"play it: python {cli.SERVER} --dimension={args.dimension} --modelsize={size.name}")
+    cli.say(f"play it: python {cli.SERVER} --dimension={args.dimension} --modelsize={plan.config.model_size}")
     if result.interrupted:
         sys.exit(130)  # as a program stopped by Ctrl-C ends, its best weights kept
 

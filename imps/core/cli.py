@@ -74,6 +74,8 @@ def explain(error: BaseException) -> str:
     if isinstance(error, errors.WeightsMismatch):
         hint = (f"use --dimension={error.found_dimension} or another weights file" if error.wanted_size is None
                 else "choose the matching --dimension/--modelsize or another weights file")
+    elif isinstance(error, errors.DatasetDimensionMismatch):
+        hint = f"use --dimension={error.found} or another dataset"
     elif isinstance(error, errors.NoDataset):
         hint = f"make one with {COLLATE}"
     elif isinstance(error, errors.DatasetNeedsPickle):

@@ -55,6 +55,12 @@ class DatasetError(IMPSError):
     """A dataset that cannot be made or used; the message says why."""
 
 
+class DatasetDimensionMismatch(DatasetError):
+    def __init__(self, path: Path | str, found: int, wanted: int):
+        self.path, self.found, self.wanted = Path(path), found, wanted
+        super().__init__(f"{path} holds {found}-d events but --dimension is {wanted}")
+
+
 class NoDataset(DatasetError):
     def __init__(self, path: Path | str):
         self.path = Path(path)
