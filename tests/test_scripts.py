@@ -18,7 +18,7 @@ from imps.core.model import Sampling
 from imps.learn.dataset import Dataset, load_dataset, save_dataset
 from imps.learn.evaluation import SAMPLING_GRID
 from harness import Process
-from imps.core.weights import KERAS2_HARD_SIGMOID, load_weights, store_sampling
+from imps.core.weights import DEFAULT_MODELS_DIR, KERAS2_HARD_SIGMOID, load_weights, store_sampling
 from scripts import Server, one_error_line, run_script
 
 T0 = dt.datetime(2024, 3, 5, 7, 8, 9)
@@ -176,7 +176,7 @@ def test_without_trained_weights_the_default_model_plays_and_says_so(tmp_path):
     assert server.wait_ready(), server.output
     assert server.stop() == 0
     assert "UNTRAINED" not in server.output and "warning" not in server.output
-    default = ROOT / "models" / "default" / "musicMDRNN-dim9-layers2-units32-mixtures5-scale10.weights.h5"
+    default = DEFAULT_MODELS_DIR / "musicMDRNN-dim9-layers2-units32-mixtures5-scale10.weights.h5"
     assert (f"no trained weights at models/musicMDRNN-dim9-layers2-units64-mixtures5-scale10.weights.h5; "
             f"playing the default model {default} (trained on people playing an 8-control interface (the original "
             "IMPS's 9-d dataset), not on you") in server.output
@@ -185,7 +185,7 @@ def test_without_trained_weights_the_default_model_plays_and_says_so(tmp_path):
 def test_own_weights_of_another_size_play_and_the_stored_sampling_is_said(tmp_path):
     own = tmp_path / "models" / "musicMDRNN-dim2-layers2-units32-mixtures5-scale10.weights.h5"
     own.parent.mkdir()
-    own.write_bytes((ROOT / "models" / "default" / own.name).read_bytes())
+    own.write_bytes((DEFAULT_MODELS_DIR / own.name).read_bytes())
     store_sampling(own, Sampling(pi_temp=1.25, sigma_temp=0.35))
     server = Server("-d=2", "--modelsize=s", "--sigmatemp", "0.5", "--polyphony", "--serverip", "127.0.0.1",
                     "--serverport", str(free_udp_port()), cwd=tmp_path)
@@ -411,7 +411,7 @@ def test_a_dataset_the_disk_refuses_is_one_line_and_the_old_dataset_stays(tmp_pa
 def test_weights_the_disk_refuses_are_one_line_and_the_old_weights_stay(tmp_path):
     save_dataset(Dataset.from_performances([np.random.default_rng(0).random((300, 2))]),
                  tmp_path / "datasets" / "training-dataset-2d.npz")
-    default = ROOT / "models" / "default" / "musicMDRNN-dim2-layers2-units32-mixtures5-scale10.weights.h5"
+    default = DEFAULT_MODELS_DIR / "musicMDRNN-dim2-layers2-units32-mixtures5-scale10.weights.h5"
     (tmp_path / "models").mkdir()
     weights = tmp_path / "models" / default.name
     weights.write_bytes(default.read_bytes())  # a good model of one's own, of about 200 kB
