@@ -1,8 +1,11 @@
 """MIDI in and out: a controller's messages become IMPS's controls, predictions become
 messages to a synth or to the controller's lights.
 
-python-rtmidi opens the ports (ALSA's sequencer or JACK); mido reads what arrives.
-This module is imported only when MIDI is asked for, so OSC users never need either.
+python-rtmidi opens the ports (ALSA's sequencer or JACK); mido checks what arrives and
+names the kinds IMPS does not map; midicodec.py reads the bytes of those it maps and
+makes the bytes it sends.
+This module is imported only when MIDI is asked for, so OSC users never need mido or
+python-rtmidi.
 
 Data flows one way, as in the OSC server. rtmidi's own thread only stamps each
 message's arrival and puts it on a queue; the MIDI thread blocks on that queue, maps the
@@ -25,7 +28,8 @@ from typing import Callable, Iterator, Sequence
 
 from ..core.errors import MidiPortNotFound, MidiUnavailable
 from .config import MidiConfig
-from .midimap import CONTROL_CHANGE, NOTE_ON, PITCH_BEND, Control
+from .midicodec import PredictionEncoder, decode
+from .midimap import Control
 
 try:
     import mido
@@ -44,14 +48,11 @@ PORT_CHECK_INTERVAL = 1.0  # seconds between readings of the port list
 GIL_SWITCH_INTERVAL = 0.0002
 # A DIN MIDI cable runs at 31,250 baud, 10 bits a byte on the wire.
 DIN_BYTES_PER_SECOND = 3125
-NOTE_VELOCITY = 127
 # rtmidi's JACK output closes its port without waiting for what is queued to leave in
 # the next JACK period, and garbles it (seen here: the last note-offs came out as copies
 # of other messages). Closing waits this long first: several periods of
 # the largest usual size (2048 frames at 44.1 kHz is 46 ms).
 OUTPUT_DRAIN = 0.25
-_STATUS = {CONTROL_CHANGE: 0xB0, NOTE_ON: 0x90, PITCH_BEND: 0xE0}
-_NOTE_OFF = 0x80
 
 
 @contextlib.contextmanager
@@ -148,18 +149,6 @@ class Port:
             self.client.delete()
 
 
-def _key_and_data(message: mido.Message) -> tuple[tuple[str, int, int | None] | None, int]:
-    """The message as a mapping's key (channels from 1) and the data that is its value;
-    the key is None for a note that ends and for messages IMPS does not map."""
-    if message.type == "control_change":
-        return (CONTROL_CHANGE, message.channel + 1, message.control), message.value
-    if message.type == "note_on" and message.velocity > 0:
-        return (NOTE_ON, message.channel + 1, None), message.note
-    if message.type == "pitchwheel":
-        return (PITCH_BEND, message.channel + 1, None), message.pitch - mido.MIN_PITCHWHEEL
-    return None, 0
-
-
 def _kind_of(message: mido.Message) -> str:
     """What an ignored message was, for the summary."""
     if message.type == "control_change":
@@ -185,8 +174,7 @@ class MidiLink:
         self.last_arrival = -float("inf")  # monotonic time the latest mapped message arrived
         self.last_send = -float("inf")  # monotonic time the latest prediction left
         self._inputs = self.mapping.input_index()
-        self._sent: dict[tuple, tuple[int, float]] = {}  # each output control's last data and when it left
-        self._sounding: dict[int, int] = {}  # the note sounding on each output channel
+        self._encoder = PredictionEncoder(self.mapping.outputs)
         self._din_free = -float("inf")  # when a DIN cable has carried the previous send
         self._arrivals: queue.Queue = queue.Queue()
         self._output_lock = threading.Lock()  # the player's sends, the watcher's reconnects, ending notes
@@ -223,12 +211,12 @@ class MidiLink:
                 self.ignored[f"not handled ({type(error).__name__}: {error})"] += 1
 
     def _handle(self, data: list[int], arrived: float) -> None:
-        try:
+        try:  # mido checks every message, and names the kinds not mapped for the summary
             message = mido.Message.from_bytes(data)
         except ValueError:
             self.ignored["malformed"] += 1
             return
-        key, data = _key_and_data(message)
+        key, data = decode(data)
         index = self._inputs.get(key)
         if index is None:
             self.ignored["note end" if key is None and message.type in ("note_on", "note_off")
@@ -244,7 +232,7 @@ class MidiLink:
     def _is_echo(self, control: Control, data: int, arrived: float) -> bool:
         if not self.config.feedback_protection:
             return False
-        sent = self._sent.get(control.key)
+        sent = self._encoder.last_sent.get(control.key)
         return sent is not None and sent[0] == data and arrived - sent[1] <= self.config.feedback_window
 
     # The player's thread.
@@ -261,7 +249,7 @@ class MidiLink:
             if now < self._din_free:
                 self.thinned += 1
                 return
-            messages, sent = self._messages(values)
+            messages, carried = self._encoder.messages(values)
             try:
                 for message in messages:
                     self.output.client.send_message(message)
@@ -269,42 +257,19 @@ class MidiLink:
                 self.unsent_while_gone += 1
                 return
             self.last_send = time.monotonic()
-            for key, data in sent:
-                self._sent[key] = (data, self.last_send)
+            self._encoder.sent(carried, self.last_send)
             if self.config.din:
                 self._din_free = now + sum(map(len, messages)) / DIN_BYTES_PER_SECOND
-
-    def _messages(self, values: Sequence[float]) -> tuple[list[list[int]], list[tuple[tuple, int]]]:
-        """The messages to send, and each control's data that they carry."""
-        messages, sent = [], []
-        for control, value in zip(self.mapping.outputs, values):
-            data = control.data(value)
-            channel = control.channel - 1
-            if control.kind == CONTROL_CHANGE:
-                if self._sent.get(control.key, (None,))[0] != data:
-                    messages.append([_STATUS[CONTROL_CHANGE] | channel, control.number, data])
-                    sent.append((control.key, data))
-            elif control.kind == PITCH_BEND:
-                if self._sent.get(control.key, (None,))[0] != data:
-                    messages.append([_STATUS[PITCH_BEND] | channel, data & 0x7F, data >> 7])
-                    sent.append((control.key, data))
-            else:
-                if channel in self._sounding:
-                    messages.append([_NOTE_OFF | channel, self._sounding[channel], 0])
-                messages.append([_STATUS[NOTE_ON] | channel, data, NOTE_VELOCITY])
-                self._sounding[channel] = data
-                sent.append((control.key, data))
-        return messages, sent
 
     def end_notes(self) -> None:
         """End every note IMPS left sounding (its pending predictions were dropped, or it stops)."""
         if self.output is None:
             return
         with self._output_lock:
+            note_offs = self._encoder.note_offs()
             if self.output.connected:
-                for channel, note in self._sounding.items():
-                    self.output.client.send_message([_NOTE_OFF | channel, note, 0])
-            self._sounding.clear()
+                for message in note_offs:
+                    self.output.client.send_message(message)
 
     # The port watcher.
     def _watch(self) -> None:
@@ -327,9 +292,7 @@ class MidiLink:
             with self._output_lock:
                 line = self.output.check()
                 if line and self.output.connected:
-                    # A device that was away has forgotten what it was sent.
-                    self._sent.clear()
-                    self._sounding.clear()
+                    self._encoder.forget()
             if line:
                 lines.append(line)
         return lines
