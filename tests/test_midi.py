@@ -9,6 +9,7 @@ import pytest
 
 from conftest import Recorder, sounding_notes
 from imps.core.errors import MidiPortNotFound
+from imps.core.notices import words
 from imps.perform.config import MidiConfig
 from imps.perform.midimap import NOTE_ON, PITCH_BEND, PITCH_BEND_MAX, Control, MidiMapping, default_mapping
 from harness import VirtualMidiOut
@@ -20,11 +21,12 @@ CC = 0xB0
 
 def link(mapping: MidiMapping, in_port: str | None = "controller", out_port: str | None = "synth",
          **settings):
-    """A started MidiLink whose controls and reports are recorded."""
+    """A started MidiLink whose controls, and notices as the musician reads them, are recorded."""
     from imps.perform.midi import MidiLink
 
     controls, reports = Recorder(), Recorder(whole_call=False)
-    midi = MidiLink(MidiConfig(mapping, in_port, out_port, "jack", **settings), controls, reports)
+    midi = MidiLink(MidiConfig(mapping, in_port, out_port, "jack", **settings), controls,
+                    lambda notice: reports(words(notice)))
     midi.start()
     return midi, controls, reports
 

@@ -27,6 +27,7 @@ from collections import Counter
 from typing import Callable, Iterator, Sequence
 
 from ..core.errors import MidiPortNotFound, MidiUnavailable
+from ..core.notices import MidiPortBack, MidiPortGone, MidiPortsUnreadable, Notice, say
 from .config import MidiConfig
 from .midicodec import PredictionEncoder, decode
 from .midimap import Control
@@ -125,20 +126,19 @@ class Port:
             self.client.set_callback(self.callback)  # closing the port let go of it
         self.connected = True
 
-    def check(self) -> str | None:
-        """Whether the port has gone or come back since the last check, in a sentence."""
+    def check(self) -> MidiPortGone | MidiPortBack | None:
+        """Whether the port has gone or come back since the last check."""
         ports = self.client.get_ports()
         if self.connected and self.name not in ports:
             if self.callback is not None:
                 self.client.cancel_callback()
             self.client.close_port()
             self.connected = False
-            return (f"MIDI {self.direction} {self.name!r} has gone: IMPS plays on over OSC and reconnects when a "
-                    f"port named like {self.wanted!r} appears again")
+            return MidiPortGone(self.direction, self.name, self.wanted)
         if not self.connected and (name := _matching(ports, self.wanted)) is not None:
             self.name = name
             self._open(ports)
-            return f"MIDI {self.direction} {name!r} is back: reconnected"
+            return MidiPortBack(self.direction, name)
         return None
 
     def close(self) -> None:
@@ -158,14 +158,15 @@ def _kind_of(message: mido.Message) -> str:
 
 class MidiLink:
     """A performance's MIDI: the input port feeding `on_control(index, value)` on the MIDI
-    thread, the output port sending predictions (`send`), the port watcher, and counts."""
+    thread, the output port sending predictions (`send`), the port watcher telling
+    `notify` of ports that go and come back, and counts."""
 
     def __init__(self, config: MidiConfig, on_control: Callable[[int, float], None],
-                 report: Callable[[str], None] = print):
+                 notify: Callable[[Notice], None] = say):
         self.config = config
         self.mapping = config.mapping
         self.on_control = on_control
-        self.report = report
+        self.notify = notify
         self.received = 0  # messages that arrived on the input
         self.ignored: Counter = Counter()  # messages that map to no control, by kind
         self.echoes_ignored = 0  # the controller sending back what IMPS had just sent
@@ -276,26 +277,26 @@ class MidiLink:
         said = None  # the last failure said, so that one failing every second is said once
         while not self._stopping.wait(PORT_CHECK_INTERVAL):
             try:
-                for line in self._check_ports():
-                    self.report(line)
+                for notice in self._check_ports():
+                    self.notify(notice)
                 said = None
             except rtmidi.RtMidiError as error:  # the MIDI system itself is in trouble: OSC plays on
                 if str(error) != said:
                     said = str(error)
-                    self.report(f"warning: the MIDI ports cannot be read ({error}); IMPS plays on over OSC")
+                    self.notify(MidiPortsUnreadable(said))
 
-    def _check_ports(self) -> list[str]:
-        lines = []
-        if self.input is not None and (line := self.input.check()):
-            lines.append(line)
+    def _check_ports(self) -> list[MidiPortGone | MidiPortBack]:
+        notices = []
+        if self.input is not None and (notice := self.input.check()) is not None:
+            notices.append(notice)
         if self.output is not None:
             with self._output_lock:
-                line = self.output.check()
-                if line and self.output.connected:
+                notice = self.output.check()
+                if notice is not None and self.output.connected:
                     self._encoder.forget()
-            if line:
-                lines.append(line)
-        return lines
+            if notice is not None:
+                notices.append(notice)
+        return notices
 
     def stop_input(self) -> None:
         """No more controls from MIDI: the input and the watcher stop."""
