@@ -1,10 +1,11 @@
-"""imps.core.cli: what the scripts share; here, sizes as a musician writes them."""
+"""imps.core.cli: what the scripts share; here, sizes as a musician writes them and the
+warning line."""
 
 import argparse
 
 import pytest
 
-from imps.core.cli import file_size
+from imps.core.cli import file_size, warning_line
 
 
 @pytest.mark.parametrize("text, size", [("100MB", 100_000_000), ("500kB", 500_000), ("2GB", 2_000_000_000),
@@ -18,3 +19,18 @@ def test_anything_else_is_one_clear_refusal(text):
     with pytest.raises(argparse.ArgumentTypeError, match="a size is a number and a unit, such as 100MB, 500kB or "
                                                          f"2GB, not {text!r}"):
         file_size(text)
+
+
+class Terminal:
+    """A stream that says it is a terminal."""
+
+    def isatty(self) -> bool:
+        return True
+
+
+def test_a_warning_line_is_plain_unless_it_goes_to_a_terminal_that_shows_colour(monkeypatch):
+    monkeypatch.delenv("NO_COLOR", raising=False)
+    assert warning_line("the log is full") == "warning: the log is full"
+    assert warning_line("the log is full", Terminal()) == "\033[33mwarning\033[0m: the log is full"
+    monkeypatch.setenv("NO_COLOR", "1")
+    assert warning_line("the log is full", Terminal()) == "warning: the log is full"

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import threading
 import time
+from typing import Callable
 
 import numpy as np
 import pytest
@@ -12,6 +13,7 @@ import pytest
 from conftest import Recorder
 from imps.core.logs import PerformanceLog, read_log
 from imps.core.model import DEFAULT_SAMPLING, SIZES
+from imps.core.notices import Notice, words
 from imps.core.weights import MDRNNWeights
 from imps.perform.config import ServerConfig
 from imps.perform.engine import NumpyMDRNN, Predictor
@@ -70,6 +72,11 @@ class BlockingPredictor(FakePredictor):
             self.entered.set()
             self.release.wait()
         return super().predict(event)
+
+
+def in_words(recorder: Recorder) -> Callable[[Notice], None]:
+    """A Performance's notify that records each notice as the line the musician reads."""
+    return lambda notice: recorder.add(words(notice))
 
 
 @pytest.fixture
@@ -332,7 +339,7 @@ def test_polyphony_answers_each_user_event_once_with_clipped_values(performances
 def test_out_of_range_values_are_said_once_and_counted(performances, log):
     reports = Recorder()
     predictor = FakePredictor(dimension=4)
-    performance = performances(POLYPHONY, predictor, Sent(), report=reports.add)
+    performance = performances(POLYPHONY, predictor, Sent(), notify=in_words(reports))
     performance.start()
     performance.user_event([0.5, 64.0, 127.0])
     performance.user_event([0.5, 0.5, 0.5])
@@ -388,7 +395,7 @@ def test_verbose_shows_the_silent_predictions_of_the_call_too(performances):
     reports = Recorder()
     predictor = BlockingPredictor(values=[0.25, 0.75])
     performance = performances(CALL_RESPONSE, predictor, Sent(), verbose=True, call_response_threshold=0.2,
-                               report=reports.add)
+                               notify=in_words(reports))
     performance.start()
     try:
         performance.user_event([0.5, 1.0])
@@ -409,7 +416,7 @@ def test_verbose_shows_the_silent_predictions_of_the_call_too(performances):
 def test_verbose_reports_both_players(performances):
     reports = Recorder()
     performance = performances(POLYPHONY, FakePredictor(values=[0.25, 0.75]), Sent(), verbose=True,
-                               report=reports.add)
+                               notify=in_words(reports))
     performance.start()
     performance.user_event([0.5, 1.0])
     lines = reports.wait_for(2)
@@ -467,7 +474,7 @@ def test_a_negative_dt_still_waits_the_minimum(performances):
 def test_a_wait_longer_than_the_cap_is_cut_to_it_said_once_and_counted(performances):
     predictor = FakePredictor(dt=3600.0)  # an hour's silence, were it played as predicted
     sent, reports = Sent(), Recorder(whole_call=False)
-    performance = performances(BATTLE, predictor, sent, max_wait=0.02, report=reports)
+    performance = performances(BATTLE, predictor, sent, max_wait=0.02, notify=in_words(reports))
     performance.start()
     assert len(sent.wait_for(4)) >= 4  # it keeps playing
     inputs = predictor.inputs.wait_for(4)
@@ -482,7 +489,7 @@ def test_a_wait_longer_than_the_cap_is_cut_to_it_said_once_and_counted(performan
 def test_a_wait_within_the_cap_is_played_as_predicted(performances):
     predictor = FakePredictor(dt=0.02)
     reports = Recorder(whole_call=False)
-    performance = performances(BATTLE, predictor, Sent(), max_wait=0.02, report=reports)
+    performance = performances(BATTLE, predictor, Sent(), max_wait=0.02, notify=in_words(reports))
     performance.start()
     inputs = predictor.inputs.wait_for(3)
     performance.stop()
@@ -499,7 +506,7 @@ def test_call_and_response(performances):
     sent = Sent()
     reports = Recorder()
     performance = performances(CALL_RESPONSE, predictor, sent, call_response_threshold=threshold,
-                               report=reports.add)
+                               notify=in_words(reports))
     performance.start()
 
     # The call: the musician plays for longer than the threshold. The model is held on

@@ -13,6 +13,7 @@ import pytest
 
 from imps.core.logs import LogEvent, PerformanceLog, read_log
 from imps.core.names import TIMESTAMP_FORMAT, log_name
+from imps.core.notices import words
 from scripts import run_python
 
 NOW = dt.datetime(2024, 3, 5, 7, 8, 9, 123456)
@@ -284,7 +285,7 @@ def test_performance_log_refuses_an_existing_path(tmp_path):
 
 def test_a_size_limit_goes_on_in_new_files_named_by_time_and_loses_no_line(tmp_path):
     said = []
-    log = PerformanceLog.start(tmp_path, 4, now=NOW, max_bytes=1000, report=said.append)
+    log = PerformanceLog.start(tmp_path, 4, now=NOW, max_bytes=1000, notify=lambda notice: said.append(words(notice)))
     for i in range(100):
         log.write("interface" if i % 2 else "rnn", [i, 0.5, 0.25], when=NOW + dt.timedelta(seconds=i))
     log.close()
@@ -305,7 +306,7 @@ def test_a_size_limit_goes_on_in_new_files_named_by_time_and_loses_no_line(tmp_p
 
 
 def test_files_begun_in_the_same_second_never_overwrite_each_other(tmp_path):
-    log = PerformanceLog.start(tmp_path, 2, now=NOW, max_bytes=1000, report=lambda line: None)
+    log = PerformanceLog.start(tmp_path, 2, now=NOW, max_bytes=1000, notify=lambda notice: None)
     for i in range(100):
         log.write("interface", [i], when=NOW)
     log.close()

@@ -18,6 +18,7 @@ from pythonosc.udp_client import SimpleUDPClient
 from conftest import Recorder
 from imps.core.cli import explain
 from imps.core.errors import OSCError
+from imps.core.notices import words
 from imps.perform import osc
 from imps.perform.osc import (INTERFACE, PREDICTION, BadArguments, OSCServer, PredictionSender, RateLimitedWarner,
                               is_loopback, parse_values)
@@ -75,7 +76,7 @@ def clock(monkeypatch):
 
 def test_warner_emits_once_per_interval_and_reports_how_many_were_held_back(clock):
     emitted = []
-    warner = RateLimitedWarner(interval=1.0, emit=emitted.append)
+    warner = RateLimitedWarner(interval=1.0, notify=lambda notice: emitted.append(words(notice)))
     warner.warn("first")
     assert emitted == ["warning: first"]
     clock[0] += 0.5
@@ -98,7 +99,7 @@ def test_warner_emits_once_per_interval_and_reports_how_many_were_held_back(cloc
 
 def test_warner_with_a_tiny_interval_emits_every_warning():
     emitted = []
-    warner = RateLimitedWarner(interval=0.0, emit=emitted.append)
+    warner = RateLimitedWarner(interval=0.0, notify=lambda notice: emitted.append(words(notice)))
     for n in range(5):
         warner.warn(f"w{n}")
     assert emitted == [f"warning: w{n}" for n in range(5)]
@@ -106,7 +107,7 @@ def test_warner_with_a_tiny_interval_emits_every_warning():
 
 def test_warner_counts_every_warning_from_many_threads(clock):
     emitted = []
-    warner = RateLimitedWarner(interval=1.0, emit=emitted.append)
+    warner = RateLimitedWarner(interval=1.0, notify=lambda notice: emitted.append(words(notice)))
     start = threading.Barrier(8)
 
     def flood():
@@ -135,7 +136,8 @@ class Harness:
         self.calls = Recorder()
         self.warnings = Recorder(whole_call=False)
         handlers = {address: self.calls for address in addresses}
-        self.server = OSCServer("127.0.0.1", port, handlers, RateLimitedWarner(interval=0.0, emit=self.warnings))
+        warner = RateLimitedWarner(interval=0.0, notify=lambda notice: self.warnings.add(words(notice)))
+        self.server = OSCServer("127.0.0.1", port, handlers, warner)
         self.port = port
         self.client = SimpleUDPClient("127.0.0.1", port)
         self.raw = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)

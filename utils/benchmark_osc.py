@@ -63,7 +63,7 @@ class IMPSLoop:
     def __init__(self, counted: Counted):
         self.port = free_udp_port()
         self.server = OSCServer("127.0.0.1", self.port, {INTERFACE: counted.interface},
-                                RateLimitedWarner(emit=lambda message: None))
+                                RateLimitedWarner(notify=lambda notice: None))
         self.server.start()
 
     @property

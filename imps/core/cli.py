@@ -7,7 +7,7 @@ import argparse
 import os
 import re
 import sys
-from typing import Callable, NoReturn
+from typing import Callable, NoReturn, TextIO
 
 from . import errors
 from .model import DEFAULT_DIMENSION, DEFAULT_SAMPLING, DEFAULT_SIZE, MIN_DIMENSION, SIZES
@@ -28,8 +28,16 @@ def say(message: str) -> None:
     print(message, flush=True)
 
 
+def warning_line(message: str, stream: TextIO | None = None) -> str:
+    """`warning: message`, the word coloured where `stream` is a terminal that shows
+    colour; plain without a stream (the performance server's lines, which go out through
+    its report)."""
+    word = "warning" if stream is None else _colour("warning", "33", stream)
+    return f"{word}: {message}"
+
+
 def warn(message: str) -> None:
-    print(f"{_colour('warning', '33', sys.stdout)}: {message}", flush=True)
+    print(warning_line(message, sys.stdout), flush=True)
 
 
 def fail(message: str, code: int = 1) -> NoReturn:

@@ -20,6 +20,7 @@ import numpy as np
 
 from .errors import reason_of
 from .names import TIMESTAMP_FORMAT, log_dimension, log_name
+from .notices import LogContinued, LogWriteFailed, Notice, say
 
 SOURCES = ("interface", "rnn")
 
@@ -33,16 +34,16 @@ class PerformanceLog:
 
     When a write fails (a full disk, a limit on file size), the file is cut back to its
     last whole line and nothing more is written to it: a retry would append after a torn
-    line. The log says so once through `report`, and counts the lines it does not write;
-    the performance plays on."""
+    line. The log tells `notify` once, and counts the lines it does not write; the
+    performance plays on."""
 
-    def __init__(self, path: Path | str, max_bytes: int | None = None, report: Callable[[str], None] = print):
+    def __init__(self, path: Path | str, max_bytes: int | None = None, notify: Callable[[Notice], None] = say):
         self.path = self.first_path = Path(path)
         self.dimension = log_dimension(self.path.name)
         if max_bytes is not None and self.dimension is None:
             raise ValueError(f"a log split at a size needs a name that gives its dimension, not {self.path.name}")
         self.max_bytes = max_bytes
-        self.report = report
+        self.notify = notify
         self._file = open(self.path, "xb", buffering=0)
         self._size = 0  # bytes in the file now, all of them whole lines
         self._lock = threading.Lock()
@@ -54,13 +55,13 @@ class PerformanceLog:
 
     @classmethod
     def start(cls, logs_dir: Path | str, dimension: int, now: dt_module.datetime | None = None,
-              max_bytes: int | None = None, report: Callable[[str], None] = print) -> "PerformanceLog":
+              max_bytes: int | None = None, notify: Callable[[Notice], None] = say) -> "PerformanceLog":
         """A new log in `logs_dir` named after the time, never overwriting another."""
         logs_dir = Path(logs_dir)
         logs_dir.mkdir(parents=True, exist_ok=True)
         for candidate in _names(logs_dir, dimension, now or dt_module.datetime.now()):
             try:
-                return cls(candidate, max_bytes, report)
+                return cls(candidate, max_bytes, notify)
             except FileExistsError:
                 continue
 
@@ -85,7 +86,7 @@ class PerformanceLog:
                 self.unwritten += 1
                 notices.append(self._failed(error))
         for notice in notices:
-            self.report(notice)
+            self.notify(notice)
 
     def _write_whole(self, line: bytes) -> None:
         """The line, or (cutting back whatever part of it went) OSError."""
@@ -102,8 +103,8 @@ class PerformanceLog:
             raise
         self._size += len(line)
 
-    def _next_file(self, when: dt_module.datetime) -> str:
-        """Close this file and go on in a new one named after `when`; say which."""
+    def _next_file(self, when: dt_module.datetime) -> LogContinued:
+        """Close this file and go on in a new one named after `when`; tell which."""
         full = self.path
         self._file.close()  # unbuffered: nothing is left to write
         for candidate in _names(self.path.parent, self.dimension, when):
@@ -114,7 +115,7 @@ class PerformanceLog:
                 continue
         self.path, self._size = candidate, 0
         self.files += 1
-        return f"log: {full} reached {self.max_bytes:,} bytes; going on in {self.path}"
+        return LogContinued(full, self.max_bytes, self.path)
 
     def close(self) -> None:
         notice = None
@@ -127,17 +128,15 @@ class PerformanceLog:
             except OSError as error:
                 notice = self._failed(error)
         if notice is not None:
-            self.report(notice)
+            self.notify(notice)
 
-    def _failed(self, error: OSError) -> str | None:
-        """Stop writing, for the reason `error` gives; what to tell the musician the first time."""
+    def _failed(self, error: OSError) -> LogWriteFailed | None:
+        """Stop writing, for the reason `error` gives; what to tell the first time."""
         if self.failure is not None:
             return None
         self.failure = reason_of(error)
         path = error.filename or self.path  # a new file that could not be made names itself
-        return (f"warning: could not write to the log {path} ({self.failure}). IMPS plays on without logging: "
-                "every line before this one is in the log whole, the lines from now on are not written, and the "
-                "summary at the end counts them")
+        return LogWriteFailed(Path(path), self.failure)
 
     def summary(self) -> str:
         """How many lines went where, and how many did not."""

@@ -38,6 +38,7 @@ from typing import TYPE_CHECKING, Callable, Sequence
 import numpy as np
 
 from ..core.logs import PerformanceLog
+from ..core.notices import EventShown, Notice, TurnTaken, ValueOutOfRange, WaitCapped, say
 from .histogram import SecondsHistogram
 
 if TYPE_CHECKING:
@@ -84,11 +85,6 @@ def as_played(prediction: np.ndarray, max_wait: float) -> np.ndarray:
     [0, 1]. Evaluation plays offline solos through this too, so they are the stage's."""
     dt = min(max(float(prediction[0]), MIN_DT), max_wait)
     return np.concatenate([[dt], np.clip(prediction[1:], 0.0, 1.0)])
-
-
-def _event_line(who: str, dt: float, values) -> str:
-    """One event for --verbose: who played it, the seconds since the one before, its values."""
-    return f"{who}: dt {dt:.3f} " + " ".join(f"{v:.3f}" for v in values)
 
 
 @dataclass
@@ -163,11 +159,12 @@ class Player:
 
 
 class Performance:
-    """Runs a mode: feeds the musician's events to the model, plays its predictions."""
+    """Runs a mode: feeds the musician's events to the model, plays its predictions, and
+    tells `notify` what the musician is to hear of it (imps.core.notices)."""
 
     def __init__(self, mode: str, predictor: Predictor | None, send: Callable[[Sequence[float]], None],
                  log: PerformanceLog | None, call_response_threshold: float, max_wait: float,
-                 verbose: bool = False, report: Callable[[str], None] = print,
+                 verbose: bool = False, notify: Callable[[Notice], None] = say,
                  silence: Callable[[], None] | None = None):
         if mode not in MODES:
             raise ValueError(f"unknown mode {mode!r}")
@@ -181,7 +178,7 @@ class Performance:
         self.threshold = call_response_threshold
         self.max_wait = max_wait  # the longest predicted dt played as it is; longer ones are cut to it
         self.verbose = verbose
-        self.report = report
+        self.notify = notify
         self.silence = silence  # ends whatever the synth still sounds of dropped predictions
         self.timescale = 1.0
         self.user_events = 0
@@ -216,7 +213,7 @@ class Performance:
         self._last_user_time = now
         self.user_events += 1
         if self.verbose:
-            self.report(_event_line("user", dt, values))
+            self.notify(EventShown(dt, values, by_model=False))
         clipped = np.clip(values, 0.0, 1.0)
         if not np.array_equal(clipped, values):  # one comparison on the usual path, where all are in range
             self._out_of_range(values)
@@ -224,13 +221,10 @@ class Performance:
             self._put(_Input(np.concatenate([[dt], clipped]), True, self._generation))
 
     def _out_of_range(self, values: np.ndarray) -> None:
-        control = int(np.flatnonzero((values < 0.0) | (values > 1.0))[0])
+        index = int(np.flatnonzero((values < 0.0) | (values > 1.0))[0])
         self.out_of_range_events += 1
         if self.out_of_range_events == 1:
-            self.report(f"warning: /interface value {values[control]:g} for control {control + 1} of {len(values)} "
-                        "is outside 0-1. The log keeps what you sent; the model (and any dataset made from the log) "
-                        "use it clipped to 0-1. Scale your controls to 0-1 (a MIDI value 0-127 divided by 127). "
-                        "Said once; the summary at the end counts them")
+            self.notify(ValueOutOfRange(float(values[index]), index + 1, len(values)))
 
     def _put(self, item) -> None:
         """Queue model input; when the model is behind, the stalest input makes room.
@@ -293,7 +287,7 @@ class Performance:
                 if self.silence is not None:
                     self.silence()
             self.turn = Turn.CALL
-            self.report("call and response: the musician plays (call)")
+            self.notify(TurnTaken(model_plays=False))
         if not self.switches.user_to_model:
             return
         prediction = self.predictor.predict(item.event)
@@ -302,12 +296,12 @@ class Performance:
         else:
             self._pending_response = prediction
             if self.verbose:
-                self.report(_event_line("model (silent)", prediction[0], np.clip(prediction[1:], 0.0, 1.0)))
+                self.notify(EventShown(prediction[0], np.clip(prediction[1:], 0.0, 1.0), by_model=True, silent=True))
 
     def _respond(self) -> None:
         """The musician has been quiet for the threshold: the model takes over."""
         self.turn = Turn.RESPONSE
-        self.report("call and response: the model plays (response)")
+        self.notify(TurnTaken(model_plays=True))
         self._schedule(self._pending_response)
         self._pending_response = None
 
@@ -320,9 +314,7 @@ class Performance:
     def _capped(self, dt: float) -> None:
         self.waits_capped += 1
         if self.waits_capped == 1:
-            self.report(f"warning: the model predicted a wait of {dt:.1f} s before its next event; it waits "
-                        f"{self.max_wait:g} s instead, the longest wait allowed, and goes on from there (so it "
-                        "never falls silent for long). Said once; the summary at the end counts capped waits")
+            self.notify(WaitCapped(dt, self.max_wait))
 
     # The player thread.
     def _play(self, event: np.ndarray, generation: int) -> None:
@@ -335,6 +327,6 @@ class Performance:
         if self.log is not None:
             self.log.write("rnn", values)
         if self.verbose:
-            self.report(_event_line("model", event[0], values))
+            self.notify(EventShown(event[0], values, by_model=True))
         if self.switches.model_to_model:
             self._put(_Input(event, False, generation))

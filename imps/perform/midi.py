@@ -1,8 +1,11 @@
 """MIDI in and out: a controller's messages become IMPS's controls, predictions become
 messages to a synth or to the controller's lights.
 
-python-rtmidi opens the ports (ALSA's sequencer or JACK); mido reads what arrives.
-This module is imported only when MIDI is asked for, so OSC users never need either.
+python-rtmidi opens the ports (ALSA's sequencer or JACK); mido checks what arrives and
+names the kinds IMPS does not map; midicodec.py reads the bytes of those it maps and
+makes the bytes it sends.
+This module is imported only when MIDI is asked for, so OSC users never need mido or
+python-rtmidi.
 
 Data flows one way, as in the OSC server. rtmidi's own thread only stamps each
 message's arrival and puts it on a queue; the MIDI thread blocks on that queue, maps the
@@ -24,8 +27,10 @@ from collections import Counter
 from typing import Callable, Iterator, Sequence
 
 from ..core.errors import MidiPortNotFound, MidiUnavailable
+from ..core.notices import MidiPortBack, MidiPortGone, MidiPortsUnreadable, Notice, say
 from .config import MidiConfig
-from .midimap import CONTROL_CHANGE, NOTE_ON, PITCH_BEND, Control
+from .midicodec import PredictionEncoder, decode
+from .midimap import Control
 
 try:
     import mido
@@ -44,14 +49,11 @@ PORT_CHECK_INTERVAL = 1.0  # seconds between readings of the port list
 GIL_SWITCH_INTERVAL = 0.0002
 # A DIN MIDI cable runs at 31,250 baud, 10 bits a byte on the wire.
 DIN_BYTES_PER_SECOND = 3125
-NOTE_VELOCITY = 127
 # rtmidi's JACK output closes its port without waiting for what is queued to leave in
 # the next JACK period, and garbles it (seen here: the last note-offs came out as copies
 # of other messages). Closing waits this long first: several periods of
 # the largest usual size (2048 frames at 44.1 kHz is 46 ms).
 OUTPUT_DRAIN = 0.25
-_STATUS = {CONTROL_CHANGE: 0xB0, NOTE_ON: 0x90, PITCH_BEND: 0xE0}
-_NOTE_OFF = 0x80
 
 
 @contextlib.contextmanager
@@ -124,20 +126,19 @@ class Port:
             self.client.set_callback(self.callback)  # closing the port let go of it
         self.connected = True
 
-    def check(self) -> str | None:
-        """Whether the port has gone or come back since the last check, in a sentence."""
+    def check(self) -> MidiPortGone | MidiPortBack | None:
+        """Whether the port has gone or come back since the last check."""
         ports = self.client.get_ports()
         if self.connected and self.name not in ports:
             if self.callback is not None:
                 self.client.cancel_callback()
             self.client.close_port()
             self.connected = False
-            return (f"MIDI {self.direction} {self.name!r} has gone: IMPS plays on over OSC and reconnects when a "
-                    f"port named like {self.wanted!r} appears again")
+            return MidiPortGone(self.direction, self.name, self.wanted)
         if not self.connected and (name := _matching(ports, self.wanted)) is not None:
             self.name = name
             self._open(ports)
-            return f"MIDI {self.direction} {name!r} is back: reconnected"
+            return MidiPortBack(self.direction, name)
         return None
 
     def close(self) -> None:
@@ -146,18 +147,6 @@ class Port:
         with c_stderr_silenced():
             self.client.close_port()
             self.client.delete()
-
-
-def _key_and_data(message: mido.Message) -> tuple[tuple[str, int, int | None] | None, int]:
-    """The message as a mapping's key (channels from 1) and the data that is its value;
-    the key is None for a note that ends and for messages IMPS does not map."""
-    if message.type == "control_change":
-        return (CONTROL_CHANGE, message.channel + 1, message.control), message.value
-    if message.type == "note_on" and message.velocity > 0:
-        return (NOTE_ON, message.channel + 1, None), message.note
-    if message.type == "pitchwheel":
-        return (PITCH_BEND, message.channel + 1, None), message.pitch - mido.MIN_PITCHWHEEL
-    return None, 0
 
 
 def _kind_of(message: mido.Message) -> str:
@@ -169,14 +158,15 @@ def _kind_of(message: mido.Message) -> str:
 
 class MidiLink:
     """A performance's MIDI: the input port feeding `on_control(index, value)` on the MIDI
-    thread, the output port sending predictions (`send`), the port watcher, and counts."""
+    thread, the output port sending predictions (`send`), the port watcher telling
+    `notify` of ports that go and come back, and counts."""
 
     def __init__(self, config: MidiConfig, on_control: Callable[[int, float], None],
-                 report: Callable[[str], None] = print):
+                 notify: Callable[[Notice], None] = say):
         self.config = config
         self.mapping = config.mapping
         self.on_control = on_control
-        self.report = report
+        self.notify = notify
         self.received = 0  # messages that arrived on the input
         self.ignored: Counter = Counter()  # messages that map to no control, by kind
         self.echoes_ignored = 0  # the controller sending back what IMPS had just sent
@@ -185,8 +175,7 @@ class MidiLink:
         self.last_arrival = -float("inf")  # monotonic time the latest mapped message arrived
         self.last_send = -float("inf")  # monotonic time the latest prediction left
         self._inputs = self.mapping.input_index()
-        self._sent: dict[tuple, tuple[int, float]] = {}  # each output control's last data and when it left
-        self._sounding: dict[int, int] = {}  # the note sounding on each output channel
+        self._encoder = PredictionEncoder(self.mapping.outputs)
         self._din_free = -float("inf")  # when a DIN cable has carried the previous send
         self._arrivals: queue.Queue = queue.Queue()
         self._output_lock = threading.Lock()  # the player's sends, the watcher's reconnects, ending notes
@@ -223,12 +212,12 @@ class MidiLink:
                 self.ignored[f"not handled ({type(error).__name__}: {error})"] += 1
 
     def _handle(self, data: list[int], arrived: float) -> None:
-        try:
+        try:  # mido checks every message, and names the kinds not mapped for the summary
             message = mido.Message.from_bytes(data)
         except ValueError:
             self.ignored["malformed"] += 1
             return
-        key, data = _key_and_data(message)
+        key, data = decode(data)
         index = self._inputs.get(key)
         if index is None:
             self.ignored["note end" if key is None and message.type in ("note_on", "note_off")
@@ -244,7 +233,7 @@ class MidiLink:
     def _is_echo(self, control: Control, data: int, arrived: float) -> bool:
         if not self.config.feedback_protection:
             return False
-        sent = self._sent.get(control.key)
+        sent = self._encoder.last_sent.get(control.key)
         return sent is not None and sent[0] == data and arrived - sent[1] <= self.config.feedback_window
 
     # The player's thread.
@@ -261,7 +250,7 @@ class MidiLink:
             if now < self._din_free:
                 self.thinned += 1
                 return
-            messages, sent = self._messages(values)
+            messages, carried = self._encoder.messages(values)
             try:
                 for message in messages:
                     self.output.client.send_message(message)
@@ -269,70 +258,45 @@ class MidiLink:
                 self.unsent_while_gone += 1
                 return
             self.last_send = time.monotonic()
-            for key, data in sent:
-                self._sent[key] = (data, self.last_send)
+            self._encoder.sent(carried, self.last_send)
             if self.config.din:
                 self._din_free = now + sum(map(len, messages)) / DIN_BYTES_PER_SECOND
-
-    def _messages(self, values: Sequence[float]) -> tuple[list[list[int]], list[tuple[tuple, int]]]:
-        """The messages to send, and each control's data that they carry."""
-        messages, sent = [], []
-        for control, value in zip(self.mapping.outputs, values):
-            data = control.data(value)
-            channel = control.channel - 1
-            if control.kind == CONTROL_CHANGE:
-                if self._sent.get(control.key, (None,))[0] != data:
-                    messages.append([_STATUS[CONTROL_CHANGE] | channel, control.number, data])
-                    sent.append((control.key, data))
-            elif control.kind == PITCH_BEND:
-                if self._sent.get(control.key, (None,))[0] != data:
-                    messages.append([_STATUS[PITCH_BEND] | channel, data & 0x7F, data >> 7])
-                    sent.append((control.key, data))
-            else:
-                if channel in self._sounding:
-                    messages.append([_NOTE_OFF | channel, self._sounding[channel], 0])
-                messages.append([_STATUS[NOTE_ON] | channel, data, NOTE_VELOCITY])
-                self._sounding[channel] = data
-                sent.append((control.key, data))
-        return messages, sent
 
     def end_notes(self) -> None:
         """End every note IMPS left sounding (its pending predictions were dropped, or it stops)."""
         if self.output is None:
             return
         with self._output_lock:
+            note_offs = self._encoder.note_offs()
             if self.output.connected:
-                for channel, note in self._sounding.items():
-                    self.output.client.send_message([_NOTE_OFF | channel, note, 0])
-            self._sounding.clear()
+                for message in note_offs:
+                    self.output.client.send_message(message)
 
     # The port watcher.
     def _watch(self) -> None:
         said = None  # the last failure said, so that one failing every second is said once
         while not self._stopping.wait(PORT_CHECK_INTERVAL):
             try:
-                for line in self._check_ports():
-                    self.report(line)
+                for notice in self._check_ports():
+                    self.notify(notice)
                 said = None
             except rtmidi.RtMidiError as error:  # the MIDI system itself is in trouble: OSC plays on
                 if str(error) != said:
                     said = str(error)
-                    self.report(f"warning: the MIDI ports cannot be read ({error}); IMPS plays on over OSC")
+                    self.notify(MidiPortsUnreadable(said))
 
-    def _check_ports(self) -> list[str]:
-        lines = []
-        if self.input is not None and (line := self.input.check()):
-            lines.append(line)
+    def _check_ports(self) -> list[MidiPortGone | MidiPortBack]:
+        notices = []
+        if self.input is not None and (notice := self.input.check()) is not None:
+            notices.append(notice)
         if self.output is not None:
             with self._output_lock:
-                line = self.output.check()
-                if line and self.output.connected:
-                    # A device that was away has forgotten what it was sent.
-                    self._sent.clear()
-                    self._sounding.clear()
-            if line:
-                lines.append(line)
-        return lines
+                notice = self.output.check()
+                if notice is not None and self.output.connected:
+                    self._encoder.forget()
+            if notice is not None:
+                notices.append(notice)
+        return notices
 
     def stop_input(self) -> None:
         """No more controls from MIDI: the input and the watcher stop."""

@@ -24,6 +24,7 @@ from pythonosc.dispatcher import Dispatcher
 from pythonosc.osc_message_builder import OscMessageBuilder
 
 from ..core.errors import OSCError
+from ..core.notices import Notice, OscRejected, say
 
 INTERFACE = "/interface"
 PREDICTION = "/prediction"
@@ -32,24 +33,24 @@ TIMESCALE = "/timescale"
 
 
 class RateLimitedWarner:
-    """Prints a warning at most once per `interval` seconds, saying how many like it
-    were held back, so a flood of bad packets cannot flood the terminal."""
+    """Tells `notify` of a rejection at most once per `interval` seconds, with how many
+    like it were held back, so a flood of bad packets cannot flood the terminal."""
 
-    def __init__(self, interval: float = 1.0, emit: Callable[[str], None] = print):
+    def __init__(self, interval: float = 1.0, notify: Callable[[Notice], None] = say):
         self.interval = interval
-        self.emit = emit
+        self.notify = notify
         self._last = -math.inf
         self._held = 0
         self._lock = threading.Lock()
 
-    def warn(self, message: str) -> None:
+    def warn(self, problem: str) -> None:
         with self._lock:
             now = time.monotonic()
             if now - self._last < self.interval:
                 self._held += 1
                 return
             held, self._held, self._last = self._held, 0, now
-        self.emit(f"warning: {message}" + (f" ({held} more warnings held back)" if held else ""))
+        self.notify(OscRejected(problem, held))
 
 
 class BadArguments(ValueError):

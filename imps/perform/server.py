@@ -9,6 +9,7 @@ from typing import Callable, Sequence
 import numpy as np
 
 from ..core.logs import PerformanceLog
+from ..core.notices import Notice, TemperaturesSet, TimescaleSet, words
 from .config import ServerConfig
 from .engine import Predictor
 from .interaction import PLAYER_SIZE, Performance
@@ -18,24 +19,27 @@ from .osc import (INTERFACE, TEMPERATURE, TIMESCALE, BadArguments, OSCServer, Pr
 
 
 class PerformanceServer:
+    """Its threads tell what happens as notices (imps.core.notices); `report` gets each
+    one's words, the line the musician reads."""
+
     def __init__(self, config: ServerConfig, predictor: Predictor | None, report: Callable[[str], None] = print):
         self.config = config
         self.report = report
-        self.warner = RateLimitedWarner(emit=report)
+        self.warner = RateLimitedWarner(notify=self._tell)
         # Every control's latest value: a MIDI message changes one, an OSC /interface all.
         self._controls = np.full(config.dimension - 1, UNTOUCHED)
         self._input_lock = threading.Lock()  # the OSC and MIDI threads take turns with the musician's events
         self.midi = self.log = self.sender = None
         if config.midi is not None:  # first: a port that is not there leaves no empty log behind
             from .midi import MidiLink
-            self.midi = MidiLink(config.midi, self._midi_control, report)
+            self.midi = MidiLink(config.midi, self._midi_control, self._tell)
         try:
             self.log = PerformanceLog.start(config.logs_dir, config.dimension, max_bytes=config.log_max_bytes,
-                                            report=report) if config.logs_dir is not None else None
+                                            notify=self._tell) if config.logs_dir is not None else None
             self.sender = PredictionSender(config.client_ip, config.client_port, config.dimension - 1)
             send = self.sender.send if self.midi is None or self.midi.output is None else self._send
             self.performance = Performance(config.mode, predictor, send, self.log, config.call_response_threshold,
-                                           config.max_wait, config.verbose, report,
+                                           config.max_wait, config.verbose, self._tell,
                                            self.midi.end_notes if self.midi else None)
             handlers = {INTERFACE: self._interface, TEMPERATURE: self._temperature, TIMESCALE: self._timescale}
             self.osc = OSCServer(config.server_ip, config.server_port, handlers, self.warner)
@@ -46,6 +50,9 @@ class PerformanceServer:
                 self.sender.close()
             self._close_log()
             raise
+
+    def _tell(self, notice: Notice) -> None:
+        self.report(words(notice))
 
     def _interface(self, address: str, *args) -> None:
         try:
@@ -84,13 +91,13 @@ class PerformanceServer:
         predictor = self.performance.predictor
         if values is not None and predictor is not None:
             predictor.sigma_temp, predictor.pi_temp = values
-            self.report(f"temperatures: sigma {values[0]:g}, pi {values[1]:g}")
+            self._tell(TemperaturesSet(*values))
 
     def _timescale(self, address: str, *args) -> None:
         values = self._non_negative(TIMESCALE, args, 1, "one float, not negative")
         if values is not None:
             self.performance.timescale = values[0]
-            self.report(f"timescale: {values[0]:g}")
+            self._tell(TimescaleSet(values[0]))
 
     def start(self) -> None:
         self.performance.start()
