@@ -290,9 +290,9 @@ def train(dataset: Dataset, config: TrainConfig, models_dir: Path | str = MODELS
                             len(history.get("loss", [])), seconds, history,
                             limit is not None and limit.reached, interrupted)
     if config.choose_sampling:
-        report("choosing the sampling whose playing is closest to the dataset's" +
-               (" (Ctrl-C again to skip it)" if interrupted else ""))
-        try:
+        try:  # the line too: Ctrl-C may come the moment it is printed
+            report("choosing the sampling whose playing is closest to the dataset's" +
+                   (" (Ctrl-C again to skip it)" if interrupted else ""))
             result.choice = choose_and_store(final_path, dataset, config.validation_fraction)
         except KeyboardInterrupt:
             result.interrupted = True
