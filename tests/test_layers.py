@@ -1,6 +1,7 @@
 """The three rooms stack, checked by importing in a fresh interpreter: imps.core
 imports neither imps.perform nor imps.learn; imps.perform, the server script's --help
-and choosing the model to play import neither imps.learn nor TensorFlow nor Keras."""
+and choosing the model to play import neither imps.learn nor TensorFlow nor Keras; the
+server's settings and collating logs load neither h5py nor the engine."""
 
 from __future__ import annotations
 
@@ -15,7 +16,7 @@ from conftest import ROOT
 # Prints, as JSON, which of the watched modules the code before it imported.
 WATCH = """
 import json, sys
-watched = ("imps.core", "imps.perform", "imps.learn", "tensorflow", "keras", "keras_mdn_layer")
+watched = ("imps.core", "imps.perform", "imps.learn", "tensorflow", "keras", "keras_mdn_layer", "h5py")
 print(json.dumps(sorted({w for w in watched for name in sys.modules if name == w or name.startswith(w + ".")})))
 """
 
@@ -35,8 +36,8 @@ def imported_by(code: str, *args: str) -> list[str]:
 
 
 @pytest.mark.parametrize("room, allowed", [
-    ("imps.core", ["imps.core"]),
-    ("imps.perform", ["imps.core", "imps.perform"]),
+    ("imps.core", ["h5py", "imps.core"]),
+    ("imps.perform", ["h5py", "imps.core", "imps.perform"]),
 ])
 def test_a_room_imports_only_the_rooms_below_it(room, allowed):
     assert imported_by(EVERY_MODULE_OF, room) == allowed
@@ -58,4 +59,12 @@ from imps.perform.config import ServerConfig
 from imps.perform.model_choice import model_to_play
 model_to_play(ServerConfig(dimension=9)).predictor.predict([0.1] + [0.5] * 8)
 """
-    assert imported_by(code) == ["imps.core", "imps.perform"]
+    assert imported_by(code) == ["h5py", "imps.core", "imps.perform"]
+
+
+@pytest.mark.parametrize("module, imported", [
+    ("imps.perform.config", ["imps.core", "imps.perform"]),  # the server's settings: no weights, no engine
+    ("imps.learn.dataset", ["imps.core", "imps.learn"]),  # collating logs: no engine, no TensorFlow
+])
+def test_settings_and_collating_logs_load_no_weights_reader_or_engine(module, imported):
+    assert imported_by(f"import {module}\n") == imported
