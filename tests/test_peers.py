@@ -57,7 +57,7 @@ def run_midi_test_without_the_midi_libraries(tmp_path, **extra_env) -> subproces
     env = {**script_env(), "PYTHONPATH": str(hidden), **extra_env}
     if not extra_env:
         env.pop(REQUIRE_PEERS, None)
-    return subprocess.run([sys.executable, "-m", "pytest", "-q", "-rs", str(ROOT / "tests" / "test_midi.py"),
+    return subprocess.run([sys.executable, "-m", "pytest", "-q", "-rs", "-m", "", str(ROOT / "tests" / "test_midi.py"),
                            "-k", "listed_by_name"], cwd=ROOT, env=env, capture_output=True, text=True, timeout=300)
 
 
