@@ -68,6 +68,7 @@ class FitsBegun(keras.callbacks.Callback):
 PLAIN_FIT = {"optimizer": "Adam", "clipnorm": None, "weight_decay": None, "dropout": [0.0]}
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("options, screened, differences", [
     ({"clipnorm": 1.0}, {}, {"clipnorm": 1.0}),
     ({}, {"weight_decay": 1e-3}, {"optimizer": "AdamW", "weight_decay": 1e-3}),
@@ -113,6 +114,7 @@ def test_the_optimiser_options_reach_keras():
     assert type(model.optimizer) is keras.optimizers.Adam and model.optimizer.clipnorm is None
 
 
+@pytest.mark.slow
 def test_annealing_within_a_time_limit_brings_the_rate_down_steadily_after_the_warm_up(tmp_path):
     clock = BatchClock()
     config = TrainConfig(model_size="xxs", epochs=50, batch_size=32, warmup_epochs=1, minutes=1.0,

@@ -11,7 +11,7 @@ from imps.core.weights import load_weights
 from imps.learn.dataset import Dataset, load_dataset, save_dataset
 from scripts import OSCDump, Server, oscsend, run_script
 
-pytestmark = pytest.mark.peers("oscsend", "oscdump")
+pytestmark = [pytest.mark.peers("oscsend", "oscdump"), pytest.mark.slow]  # servers played through liblo, training
 
 WEIGHTS = "models/musicMDRNN-dim9-layers2-units32-mixtures5-scale10.weights.h5"
 

@@ -23,6 +23,7 @@ def max_difference(a: Mixture, b: Mixture) -> float:
                np.abs(a.pi_logits - b.pi_logits).max())
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("size", list(SIZES))
 def test_numpy_engine_equals_keras_over_1000_steps(size):
     weights = MDRNNWeights.random(9, SIZES[size], seed=11)

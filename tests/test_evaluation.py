@@ -95,6 +95,7 @@ def test_heldout_phrases_lie_in_the_last_tenth():
     assert [len(p) for p in phrases] == [10]  # its gesture at 25-34; the 5 events after 35 are too few
 
 
+@pytest.mark.slow
 def test_the_heldout_loss_is_the_trainers_val_loss(tmp_path):
     rng = np.random.default_rng(0)
     t = np.arange(300)
@@ -110,6 +111,7 @@ def test_the_heldout_loss_is_the_trainers_val_loss(tmp_path):
     assert all(np.isfinite(performance_loss) for _, performance_loss in per_performance)
 
 
+@pytest.mark.slow
 def test_the_report_on_real_playing(tmp_path):
     weights = default_weights_file(4)
     result = run_script("utils/evaluate_model.py", str(weights), str(LEGACY_DATASET_4D), "--allow-pickle",
@@ -189,6 +191,7 @@ def test_rows_the_real_playing_cannot_measure_say_why_and_stay_out_of_the_mean()
     assert Style([rests, shares, measured]).distance == 0.0
 
 
+@pytest.mark.slow
 def test_the_report_chooses_stores_and_then_plays_the_stored_sampling(tmp_path):
     weights = tmp_path / "model.weights.h5"
     weights.write_bytes(default_weights_file(4).read_bytes())

@@ -43,6 +43,7 @@ def test_a_room_imports_only_the_rooms_below_it(room, allowed):
     assert imported_by(EVERY_MODULE_OF, room) == allowed
 
 
+@pytest.mark.slow
 def test_learn_may_import_everything_below_it():
     assert {"imps.core", "imps.perform", "imps.learn", "tensorflow"} <= set(imported_by(EVERY_MODULE_OF, "imps.learn"))
 

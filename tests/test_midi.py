@@ -14,7 +14,7 @@ from imps.perform.config import MidiConfig
 from imps.perform.midimap import NOTE_ON, PITCH_BEND, PITCH_BEND_MAX, Control, MidiMapping, default_mapping
 from harness import VirtualMidiOut
 
-pytestmark = pytest.mark.peers("jackd", "jack_wait")
+pytestmark = [pytest.mark.peers("jackd", "jack_wait"), pytest.mark.slow]  # each test starts a JACK server
 
 CC = 0xB0
 

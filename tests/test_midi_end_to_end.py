@@ -66,6 +66,7 @@ def summary_count(stage: Stage, what: str) -> int:
     return int(found.group(1)) if found else 0
 
 
+@pytest.mark.slow
 @needs_jack
 def test_control_changes_in_are_logged_events_and_predictions_go_out_as_midi_and_osc(tmp_path, controller, synth):
     stage = Stage(tmp_path, "--polyphony", "--midiin", "controller", "--midiout", "synth", *JACK)
@@ -95,6 +96,7 @@ def test_control_changes_in_are_logged_events_and_predictions_go_out_as_midi_and
     assert "MIDI in from 'controller:out', MIDI out to 'synth:in'" in stage.output
 
 
+@pytest.mark.slow
 @needs_jack
 def test_the_x_touch_example_round_trips(tmp_path, controller, synth):
     stage = Stage(tmp_path, "--polyphony", "--midimap", str(ROOT / "examples" / "x-touch-mini.toml"),
@@ -111,6 +113,7 @@ def test_the_x_touch_example_round_trips(tmp_path, controller, synth):
         assert stage.stop() == 0
 
 
+@pytest.mark.slow
 @needs_jack
 def test_channel_and_numbers_from_flags_and_an_osc_interface_sets_every_control(tmp_path, controller, synth):
     stage = Stage(tmp_path, "--polyphony", "--midiin", "controller", "--midiout", "synth", *JACK,
@@ -136,6 +139,7 @@ def note_mapping(tmp_path):
     return str(path)
 
 
+@pytest.mark.slow
 @needs_jack
 @pytest.mark.parametrize("stop_signal", [signal.SIGINT, signal.SIGTERM])
 def test_a_note_mapping_round_trips_and_leaves_no_note_sounding_when_imps_stops(tmp_path, controller, synth,
@@ -157,6 +161,7 @@ def test_a_note_mapping_round_trips_and_leaves_no_note_sounding_when_imps_stops(
     assert all(m[0] in (0x81, 0x91) for m in synth.messages)
 
 
+@pytest.mark.slow
 @needs_jack
 def test_no_note_is_left_sounding_when_the_musician_interrupts_the_response(tmp_path, controller, synth):
     stage = Stage(tmp_path, "--call", "--callresponsethresh", "0.3", "--midimap", note_mapping(tmp_path),
@@ -173,6 +178,7 @@ def test_no_note_is_left_sounding_when_the_musician_interrupts_the_response(tmp_
         assert stage.stop() == 0
 
 
+@pytest.mark.slow
 @needs_jack
 def test_messages_that_are_not_mapped_are_ignored_and_counted(tmp_path, controller):
     stage = Stage(tmp_path, "--only", "--midiin", "controller", *JACK)
@@ -185,6 +191,7 @@ def test_messages_that_are_not_mapped_are_ignored_and_counted(tmp_path, controll
     assert "MIDI ignored (not mapped): 2 clock, 1 control_change (channel 4, CC 1), 1 sysex" in stage.summary()
 
 
+@pytest.mark.slow
 @needs_jack
 def test_a_port_that_vanishes_is_said_once_osc_plays_on_and_it_reconnects(tmp_path, jack):
     first = VirtualMidiOut("controller")
@@ -220,6 +227,7 @@ def test_a_port_that_vanishes_is_said_once_osc_plays_on_and_it_reconnects(tmp_pa
     assert any(event[0] == f32(30 / 127) for event in events)  # MIDI plays again once the port is back
 
 
+@pytest.mark.slow
 @needs_jack
 def test_a_port_name_that_matches_nothing_lists_the_ports_and_exits_2(tmp_path, controller, synth):
     result = run_script(SERVER, "--only", "--log", "--midiin", "X-TOUCH", *JACK, cwd=tmp_path)
@@ -229,6 +237,7 @@ def test_a_port_name_that_matches_nothing_lists_the_ports_and_exits_2(tmp_path, 
     assert "--midiin" in line
 
 
+@pytest.mark.slow
 @needs_jack
 def test_midilist_prints_each_port_on_a_line(tmp_path, jack):
     result = run_script(SERVER, "--midilist", *JACK, cwd=tmp_path)
@@ -243,6 +252,7 @@ def test_midilist_prints_each_port_on_a_line(tmp_path, jack):
     assert "in: controller:out" in result.stdout.splitlines() and "out: synth:in" in result.stdout.splitlines()
 
 
+@pytest.mark.slow
 @needs_jack
 def test_without_a_midi_server_one_line_says_so_and_no_library_noise(tmp_path, monkeypatch):
     monkeypatch.setenv("JACK_DEFAULT_SERVER", f"imps-test-nowhere-{tmp_path.name}")

@@ -163,6 +163,7 @@ def assert_gestures(gestures: list[list[float]], count: int, n_values: int):
         assert len(values) == n_values and all(0.0 <= v <= 1.0 for v in values), values
 
 
+@pytest.mark.slow
 @needs_pd
 @pytest.mark.parametrize("dimension", [4, 9])
 def test_the_test_patch_plays_with_imps_on_any_ports(dimension, tmp_path):
@@ -206,6 +207,7 @@ def test_every_example_is_played_here():
     assert sorted(FADER_MOVES) == [p.name for p in EXAMPLE_PATCHES]
 
 
+@pytest.mark.slow
 @needs_pd
 @pytest.mark.parametrize("example", EXAMPLE_PATCHES, ids=lambda p: p.name)
 def test_example_loads_and_starts_audio_without_a_word(example, tmp_path):
@@ -218,6 +220,7 @@ def test_example_loads_and_starts_audio_without_a_word(example, tmp_path):
     assert (result.stdout + result.stderr).strip() == ""
 
 
+@pytest.mark.slow
 @needs_pd
 @pytest.mark.parametrize("example", EXAMPLE_PATCHES, ids=lambda p: p.name)
 def test_example_plays_with_imps(example, tmp_path):

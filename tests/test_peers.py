@@ -11,6 +11,8 @@ import pytest
 
 from conftest import PEERS, REQUIRE_PEERS, ROOT, script_env
 
+pytestmark = pytest.mark.slow  # each test runs pytest again, over the peer tests
+
 
 def run_peer_tests(tmp_path, **extra_env) -> subprocess.CompletedProcess:
     empty = tmp_path / "bin"

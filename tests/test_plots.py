@@ -205,6 +205,7 @@ def test_the_tools_explain_themselves(name, tmp_path):
     assert result.returncode == 0 and result.stdout.startswith("usage:") and "--output" in result.stdout
 
 
+@pytest.mark.slow
 def test_make_examples_has_the_default_model_answer_through_the_real_server(tmp_path):
     """utils/make_examples.py, shortened: a procedural performer plays to
     predictive_music_model.py, which has no weights of its own, so the default 9-d

@@ -21,6 +21,7 @@ def valid_packets(count, seed=0):
     return [harness.valid_interface(rng, DIMENSION - 1) for _ in range(count)]
 
 
+@pytest.mark.slow
 def test_ten_thousand_fuzzed_packets_log_exactly_the_valid_messages(tmp_path):
     packets = harness.packets(10_000, DIMENSION - 1, seed=3)
     valid = [p.valid_values for p in packets if p.valid_values is not None]
@@ -46,6 +47,7 @@ def test_ten_thousand_fuzzed_packets_log_exactly_the_valid_messages(tmp_path):
     assert sum(counts) >= len(packets) - len(valid)
 
 
+@pytest.mark.slow
 def test_a_flood_is_logged_whole_and_the_server_still_answers(tmp_path):
     stage = Stage(tmp_path, "--polyphony")
     try:
@@ -61,6 +63,7 @@ def test_a_flood_is_logged_whole_and_the_server_still_answers(tmp_path):
     assert code == 0
 
 
+@pytest.mark.slow
 def test_kill_9_while_logging_leaves_a_readable_log(tmp_path):
     stage = Stage(tmp_path, "--only")
     packets = [p.data for p in valid_packets(4000)]
@@ -100,6 +103,7 @@ def test_listening_beyond_this_machine_warns(tmp_path):
     assert "warning: listening on 0.0.0.0: anyone on that network can play this instrument" in server.output
 
 
+@pytest.mark.slow
 def test_a_log_the_disk_refuses_stops_at_a_whole_line_and_the_server_plays_on(tmp_path):
     stage = Stage(tmp_path, "--polyphony", file_size_limit=20_000)
     packets = [p.data for p in valid_packets(1000)]
@@ -181,6 +185,7 @@ def test_battle_mode_caps_each_long_wait_says_so_once_and_counts_them(tmp_path):
 SOAK_MEMORY_GROWTH_MB = 2.0  # resident memory gained between 20 s and 60 s, at most
 
 
+@pytest.mark.slow
 def test_a_minute_of_battle_and_polyphony_logs_every_prediction_and_holds_its_memory(tmp_path):
     result = soak(tmp_path, seconds=60, warmup=20, window=20)
     for name, stage in result.stages.items():

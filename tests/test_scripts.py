@@ -64,6 +64,7 @@ def test_user_only_without_log_says_nothing_is_recorded(tmp_path):
     assert "nothing is being recorded" not in server.output and len(list((tmp_path / "logs").iterdir())) == 1
 
 
+@pytest.mark.slow
 def test_training_states_its_plan_counts_its_epochs_and_prints_no_tensorflow_noise(tmp_path):
     dataset_3d(tmp_path)
     result = run_script("train_predictive_music_model.py", "-d", "3", "--modelsize=xxs", "-n", "2", "--warmup", "1",
@@ -196,6 +197,7 @@ def test_own_weights_of_another_size_play_and_the_stored_sampling_is_said(tmp_pa
     assert "sampling: --pitemp 1.25 (stored with the model), --sigmatemp 0.5 (as given)" in server.output
 
 
+@pytest.mark.slow
 def test_a_small_dataset_fine_tunes_the_default_model_and_scratch_does_not(tmp_path):
     rng = np.random.default_rng(1)
     save_dataset(Dataset.from_performances([rng.random((300, 4))]), tmp_path / "datasets" / "training-dataset-4d.npz")
@@ -276,6 +278,7 @@ def adam_reach(steps: int, rate: float) -> float:
     return 8 * steps * rate
 
 
+@pytest.mark.slow
 def test_learning_rate_and_batch_size_reach_keras(tmp_path):
     dataset_3d(tmp_path)
     result = run_script("train_predictive_music_model.py", "-d", "3", "--modelsize=xxs", "-n", "2", "--warmup", "0",
@@ -288,6 +291,7 @@ def test_learning_rate_and_batch_size_reach_keras(tmp_path):
     assert all(line.startswith("7/7 - ") and line.endswith(" - learning_rate: 0.0123") for line in epochs), epochs
 
 
+@pytest.mark.slow
 def test_the_same_seed_trains_the_same_model_and_another_seed_another(tmp_path):
     dataset_3d(tmp_path)
     weights = {}
@@ -304,6 +308,7 @@ def test_the_same_seed_trains_the_same_model_and_another_seed_another(tmp_path):
     assert most_moved(weights["a"], weights["c"]) > 0.1
 
 
+@pytest.mark.slow
 def test_training_resumes_from_its_own_weights(tmp_path):
     dataset_3d(tmp_path)
     first = run_script("train_predictive_music_model.py", "-d", "3", "--modelsize=xxs", "-n", "1", "--warmup", "0",
@@ -323,6 +328,7 @@ def test_training_resumes_from_its_own_weights(tmp_path):
     assert 0 < moved < adam_reach(5, 1e-4)
 
 
+@pytest.mark.slow
 def test_fine_tuning_the_original_imps_weights_keeps_their_keras2_gates(tmp_path):
     original = load_dataset(LEGACY_DATASET_4D, allow_pickle=True)
     save_dataset(Dataset(original.events[:600], np.array([600])), tmp_path / "datasets" / "training-dataset-4d.npz")
@@ -338,6 +344,7 @@ def test_fine_tuning_the_original_imps_weights_keeps_their_keras2_gates(tmp_path
     assert 0 < most_moved(weights_of(tuned), weights_of(LEGACY_WEIGHTS_4D_S)) < adam_reach(7, 1e-4)
 
 
+@pytest.mark.slow
 def test_training_within_minutes_says_so_and_stops_in_time(tmp_path):
     rng = np.random.default_rng(0)
     save_dataset(Dataset.from_performances([rng.random((300, 3)), rng.random((200, 3))]),
@@ -408,6 +415,7 @@ def test_a_dataset_the_disk_refuses_is_one_line_and_the_old_dataset_stays(tmp_pa
     assert [p.name for p in path.parent.iterdir()] == [path.name]
 
 
+@pytest.mark.slow
 def test_weights_the_disk_refuses_are_one_line_and_the_old_weights_stay(tmp_path):
     save_dataset(Dataset.from_performances([np.random.default_rng(0).random((300, 2))]),
                  tmp_path / "datasets" / "training-dataset-2d.npz")
@@ -451,6 +459,7 @@ def trainer_in_background(tmp_path):
             trainer.process.wait(30)
 
 
+@pytest.mark.slow
 def test_ctrl_c_keeps_the_best_weights_chooses_their_sampling_and_exits_130(tmp_path, trainer_in_background):
     trainer = trainer_in_background()
     assert trainer.wait_until(lambda: "val_loss" in trainer.output, 120), trainer.output  # an epoch has ended
@@ -466,6 +475,7 @@ def test_ctrl_c_keeps_the_best_weights_chooses_their_sampling_and_exits_130(tmp_
     assert out.splitlines()[-1] == "play it: python predictive_music_model.py --dimension=3 --modelsize=xxs"
 
 
+@pytest.mark.slow
 def test_ctrl_c_twice_keeps_the_weights_without_choosing_their_sampling(tmp_path, trainer_in_background):
     trainer = trainer_in_background()
     assert trainer.wait_until(lambda: "val_loss" in trainer.output, 120), trainer.output
@@ -478,6 +488,7 @@ def test_ctrl_c_twice_keeps_the_weights_without_choosing_their_sampling(tmp_path
     assert load_weights(weights).sampling is None and "Traceback" not in trainer.output
 
 
+@pytest.mark.slow
 def test_ctrl_c_before_an_epoch_ends_says_nothing_was_saved(tmp_path, trainer_in_background):
     trainer = trainer_in_background("--warmup", "1000")
     assert trainer.wait_until(lambda: "warming up: 1000 epochs" in trainer.output, 120), trainer.output
@@ -487,6 +498,7 @@ def test_ctrl_c_before_an_epoch_ends_says_nothing_was_saved(tmp_path, trainer_in
     assert not (tmp_path / "models").exists() or not list((tmp_path / "models").glob("*.weights.h5"))
 
 
+@pytest.mark.slow
 def test_the_trainer_ends_with_the_sampling_it_chose_stored_unless_told_not_to(tmp_path):
     rng = np.random.default_rng(0)
     performances = [rng.random((n, 3)) for n in (300, 200)]

@@ -3,6 +3,8 @@
 import subprocess
 import sys
 
+import pytest
+
 from conftest import leaked_noise
 from imps.learn.tfnoise import is_noise
 
@@ -55,6 +57,7 @@ def test_the_filter_drops_noise_written_to_the_descriptor_and_keeps_the_rest_in_
     assert result.stderr.splitlines() == [REAL[0], REAL[0], REAL[3], REAL[3]]
 
 
+@pytest.mark.slow
 def test_importing_tensorflow_through_the_filter_prints_none_of_its_known_notices():
     code = "from imps.learn.tfnoise import filter_tensorflow_noise; filter_tensorflow_noise(); " \
            "import tensorflow as tf; tf.config.list_physical_devices('GPU')"

@@ -154,6 +154,7 @@ class BatchClock(keras.callbacks.Callback):
         self.now += 1.0
 
 
+@pytest.mark.slow
 def test_a_time_limit_ends_training_at_the_set_rate_unless_it_stalls(tmp_path):
     clock = BatchClock()
     config = TrainConfig(model_size="xxs", epochs=50, batch_size=32, warmup_epochs=1, minutes=1.0,
@@ -217,6 +218,7 @@ def assert_same_weights(a: list[np.ndarray], b: list[np.ndarray]) -> None:
 BATCHES = 8
 
 
+@pytest.mark.slow
 def test_without_a_time_limit_the_rate_halves_when_the_validation_loss_stalls(tmp_path):
     clock = BatchClock()
     config = TrainConfig(model_size="xxs", epochs=4, batch_size=32, warmup_epochs=0, learning_rate=2e-3,
@@ -229,6 +231,7 @@ def test_without_a_time_limit_the_rate_halves_when_the_validation_loss_stalls(tm
     assert clock.rates == pytest.approx([2e-3] * 3 * BATCHES + [1e-3] * BATCHES)
 
 
+@pytest.mark.slow
 def test_early_stopping_ends_the_run_patience_epochs_after_the_best(tmp_path):
     config = TrainConfig(model_size="xxs", epochs=20, batch_size=32, warmup_epochs=0, early_stopping=True,
                          patience=2)
@@ -239,6 +242,7 @@ def test_early_stopping_ends_the_run_patience_epochs_after_the_best(tmp_path):
     assert "at epoch 1 of 3" in result.summary()
 
 
+@pytest.mark.slow
 def test_the_weights_written_are_the_best_epochs_not_the_last(tmp_path):
     watcher = FromTheSecondEpoch(spoil)
     result = train(synthetic_dataset(), TrainConfig(model_size="xxs", epochs=3, batch_size=32, warmup_epochs=0),
@@ -252,6 +256,7 @@ def test_the_weights_written_are_the_best_epochs_not_the_last(tmp_path):
     assert any(not np.array_equal(best, last) for best, last in zip(watcher.weights[0], watcher.weights[2]))
 
 
+@pytest.mark.slow
 def test_a_loss_gone_to_nan_stops_the_run_and_keeps_the_last_good_weights(tmp_path):
     watcher = FromTheSecondEpoch(overflowing_rate)
     result = train(synthetic_dataset(), TrainConfig(model_size="xxs", epochs=5, batch_size=32, warmup_epochs=0),
@@ -280,6 +285,7 @@ def trained(tmp_path_factory):
     return root, dataset, result
 
 
+@pytest.mark.slow
 def test_train_writes_the_final_weights_and_the_checkpoint(trained):
     root, _, result = trained
     name = model_name(XXS.config(3))
@@ -300,6 +306,7 @@ def test_train_writes_the_final_weights_and_the_checkpoint(trained):
     assert len(runs) == 1 and runs[0].name.endswith(name)
 
 
+@pytest.mark.slow
 def test_train_result_fields(trained):
     _, _, result = trained
     assert isinstance(result, TrainingResult)
@@ -317,6 +324,7 @@ def test_train_result_fields(trained):
     assert str(result.weights_path) in text and str(result.plot_path) in text and "time taken" in text
 
 
+@pytest.mark.slow
 def test_trained_weights_load_back_and_match_the_size(trained):
     root, _, result = trained
     weights = load_weights(result.weights_path)
@@ -330,6 +338,7 @@ def test_trained_weights_load_back_and_match_the_size(trained):
         np.testing.assert_array_equal(a, b)
 
 
+@pytest.mark.slow
 def test_trained_weights_give_the_best_validation_loss(trained):
     """Put back into a fresh model, the written weights score what training reported."""
     _, dataset, result = trained
@@ -355,6 +364,7 @@ def validation_data(dataset: Dataset, batch_size: int = 64):
                           shuffle=False, seq_len=SEQ_LEN)
 
 
+@pytest.mark.slow
 def test_training_from_initial_weights(tmp_path):
     dataset = synthetic_dataset(seed=2)
     initial = MDRNNWeights.random(3, XXS, seed=42)
@@ -389,6 +399,7 @@ def test_too_short_a_dataset_is_refused(tmp_path):
     assert not (tmp_path / "models").exists()
 
 
+@pytest.mark.slow
 def test_too_few_windows_to_validate_monitors_the_training_loss(tmp_path):
     dataset = synthetic_dataset(lengths=(55,), dimension=2)  # 5 windows: none held out
     result = train(dataset, TrainConfig(model_size="xxs", epochs=1, batch_size=32), models_dir=tmp_path,
@@ -400,6 +411,7 @@ def test_too_few_windows_to_validate_monitors_the_training_loss(tmp_path):
     assert load_weights(result.weights_path).dimension == 2
 
 
+@pytest.mark.slow
 def test_one_epoch_on_the_original_imps_dataset_learns(tmp_path):
     dataset = load_dataset(LEGACY_DATASET_4D, allow_pickle=True)
     size = XXS
@@ -427,6 +439,7 @@ def test_one_epoch_on_the_original_imps_dataset_learns(tmp_path):
     assert result.monitored == "val_loss" and result.epochs_run == 1
 
 
+@pytest.mark.slow
 def test_mirrored_strategy_trains_on_the_devices_there_are(tmp_path):
     """The multi-GPU path, exercised with whatever devices this machine has (on a machine
     without a GPU, the CPU alone)."""
@@ -469,6 +482,7 @@ def test_the_devices_line_names_each_gpu(monkeypatch, names, line):
     assert says_what_tensorflow_sees(line)  # and the tests' expectation agrees
 
 
+@pytest.mark.slow
 def test_warm_up_on_short_windows_comes_first_and_helps(tmp_path):
     """A few epochs on 5-event windows before the 50-event ones leave the model better
     after its first long epoch than the same epoch without them."""
@@ -487,6 +501,7 @@ def test_warm_up_on_short_windows_comes_first_and_helps(tmp_path):
     assert warmed.best_loss < cold.best_loss - 3
 
 
+@pytest.mark.slow
 def test_fine_tuning_original_weights_keeps_their_keras2_gates(tmp_path):
     """Weights from the original IMPS learned with Keras 2's hard-sigmoid gates: they
     train on with those gates, and the file says so, so they perform with them too."""
@@ -561,6 +576,7 @@ def hands_on_faders(played) -> dict[str, bool]:
             "going somewhere": m["mean fader range"] > 0.1}
 
 
+@pytest.mark.slow
 def test_a_model_trained_on_procedural_performers_plays_like_hands_on_faders(tmp_path):
     """Trained here on a small procedural corpus, the model plays in the performers'
     manner, where an untrained one does not (hands_on_faders says how sure that is)."""
@@ -575,6 +591,7 @@ def test_a_model_trained_on_procedural_performers_plays_like_hands_on_faders(tmp
     assert not hands_on_faders(untrained)["going somewhere"], manner(untrained)
 
 
+@pytest.mark.slow
 def test_the_same_seed_trains_the_same_weights(tmp_path):
     config = TrainConfig(model_size="xxs", epochs=1, batch_size=32, warmup_epochs=1)
     first, second = (train(synthetic_dataset(), config, models_dir=tmp_path / name, tensorboard_dir=None, verbose=0,
@@ -596,6 +613,7 @@ class FromTheFirstBatch(keras.callbacks.Callback):
         self.then(self.model)
 
 
+@pytest.mark.slow
 def test_a_loss_that_is_nan_from_the_first_epoch_writes_nothing_and_says_so(tmp_path):
     final = weights_path(tmp_path, XXS.config(3))
     final.parent.mkdir(parents=True, exist_ok=True)
