@@ -96,25 +96,29 @@ def test_dimension_flag_spellings(flag, tmp_path):
     assert [p.name.endswith("-5d-mdrnn.log") for p in (tmp_path / "logs").iterdir()] == [True]
 
 
-@pytest.mark.parametrize("name", SCRIPTS)
-def test_dimension_below_two_is_refused(name, tmp_path):
-    result = run_script(name, "--dimension=1", cwd=tmp_path)
-    assert result.returncode == 2
-    assert "at least 2" in one_error_line(result)
+# Command lines a script cannot act on: its exit code (2 for flags it refuses, 1 for what is
+# missing or wrong in the files) and what its one line of error names.
+REFUSED = [
+    *(pytest.param(name, ["--dimension=1"], 2, ["at least 2"], id=f"dimension-below-two-{name}") for name in SCRIPTS),
+    *(pytest.param(name, ["--modelsize=huge"], 2, ["xxs"], id=f"unknown-model-size-{name}")
+      for name in ["predictive_music_model.py", "train_predictive_music_model.py"]),
+    pytest.param("train_predictive_music_model.py", ["-d", "4", "--batchsize", "many"], 2,
+                 ["argument -b/--batchsize: invalid int value: 'many'"], id="a-setting-that-is-no-number"),
+    pytest.param("train_predictive_music_model.py", ["--dimension=3"], 1,
+                 ["datasets/training-dataset-3d.npz", "generate_dataset.py"],
+                 id="missing-dataset-says-how-to-make-one"),
+    pytest.param("train_predictive_music_model.py", ["--dimension=4", "--dataset", str(LEGACY_DATASET_4D)], 1,
+                 ["--allow-pickle"], id="original-dataset-needs-the-pickle-flag"),
+    pytest.param("generate_dataset.py", ["--dimension=3"], 1, ["--log"], id="no-logs-to-collate"),
+]
 
 
-@pytest.mark.parametrize("name", ["predictive_music_model.py", "train_predictive_music_model.py"])
-def test_unknown_model_size_is_refused(name, tmp_path):
-    result = run_script(name, "--modelsize=huge", cwd=tmp_path)
-    assert result.returncode == 2
-    assert "xxs" in one_error_line(result)
-
-
-def test_missing_dataset_says_how_to_make_one(tmp_path):
-    result = run_script("train_predictive_music_model.py", "--dimension=3", cwd=tmp_path)
-    assert result.returncode == 1
+@pytest.mark.parametrize("name, flags, code, said", REFUSED)
+def test_a_command_line_it_cannot_act_on_is_refused_in_one_line(tmp_path, name, flags, code, said):
+    result = run_script(name, *flags, cwd=tmp_path)
+    assert result.returncode == code
     line = one_error_line(result)
-    assert "datasets/training-dataset-3d.npz" in line and "generate_dataset.py" in line
+    assert all(words in line for words in said), line
 
 
 def test_dataset_too_short_for_one_window(tmp_path):
@@ -124,24 +128,11 @@ def test_dataset_too_short_for_one_window(tmp_path):
     assert "50" in one_error_line(result)
 
 
-def test_original_dataset_needs_the_pickle_flag(tmp_path):
-    result = run_script("train_predictive_music_model.py", "--dimension=4", "--dataset", str(LEGACY_DATASET_4D),
-                        cwd=tmp_path)
-    assert result.returncode == 1
-    assert "--allow-pickle" in one_error_line(result)
-
-
 def test_dataset_of_another_dimension_is_refused(tmp_path):
     save_dataset(Dataset.from_performances([np.random.rand(80, 3)]), tmp_path / "d.npz")
     result = run_script("train_predictive_music_model.py", "--dimension=4", "--dataset", "d.npz", cwd=tmp_path)
     assert result.returncode == 1
     assert "--dimension=3" in one_error_line(result)
-
-
-def test_no_logs_to_collate(tmp_path):
-    result = run_script("generate_dataset.py", "--dimension=3", cwd=tmp_path)
-    assert result.returncode == 1
-    assert "--log" in one_error_line(result)
 
 
 def test_port_in_use_names_the_port_and_flag(tmp_path):
@@ -237,12 +228,6 @@ def test_each_training_setting_out_of_range_is_refused_in_one_line(tmp_path, fla
     result = run_script("train_predictive_music_model.py", "-d", "4", flag, value, cwd=tmp_path)
     assert result.returncode == 2
     assert one_error_line(result) == f"error: {RANGES}"
-
-
-def test_a_setting_that_is_no_number_is_refused_in_one_line(tmp_path):
-    result = run_script("train_predictive_music_model.py", "-d", "4", "--batchsize", "many", cwd=tmp_path)
-    assert result.returncode == 2
-    assert "argument -b/--batchsize: invalid int value: 'many'" in one_error_line(result)
 
 
 def dataset_3d(folder) -> None:
