@@ -56,9 +56,12 @@ def test_log_collate_train_perform(tmp_path):
     assert server.wait_ready(), server.output
     for i in range(300):
         oscsend(server_port, "/interface", "ffffffff", *gesture(i))
+    [log] = (tmp_path / "logs").glob(log_glob(9))
+    # Ctrl-C only once the last packet is taken: oscsend is done when the packet is on its
+    # way, and a server that is stopping drops what it has not read yet.
+    server.wait_until(lambda: log.read_bytes().count(b"\n") >= 300, timeout=30)
     assert server.stop() == 0, server.output
     assert "300 events from the musician" in server.output
-    [log] = (tmp_path / "logs").glob(log_glob(9))
     contents = read_log(log, 8)
     assert len(contents.events) == 300 and not contents.skipped
     assert {e.source for e in contents.events} == {"interface"}
