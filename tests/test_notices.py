@@ -29,7 +29,8 @@ def test_a_value_out_of_range_is_a_warning_naming_the_control_and_how_to_scale()
     assert words(ValueOutOfRange(64.0, 2, 3)) == (
         "warning: /interface value 64 for control 2 of 3 is outside 0-1. The log keeps what you sent; the model (and "
         "any dataset made from the log) use it clipped to 0-1. Scale your controls to 0-1 (a MIDI value 0-127 "
-        "divided by 127). Said once; the summary at the end counts them")
+        "divided by 127; over serial, --serialscale divides raw readings). Said once; the summary at the end counts "
+        "them")
     assert words(ValueOutOfRange(-0.25, 1, 8)).startswith("warning: /interface value -0.25 for control 1 of 8 ")
 
 

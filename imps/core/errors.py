@@ -144,3 +144,28 @@ class MidiPortNotFound(MidiError):
         there = "; ".join(repr(p) for p in ports) if ports else "none"
         super().__init__(f"no MIDI {direction} port has {wanted!r} in its name (the {direction} ports there are: "
                          f"{there})")
+
+
+class SerialError(IMPSError):
+    """A serial port that cannot be played as asked; the message says why."""
+
+
+class SerialUnavailable(SerialError):
+    """pyserial is not installed."""
+
+
+class SerialPortNotFound(SerialError):
+    """No path `wanted`, and no serial port whose device or description contains it."""
+
+    def __init__(self, wanted: str, ports: list[str]):
+        self.wanted, self.ports = wanted, ports
+        there = "; ".join(ports) if ports else "none"
+        super().__init__(f"no serial port is {wanted!r} or has it in its name (the serial ports there are: {there})")
+
+
+class SerialOpenFailed(SerialError):
+    """A serial port that is there but would not open (`reason`: the system's words)."""
+
+    def __init__(self, device: str, reason: str):
+        self.device, self.reason = device, reason
+        super().__init__(f"the serial port {device} would not open ({reason})")

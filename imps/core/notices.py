@@ -96,6 +96,32 @@ class MidiPortsUnreadable(Notice):
     reason: str
 
 
+# Serial (perform/serial_link.py).
+
+# The kinds of serial line that are not an event, each told of once (the first) and counted.
+TOO_LONG, NOT_TEXT, WRONG_COUNT, NOT_A_NUMBER = "too long", "not text", "wrong count", "not a number"
+
+
+@dataclass(frozen=True)
+class SerialLineRejected(Notice):
+    """The first serial line of a kind that is not an event (the rest are counted)."""
+    kind: str  # TOO_LONG, NOT_TEXT, WRONG_COUNT or NOT_A_NUMBER
+    detail: str
+    count: int  # the numbers a line is to have
+
+
+@dataclass(frozen=True)
+class SerialPortGone(Notice):
+    """The serial port went away (unplugged); IMPS opens it again when it is back."""
+    device: str
+    wanted: str
+
+
+@dataclass(frozen=True)
+class SerialPortBack(Notice):
+    device: str
+
+
 # OSC (perform/osc.py, perform/server.py).
 
 
@@ -119,6 +145,16 @@ class TimescaleSet(Notice):
     factor: float
 
 
+# What to do about each kind of bad serial line.
+_SERIAL_ADVICE = {
+    TOO_LONG: "End each event with a line end (Serial.println)",
+    NOT_TEXT: "Set --baud to the sketch's Serial.begin speed (bytes like these are what a mismatch reads)",
+    WRONG_COUNT: "Print {count} numbers a line ({count} is --dimension {dimension} less 1), or start IMPS with "
+                 "--dimension one more than the numbers your sketch prints",
+    NOT_A_NUMBER: "Print numbers only, separated by commas or spaces",
+}
+
+
 def words(notice: Notice) -> str:
     """The line the musician reads for `notice`."""
     match notice:
@@ -131,8 +167,9 @@ def words(notice: Notice) -> str:
         case ValueOutOfRange(value, control, controls):
             return cli.warning_line(f"/interface value {value:g} for control {control} of {controls} is outside 0-1. "
                                     "The log keeps what you sent; the model (and any dataset made from the log) use it "
-                                    "clipped to 0-1. Scale your controls to 0-1 (a MIDI value 0-127 divided by 127). "
-                                    "Said once; the summary at the end counts them")
+                                    "clipped to 0-1. Scale your controls to 0-1 (a MIDI value 0-127 divided by 127; "
+                                    "over serial, --serialscale divides raw readings). Said once; the summary at the "
+                                    "end counts them")
         case WaitCapped(predicted, max_wait):
             return cli.warning_line(f"the model predicted a wait of {predicted:.1f} s before its next event; it waits "
                                     f"{max_wait:g} s instead, the longest wait allowed, and goes on from there (so it "
@@ -151,6 +188,15 @@ def words(notice: Notice) -> str:
             return f"MIDI {direction} {name!r} is back: reconnected"
         case MidiPortsUnreadable(reason):
             return cli.warning_line(f"the MIDI ports cannot be read ({reason}); IMPS plays on over OSC")
+        case SerialLineRejected(kind, detail, count):
+            return cli.warning_line(f"serial line dropped, {kind}: {detail}. " + _SERIAL_ADVICE[kind].format(
+                count=count, dimension=count + 1) + ". Said for the first line of each kind; the summary at the end "
+                "counts them")
+        case SerialPortGone(device, wanted):
+            return (f"serial port {device} has gone: IMPS plays on over OSC (and MIDI) and opens {wanted} again when "
+                    "it is back")
+        case SerialPortBack(device):
+            return f"serial port {device} is back: reading and writing again"
         case OscRejected(problem, held_back):
             return cli.warning_line(problem + (f" ({held_back} more warnings held back)" if held_back else ""))
         case TemperaturesSet(sigma, pi):

@@ -37,6 +37,13 @@ class MidiConfig:
 
 
 @dataclass
+class SerialConfig:
+    port: str  # a device path, or a fragment of a listed port's device or description
+    baud: int = 115200  # the sketch's Serial.begin
+    scale: float = 1.0  # each number read is divided by this (1023: analogRead as it is)
+
+
+@dataclass
 class ServerConfig:
     dimension: int = DEFAULT_DIMENSION
     mode: str = CALL_RESPONSE
@@ -58,6 +65,7 @@ class ServerConfig:
     pi_temp: float | None = None
     engine: str = NUMPY_ENGINE
     midi: MidiConfig | None = None  # None: OSC only
+    serial: SerialConfig | None = None  # None: no serial port
 
 
 # The smallest log_max_bytes: a file holds a few lines at least, or a performance

@@ -1,4 +1,4 @@
-"""The performance server: OSC (and MIDI) in, the interaction loop, OSC (and MIDI) out, the log."""
+"""The performance server: OSC (and MIDI, serial) in, the interaction loop, OSC (and MIDI, serial) out, the log."""
 
 from __future__ import annotations
 
@@ -28,16 +28,19 @@ class PerformanceServer:
         self.warner = RateLimitedWarner(notify=self._tell)
         # Every control's latest value: a MIDI message changes one, an OSC /interface all.
         self._controls = np.full(config.dimension - 1, UNTOUCHED)
-        self._input_lock = threading.Lock()  # the OSC and MIDI threads take turns with the musician's events
-        self.midi = self.log = self.sender = None
+        self._input_lock = threading.Lock()  # the OSC, MIDI and serial threads take turns with the musician's events
+        self.midi = self.serial = self.log = self.sender = None
         if config.midi is not None:  # first: a port that is not there leaves no empty log behind
             from .midi import MidiLink
             self.midi = MidiLink(config.midi, self._midi_control, self._tell)
         try:
+            if config.serial is not None:
+                from .serial_link import SerialLink
+                self.serial = SerialLink(config.serial, config.dimension - 1, self._event, self._tell)
             self.log = PerformanceLog.start(config.logs_dir, config.dimension, max_bytes=config.log_max_bytes,
                                             notify=self._tell) if config.logs_dir is not None else None
             self.sender = PredictionSender(config.client_ip, config.client_port, config.dimension - 1)
-            send = self.sender.send if self.midi is None or self.midi.output is None else self._send
+            send = self.sender.send if self.midi is None and self.serial is None else self._send
             self.performance = Performance(config.mode, predictor, send, self.log, config.call_response_threshold,
                                            config.max_wait, config.verbose, self._tell,
                                            self.midi.end_notes if self.midi else None)
@@ -46,6 +49,8 @@ class PerformanceServer:
         except Exception:
             if self.midi is not None:
                 self.midi.close()
+            if self.serial is not None:
+                self.serial.close()
             if self.sender is not None:
                 self.sender.close()
             self._close_log()
@@ -60,6 +65,10 @@ class PerformanceServer:
         except BadArguments as bad:
             self.osc.reject(f"bad {INTERFACE}", f"{INTERFACE} dropped: {bad}")
             return
+        self._event(values)
+
+    def _event(self, values: Sequence[float]) -> None:
+        """The musician's event with every control's value (OSC's /interface, a serial line)."""
         with self._input_lock:
             self._controls[:] = values
             self.performance.user_event(values)
@@ -71,9 +80,12 @@ class PerformanceServer:
             self.performance.user_event(self._controls.copy())
 
     def _send(self, values: Sequence[float]) -> None:
-        """A prediction to the synth: /prediction and MIDI at the same moment."""
+        """A prediction to the synth: /prediction, MIDI and serial at the same moment."""
         self.sender.send(values)
-        self.midi.send(values)
+        if self.midi is not None:
+            self.midi.send(values)
+        if self.serial is not None:
+            self.serial.send(values)
 
     def _non_negative(self, address: str, args: tuple, count: int, expected: str) -> list[float] | None:
         """The arguments as `count` floats not below zero, or None after rejecting them."""
@@ -104,14 +116,20 @@ class PerformanceServer:
         self.osc.start()
         if self.midi is not None:
             self.midi.start()
+        if self.serial is not None:
+            self.serial.start()
 
     def stop(self) -> None:
         if self.midi is not None:
             self.midi.stop_input()
+        if self.serial is not None:
+            self.serial.stop_input()
         self.osc.stop()
         self.performance.stop()
         if self.midi is not None:
             self.midi.close()
+        if self.serial is not None:
+            self.serial.close()
         self.sender.close()
         self._close_log()
 
@@ -141,6 +159,8 @@ class PerformanceServer:
             parts.append(f"{p.player.dropped} predictions dropped with {PLAYER_SIZE} already waiting to sound")
         if self.midi is not None:
             parts.extend(self.midi.summary_parts())
+        if self.serial is not None:
+            parts.extend(self.serial.summary_parts())
         if self.rejects:
             parts.append("rejected: " + ", ".join(f"{n} {kind}" for kind, n in sorted(self.rejects.items())))
         if self.log is not None:
