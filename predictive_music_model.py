@@ -10,14 +10,15 @@ from pathlib import Path
 
 from imps.core import cli
 from imps.core.names import LOGS_DIR, log_name
-from imps.perform.config import ENGINES, KERAS_ENGINE, MIDI_APIS, MIN_LOG_BYTES, MidiConfig, ServerConfig
+from imps.perform.config import ENGINES, KERAS_ENGINE, MIDI_APIS, MIN_LOG_BYTES, MidiConfig, SerialConfig, ServerConfig
 from imps.perform.interaction import BATTLE, CALL_RESPONSE, MIN_DT, POLYPHONY, USER_ONLY
 from imps.perform.midimap import DEFAULT_CHANNEL, default_mapping, read_mapping
 
 DESCRIPTION = """Interactive Musical Prediction System: a mixture density RNN that listens to your
 interface over OSC (/interface x1 ... xN) and plays back its predictions (/prediction x1 ... xN).
 Send /temperature SIGMA PI and /timescale FACTOR to change sampling and tempo while playing.
-A MIDI controller and synth can play too (--midiin, --midiout), with OSC on at the same time."""
+A MIDI controller and synth can play too (--midiin, --midiout), and a microcontroller over USB serial
+(--serial), with OSC on at the same time."""
 DEFAULTS = ServerConfig()
 
 
@@ -71,6 +72,7 @@ def parse_args() -> tuple[argparse.Namespace, ServerConfig]:
                         help="numpy (fast, no TensorFlow) or keras (the same model through TensorFlow, for "
                              "comparison) (default: %(default)s)")
     add_midi_flags(parser)
+    add_serial_flags(parser)
     args = parser.parse_args()
     if args.logmax is not None and (not args.log or args.logmax < MIN_LOG_BYTES):
         parser.error(f"--logmax limits the size of each log file: it needs --log, and at least "
@@ -84,7 +86,7 @@ def parse_args() -> tuple[argparse.Namespace, ServerConfig]:
                           max_wait=args.maxwait, verbose=args.verbose,
                           model_size=args.modelsize, model_file=Path(args.modelfile) if args.modelfile else None,
                           sigma_temp=args.sigmatemp, pi_temp=args.pitemp, engine=args.engine,
-                          midi=midi_config(parser, args))
+                          midi=midi_config(parser, args), serial=serial_config(parser, args))
     return args, config
 
 
@@ -140,6 +142,42 @@ def midi_config(parser: argparse.ArgumentParser, args: argparse.Namespace) -> Mi
                       feedback_protection=args.midifeedback or mapping.feedback_protection, din=args.mididin)
 
 
+def add_serial_flags(parser: argparse.ArgumentParser) -> None:
+    serial = parser.add_argument_group("serial: an Arduino or Teensy over USB (OSC stays on; needs pyserial)")
+    serial.add_argument("--seriallist", action="store_true",
+                        help="print the serial ports there are, one a line, and exit")
+    serial.add_argument("--serial", metavar="PORT",
+                        help="play from a device printing one event a line, N numbers separated by commas, and "
+                             "write each prediction back as a line: PORT is a path (/dev/ttyACM0) or text in the "
+                             "name of one of the ports --seriallist shows")
+    serial.add_argument("--baud", type=int, default=SerialConfig.baud,
+                        help="with --serial: the speed in the sketch's Serial.begin (default: %(default)s)")
+    serial.add_argument("--serialscale", type=float, default=SerialConfig.scale, metavar="MAX",
+                        help="with --serial: divide each number read by MAX, such as 1023 for analogRead as it is "
+                             "(default: %(default)g, numbers already 0-1)")
+
+
+def serial_config(parser: argparse.ArgumentParser, args: argparse.Namespace) -> SerialConfig | None:
+    """The serial settings from the flags, or None when serial is not asked for."""
+    if args.serial is None:
+        if args.baud != SerialConfig.baud or args.serialscale != SerialConfig.scale:
+            parser.error("--baud and --serialscale are for a serial port: name one with --serial")
+        return None
+    if args.baud <= 0 or not args.serialscale > 0:  # nan too
+        parser.error("--baud and --serialscale must be more than 0")
+    return SerialConfig(args.serial, args.baud, args.serialscale)
+
+
+def list_serial_ports() -> None:
+    from imps.perform.serial_link import available_ports
+
+    ports = available_ports()
+    if not ports:
+        cli.say("no serial ports found")
+    for port in ports:
+        cli.say(f"{port.device}: {port.description}")
+
+
 def list_midi_ports(api: str | None) -> None:
     from imps.perform.midi import list_ports
 
@@ -156,6 +194,8 @@ def main():
     args, config = parse_args()
     if args.midilist:
         return list_midi_ports(args.midiapi)
+    if args.seriallist:
+        return list_serial_ports()
     from imps.perform.engine import NumpyMDRNN
     from imps.perform.model_choice import model_to_play
     from imps.perform.osc import is_loopback
@@ -188,6 +228,7 @@ def main():
     cli.say(f"{config.mode}: listening for /interface on {config.server_ip}:{config.server_port}, "
             f"sending /prediction to {config.client_ip}:{config.client_port}" +
             (f", {server.midi.describe()}" if server.midi else "") +
+            (f", {server.serial.describe()}" if server.serial else "") +
             (f", logging to {server.log.path}" if server.log else "") + f". {cli.READY}")
     stop.wait()
     server.stop()

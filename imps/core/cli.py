@@ -4,6 +4,7 @@ put right each error the package raises, in the scripts' own terms (explain)."""
 from __future__ import annotations
 
 import argparse
+import errno
 import os
 import re
 import sys
@@ -111,6 +112,15 @@ def explain(error: BaseException) -> str:
                 "libasound2)" if error.library_missing
                 else "start the JACK server (jackd), or leave out --midiapi for ALSA" if error.api == "jack"
                 else "load ALSA's sequencer (the snd-seq kernel module), or start a JACK server and add --midiapi jack")
+    elif isinstance(error, errors.SerialPortNotFound):
+        hint = "name one of them with --serial, or plug the device in (--seriallist lists them)"
+    elif isinstance(error, errors.SerialOpenFailed):
+        hint = ("on Linux, add yourself to the dialout group (sudo usermod -aG dialout $USER, then log in again)"
+                if error.reason == os.strerror(errno.EACCES)
+                else "close the other program using it (a serial monitor, another IMPS)"
+                if error.reason == os.strerror(errno.EBUSY) else "check the device and --baud")
+    elif isinstance(error, errors.SerialUnavailable):
+        hint = "install pyserial (pip install -r requirements.txt)"
     return f"{error}: {hint}" if hint else str(error)
 
 
@@ -153,11 +163,11 @@ def add_temperatures(parser: argparse.ArgumentParser) -> None:
 
 def run(main: Callable[[], int | None], expected: tuple[type[BaseException], ...] = ()) -> NoReturn:
     """Run a script's main: the package's errors and the `expected` ones become one line
-    and exit code 1 (2 for a MIDI port that matches nothing, as for a wrong flag); Ctrl-C
+    and exit code 1 (2 for a MIDI or serial port that matches nothing, as for a wrong flag); Ctrl-C
     exits quietly with 130."""
     try:
         sys.exit(main() or 0)
-    except errors.MidiPortNotFound as error:
+    except (errors.MidiPortNotFound, errors.SerialPortNotFound) as error:
         fail(explain(error), code=2)
     except (errors.IMPSError, *expected) as error:
         fail(explain(error))
