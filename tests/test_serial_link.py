@@ -209,3 +209,9 @@ def test_a_server_without_serial_never_imports_pyserial():
             "print(sorted(n for n in sys.modules if n == 'serial' or n.startswith('serial.')))")
     result = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=60)
     assert result.stdout.strip() == "[]", result.stderr
+
+
+def test_a_port_going_and_coming_back_is_said_in_a_line_each():
+    assert words(SerialPortGone("/dev/ttyACM0", "teensy")) == (
+        "serial port /dev/ttyACM0 has gone: IMPS plays on without it and opens teensy again as soon as it returns")
+    assert words(SerialPortBack("/dev/ttyACM0")) == "serial port /dev/ttyACM0 is back: reading and writing again"

@@ -193,8 +193,8 @@ def words(notice: Notice) -> str:
                 count=count, dimension=count + 1) + ". Said for the first line of each kind; the summary at the end "
                 "counts them")
         case SerialPortGone(device, wanted):
-            return (f"serial port {device} has gone: IMPS plays on over OSC (and MIDI) and opens {wanted} again when "
-                    "it is back")
+            return (f"serial port {device} has gone: IMPS plays on without it and opens {wanted} again as soon as it "
+                    "returns")
         case SerialPortBack(device):
             return f"serial port {device} is back: reading and writing again"
         case OscRejected(problem, held_back):
