@@ -13,6 +13,7 @@ import pytest
 from harness import Stage, message
 from harness.pty_device import PtyDevice
 
+from conftest import utils_script
 from imps.core.logs import read_log
 from imps.perform.osc import INTERFACE
 from scripts import one_error_line, run_script
@@ -115,3 +116,9 @@ def test_seriallist_prints_each_port_on_a_line(tmp_path):
     assert result.returncode == 0
     expected = [f"{p.device}: {p.description}" for p in sorted(comports())] or ["no serial ports found"]
     assert result.stdout.splitlines() == expected
+
+
+def test_the_serial_benchmark_times_every_event():
+    round_trips, unanswered, weights = utils_script("benchmark_serial").measure(30)
+    assert len(round_trips) == 30 and unanswered == 0 and (round_trips > 0).all()
+    assert weights.startswith("musicMDRNN-dim9-")
