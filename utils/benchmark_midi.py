@@ -28,7 +28,7 @@ import threading
 import time
 
 import numpy as np
-from harness import JackServer, VirtualMidiIn, VirtualMidiOut, free_udp_port, message
+from harness import JackServer, VirtualMidiIn, VirtualMidiOut, free_udp_port, latency_table, message
 
 from imps.perform.config import MidiConfig, ServerConfig
 from imps.perform.interaction import POLYPHONY
@@ -99,12 +99,7 @@ def main():
     period_ms = args.period / 48000 * 1000
     print(f"#### MIDI in to MIDI out, /timescale 0, polyphony, {weights}: {len(own)} events (after 20 to warm "
           f"up), jackd -d dummy -r 48000 -p {args.period} ({period_ms:.2f} ms a period)\n")
-    print("| time (ms) | median | 90th percentile | 99th percentile | most |")
-    print("| --- | --- | --- | --- | --- |")
-    for name, times in (("IMPS's own (inside the process)", own), ("round trip through jackd", round_trip)):
-        ms = times * 1000
-        print(f"| {name} | {np.median(ms):.3f} | {np.percentile(ms, 90):.3f} | {np.percentile(ms, 99):.3f} | "
-              f"{ms.max():.3f} |")
+    print(latency_table({"IMPS's own (inside the process)": own, "round trip through jackd": round_trip}))
     if unanswered:
         print(f"\n{unanswered} events had an answer that changed no control, so sent nothing")
 

@@ -25,7 +25,7 @@ import time
 from pathlib import Path
 
 import numpy as np
-from harness import free_udp_port
+from harness import free_udp_port, latency_table
 from harness.pty_device import PtyDevice
 
 from imps.perform.config import SerialConfig, ServerConfig
@@ -78,11 +78,7 @@ def main():
     round_trips, unanswered, weights = measure(args.events)
     print(f"#### serial line in to line out, /timescale 0, polyphony, {weights}: {len(round_trips)} events (after "
           f"{WARM_UP} to warm up), through a pty pair\n")
-    print("| time (ms) | median | 90th percentile | 99th percentile | most |")
-    print("| --- | ---: | ---: | ---: | ---: |")
-    ms = round_trips * 1000
-    print(f"| round trip, line in to line out | {np.median(ms):.3f} | {np.percentile(ms, 90):.3f} | "
-          f"{np.percentile(ms, 99):.3f} | {ms.max():.3f} |")
+    print(latency_table({"round trip, line in to line out": round_trips}))
     if unanswered:
         print(f"\n{unanswered} events had no answer within a second")
 

@@ -473,3 +473,14 @@ class VirtualMidiIn:
         self.client.cancel_callback()
         self.client.close_port()
         self.client.delete()
+
+
+def latency_table(rows: dict[str, np.ndarray]) -> str:
+    """Times (seconds) as the benchmarks' Markdown table, in ms: each row's name, median,
+    90th and 99th percentiles and most."""
+    lines = ["| time (ms) | median | 90th percentile | 99th percentile | most |", "| --- | ---: | ---: | ---: | ---: |"]
+    for name, times in rows.items():
+        ms = times * 1000
+        lines.append(f"| {name} | {np.median(ms):.3f} | {np.percentile(ms, 90):.3f} | {np.percentile(ms, 99):.3f} | "
+                     f"{ms.max():.3f} |")
+    return "\n".join(lines)
