@@ -5,6 +5,7 @@ exit code."""
 
 from __future__ import annotations
 
+import os
 import re
 import time
 
@@ -122,3 +123,15 @@ def test_the_serial_benchmark_times_every_event():
     round_trips, unanswered, weights = utils_script("benchmark_serial").measure(30)
     assert len(round_trips) == 30 and unanswered == 0 and (round_trips > 0).all()
     assert weights.startswith("musicMDRNN-dim9-")
+
+
+def test_without_pyserial_serial_is_one_line_saying_what_to_install(tmp_path, monkeypatch):
+    """A Pi installed without pyserial: --serial and --seriallist say what is missing."""
+    shadow = tmp_path / "no-pyserial" / "serial"
+    shadow.mkdir(parents=True)
+    (shadow / "__init__.py").write_text("raise ImportError(\"No module named 'serial'\")\n")
+    monkeypatch.setenv("PYTHONPATH", os.pathsep.join(filter(None, [str(shadow.parent), os.environ.get("PYTHONPATH")])))
+    result = run_script(SERVER, "--seriallist", cwd=tmp_path)
+    assert result.returncode == 1
+    assert one_error_line(result) == ("error: pyserial cannot be loaded (No module named 'serial'): install pyserial "
+                                      "(pip install -r requirements.txt)")

@@ -144,32 +144,27 @@ class SerialLink:
         self.rejected: Counter = Counter()  # bad lines by kind
         self.unsent = 0  # predictions not written: the port gone, or the device not reading
         self.times_gone = 0
-        self._first_line = True  # the port just opened: its first line may be a fragment
+        self._first_line = True  # the port has just opened: its first line may be a fragment
         self._tail = b""  # what the device had no room for of the last prediction, written first
         self._output_lock = threading.Lock()  # the player's writes, the serial thread's reopening
         self._stopping = threading.Event()
         device = find_port(config.port)
         if device is None:
             raise SerialPortNotFound(config.port, [f"{p.device} ({p.description})" for p in available_ports()])
-        self.port = self._open(device)
-        if self.port is None:
-            raise SerialOpenFailed(device, self._failure)
+        try:
+            self.port = self._open(device)
+        except OSError as error:  # pyserial's SerialException is one
+            raise SerialOpenFailed(device, reason_of(error)) from None
         self.device = device
         self._reader = threading.Thread(target=self._run, name="serial-in", daemon=True)
 
-    def _open(self, device: str) -> serial.Serial | None:
-        """The port open, its stale input dropped; None with the reason in _failure."""
-        try:
-            # No timeout: the read blocks until bytes come, and stop cancels it.
-            # Exclusive: a second IMPS (or a serial monitor) on the same port is refused, not
-            # left to take half the lines.
-            port = serial.Serial(device, self.config.baud, timeout=None, exclusive=True)
-        except OSError as error:  # pyserial's SerialException is one
-            self._failure = reason_of(error)
-            return None
+    def _open(self, device: str) -> serial.Serial:
+        """The port open, its stale input dropped."""
+        # No timeout: the read blocks until bytes come, and stop cancels it. Exclusive: a
+        # second IMPS (or a serial monitor) on the same port is refused, not left to take
+        # half the lines.
+        port = serial.Serial(device, self.config.baud, timeout=None, exclusive=True)
         port.reset_input_buffer()  # readings queued before IMPS listened are not this performance's
-        self._first_line = True
-        self._tail = b""
         return port
 
     def start(self) -> None:
@@ -189,7 +184,9 @@ class SerialLink:
                 self._gone()
 
     def _read(self, port: serial.Serial) -> None:
+        """Read the port, freshly opened, until it fails or the link stops."""
         splitter = LineSplitter()
+        self._first_line = True
         while not self._stopping.is_set():
             data = port.read(1)  # blocks until a byte comes, the port fails, or stop cancels it
             if data and port.in_waiting:
@@ -226,10 +223,14 @@ class SerialLink:
         if self._stopping.wait(REOPEN_INTERVAL):
             return
         device = find_port(self.config.port)
-        if device is None or (port := self._open(device)) is None:
+        if device is None:
+            return
+        try:
+            port = self._open(device)
+        except OSError:  # there, but not ready (udev still setting it up): the next try
             return
         with self._output_lock:
-            self.port, self.device = port, device
+            self.port, self.device, self._tail = port, device, b""
         self.notify(SerialPortBack(device))
 
     # The player's thread.
