@@ -135,3 +135,11 @@ def test_without_pyserial_serial_is_one_line_saying_what_to_install(tmp_path, mo
     assert result.returncode == 1
     assert one_error_line(result) == ("error: pyserial cannot be loaded (No module named 'serial'): install pyserial "
                                       "(pip install -r requirements.txt)")
+
+
+def test_help_explains_every_serial_flag(tmp_path):
+    text = " ".join(run_script(SERVER, "--help", cwd=tmp_path).stdout.split())
+    for flag, says in {"--seriallist": "print the serial ports there are", "--serial PORT": "one event a line",
+                       "--baud BAUD": "the speed in the sketch's Serial.begin (default: 115200)",
+                       "--serialscale MAX": "such as 1023 for analogRead as it is"}.items():
+        assert flag in text and says in text, flag
