@@ -37,7 +37,7 @@ class PerformanceServer:
             self.log = PerformanceLog.start(config.logs_dir, config.dimension, max_bytes=config.log_max_bytes,
                                             notify=self._tell) if config.logs_dir is not None else None
             self.sender = PredictionSender(config.client_ip, config.client_port, config.dimension - 1)
-            send = self.sender.send if self.midi is None or self.midi.output is None else self._send
+            send = self.sender.send if self.midi is None or not self.midi.outputs else self._send
             self.performance = Performance(config.mode, predictor, send, self.log, config.call_response_threshold,
                                            config.max_wait, config.verbose, self._tell,
                                            self.midi.end_notes if self.midi else None)
