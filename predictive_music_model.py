@@ -9,10 +9,11 @@ import threading
 from pathlib import Path
 
 from imps.core import cli
+from imps.core.errors import MidiMappingError
 from imps.core.names import LOGS_DIR, log_name
 from imps.perform.config import ENGINES, KERAS_ENGINE, MIDI_APIS, MIN_LOG_BYTES, MidiConfig, SerialConfig, ServerConfig
 from imps.perform.interaction import BATTLE, CALL_RESPONSE, MIN_DT, POLYPHONY, USER_ONLY
-from imps.perform.midimap import DEFAULT_CHANNEL, default_mapping, read_mapping
+from imps.perform.midimap import DEFAULT_CHANNEL, default_mapping, port_controls, read_mapping
 
 DESCRIPTION = """Interactive Musical Prediction System: a mixture density RNN that listens to your
 interface over OSC (/interface x1 ... xN) and plays back its predictions (/prediction x1 ... xN).
@@ -94,10 +95,12 @@ def add_midi_flags(parser: argparse.ArgumentParser) -> None:
     midi = parser.add_argument_group("MIDI (OSC stays on; needs mido and python-rtmidi)")
     midi.add_argument("--midilist", action="store_true",
                       help="print the MIDI input and output ports there are, one a line, and exit")
-    midi.add_argument("--midiin", metavar="TEXT",
-                      help="play from the first MIDI input port whose name contains TEXT (any case)")
-    midi.add_argument("--midiout", metavar="TEXT",
-                      help="send predictions to the first MIDI output port whose name contains TEXT (any case)")
+    midi.add_argument("--midiin", metavar="TEXT", action="append",
+                      help="play from the first MIDI input port whose name contains TEXT (any case); give it again "
+                           "for another controller")
+    midi.add_argument("--midiout", metavar="TEXT", action="append",
+                      help="send predictions to the first MIDI output port whose name contains TEXT (any case); "
+                           "give it again for another synth")
     midi.add_argument("--midiapi", choices=MIDI_APIS, default=None,
                       help="the MIDI system: alsa (Linux's own) or jack (a running JACK server's MIDI ports) "
                            "(default: python-rtmidi's, ALSA on Linux)")
@@ -109,7 +112,8 @@ def add_midi_flags(parser: argparse.ArgumentParser) -> None:
                            "(default: 1 to dimension-1)")
     midi.add_argument("--midimap", metavar="FILE.toml",
                       help="map MIDI as the [midi] table of an IMPSY configuration file says: its input and output "
-                           "entries, and its in_device and out_device where --midiin and --midiout are not given")
+                           "entries, and its in_device and out_device where --midiin and --midiout are not given "
+                           "(with several devices, one --midiin or --midiout per device, in the file's order)")
     midi.add_argument("--midifeedback", action="store_true",
                       help="feedback protection, for controllers that echo what they receive (motor faders, some "
                            "LED rings): ignore an incoming value equal to one IMPS sent that control within "
@@ -135,10 +139,14 @@ def midi_config(parser: argparse.ArgumentParser, args: argparse.Namespace) -> Mi
     else:
         mapping = default_mapping(n_values, DEFAULT_CHANNEL if args.midichannel is None else args.midichannel,
                                   args.midicc)
-    in_port, out_port = args.midiin or mapping.in_device, args.midiout or mapping.out_device
-    if in_port is None and out_port is None:
+    try:
+        inputs = port_controls(mapping.inputs, args.midiin or [], "--midiin")
+        outputs = port_controls(mapping.outputs, args.midiout or [], "--midiout")
+    except MidiMappingError as error:  # the flags and the file's devices do not pair up
+        parser.error(str(error))
+    if not inputs and not outputs:
         parser.error(f"{args.midimap} names no in_device or out_device: name the ports with --midiin or --midiout")
-    return MidiConfig(mapping, in_port, out_port, args.midiapi,
+    return MidiConfig(inputs, outputs, args.midiapi,
                       feedback_protection=args.midifeedback or mapping.feedback_protection, din=args.mididin)
 
 

@@ -23,6 +23,7 @@ JACK = ("--midiapi", "jack")
 RATE = 100  # MIDI messages a second from the virtual controller
 CC1, CC11 = 0xB0, 0xBA  # control change status on channel 1 and channel 11
 needs_jack = pytest.mark.peers("jackd", "jack_wait")
+IMPSY = ROOT / "tests" / "fixtures" / "impsy" / "configs"  # IMPSY's published examples
 
 
 def f32(value) -> float:
@@ -227,6 +228,82 @@ def test_a_port_that_vanishes_is_said_once_osc_plays_on_and_it_reconnects(tmp_pa
     assert any(event[0] == f32(30 / 127) for event in events)  # MIDI plays again once the port is back
 
 
+TWO_BY_TWO = """[midi]
+in_device = ["knobs", "pads"]
+out_device = ["bass", "lead"]
+input.knobs = [["control_change", 1, 1], ["control_change", 1, 2]]
+input.pads = [["note_on", 10], ["control_change", 10, 5]]
+output.bass = [["control_change", 2, 20], ["control_change", 2, 21]]
+output.lead = [["note_on", 3], ["control_change", 3, 74]]
+"""
+
+
+@pytest.mark.slow
+@needs_jack
+def test_two_controllers_and_two_synths_each_with_controls_of_their_own(tmp_path, jack):
+    knobs, pads = VirtualMidiOut("knobs"), VirtualMidiOut("pads")
+    bass, lead = VirtualSynth("bass"), VirtualSynth("lead")
+    mapping = tmp_path / "two-by-two.toml"
+    mapping.write_text(TWO_BY_TWO)
+    try:
+        stage = Stage(tmp_path, "--polyphony", "--midimap", str(mapping), *JACK, dimension=3)
+        try:
+            # A pad's message from the knobs: not theirs, so ignored; the knobs' next message,
+            # logged, comes after it on the same port, so it has been counted by then.
+            knobs.send([0xB9, 5, 9])
+            # One message at a time, each logged before the next: two ports have no order between them.
+            for i, (port, data) in enumerate([(knobs, [CC1, 1, 127]), (pads, [0x99, 60, 100]),
+                                              (pads, [0xB9, 5, 0]), (knobs, [CC1, 2, 127])]):
+                port.send(data)
+                assert stage.wait_for_lines(i + 1) == i + 1
+            stage.wait_until(lambda: len(logged_lines(stage, "rnn")) >= 4, timeout=30)
+            bass.wait_for(2)
+            lead.wait_for(2)
+        finally:
+            assert stage.stop() == 0
+        assert interface_lines(stage) == [[1.0, 0.5], [f32(60 / 127), 0.5], [f32(60 / 127), 0.0],
+                                          [f32(60 / 127), 1.0]]
+        assert all(m[0] == 0xB1 and m[1] in (20, 21) for m in bass.messages) and bass.messages
+        assert all(m[0] in (0x92, 0x82) or m[:2] == [0xB2, 74] for m in lead.messages)
+        assert any(m[0] == 0x92 for m in lead.messages) and sounding_notes(
+            lead.recorder.wait_until(lambda messages: not sounding_notes(messages), timeout=5)) == set()
+        assert ("MIDI in from 'knobs:out', MIDI in from 'pads:out', MIDI out to 'bass:in', MIDI out to 'lead:in'"
+                in stage.output)
+        summary = stage.summary()
+        assert "3 MIDI messages in from 'knobs:out'" in summary, summary
+        assert "2 MIDI messages in from 'pads:out'" in summary
+        assert "MIDI ignored from 'knobs:out' (not mapped): 1 control_change (channel 10, CC 5)" in summary
+    finally:
+        for port in (knobs, pads, bass, lead):
+            port.close()
+
+
+@pytest.mark.slow
+@needs_jack
+def test_midiin_and_midiout_given_twice_share_the_mapping_without_a_file(tmp_path, jack):
+    knobs, pads = VirtualMidiOut("knobs"), VirtualMidiOut("pads")
+    bass, lead = VirtualSynth("bass"), VirtualSynth("lead")
+    try:
+        stage = Stage(tmp_path, "--polyphony", "--midiin", "knobs", "--midiin", "pads", "--midiout", "bass",
+                      "--midiout", "lead", *JACK, dimension=3)
+        try:
+            knobs.send([CC1, 1, 127])
+            assert stage.wait_for_lines(1) == 1
+            pads.send([CC1, 2, 0])
+            assert stage.wait_for_lines(2) == 2
+            bass.wait_for(2)
+            lead.wait_for(2)
+        finally:
+            assert stage.stop() == 0
+        assert interface_lines(stage) == [[1.0, 0.5], [1.0, 0.0]]
+        # Each synth is sent every prediction on the same controls: CC 1 and 2 on channel 1.
+        for synth in (bass, lead):
+            assert synth.messages and all(m[0] == CC1 and m[1] in (1, 2) for m in synth.messages)
+    finally:
+        for port in (knobs, pads, bass, lead):
+            port.close()
+
+
 @pytest.mark.slow
 @needs_jack
 def test_a_port_name_that_matches_nothing_lists_the_ports_and_exits_2(tmp_path, controller, synth):
@@ -270,6 +347,8 @@ def test_without_a_midi_server_one_line_says_so_and_no_library_noise(tmp_path, m
     (["-d", "3", "--midiin", "x", "--midichannel", "0"], "channel 0; channels are 1-16"),
     (["-d", "3", "--midiin", "x", "--midicc", "1,127"], "controller 127; controls are CC 0-119"),
     (["-d", "4", "--midimap", str(ROOT / "examples" / "x-touch-mini.toml")], "input has 8 entries for 3 controls"),
+    (["-d", "9", "--midimap", str(IMPSY / "roland-s-1-quneo.toml")],
+     'thru_matrix."QuNeo" = ["S-1"] sends a device\'s messages straight on to outputs (MIDI thru)'),
 ])
 def test_a_mapping_that_cannot_be_used_is_one_line_before_any_midi_is_opened(tmp_path, flags, said):
     result = run_script(SERVER, *flags, cwd=tmp_path)
@@ -281,6 +360,9 @@ def test_a_mapping_that_cannot_be_used_is_one_line_before_any_midi_is_opened(tmp
     (["--midicc", "1,2"], "the MIDI flags need a port"),
     (["--midiin", "x", "--midicc", "one,two"], "controller numbers are whole numbers"),
     (["--midiin", "x", "--midimap", "m.toml", "--midichannel", "2"], "with --midimap, the file says"),
+    (["--midiin", "x", "--midiin", "x"], "--midiin names 'x' twice; each port is opened once"),
+    (["-d", "9", "--midimap", str(IMPSY / "roland-s-1-xtouch.toml"), "--midiout", "synth"],
+     "--midiout names 1 port for the mapping's 2 devices ('S-1', 'X-TOUCH'); give it once per device"),
 ])
 def test_midi_flags_that_do_not_fit_together_are_one_line_and_exit_2(tmp_path, flags, said):
     result = run_script(SERVER, *flags, cwd=tmp_path)

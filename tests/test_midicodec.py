@@ -56,7 +56,7 @@ def played(encoder: PredictionEncoder, *predictions, when: float = 0.0) -> list[
 
 
 def test_predictions_send_only_changed_controls_rounded_to_the_nearest_step():
-    encoder = PredictionEncoder(default_mapping(3).outputs)
+    encoder = PredictionEncoder(default_mapping(3).outputs[0].controls)
     sent = played(encoder, [0.0, 0.5, 1.0],
                   [0.0, 0.5, 0.999],  # 0.999 rounds to 127 again: nothing changed
                   [0.004, 0.5, 0.2])  # 0.004 rounds to 1
@@ -76,7 +76,7 @@ def test_what_was_sent_and_when_is_remembered_for_echoes():
 
 
 def test_a_prediction_that_did_not_leave_is_sent_again():
-    encoder = PredictionEncoder(default_mapping(1).outputs)
+    encoder = PredictionEncoder(default_mapping(1).outputs[0].controls)
     encoder.messages([0.5])  # the port refused it: never `sent`
     assert played(encoder, [0.5]) == [[CC, 1, 64]]
 

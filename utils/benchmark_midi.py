@@ -32,7 +32,7 @@ from harness import JackServer, VirtualMidiIn, VirtualMidiOut, free_udp_port, la
 
 from imps.perform.config import MidiConfig, ServerConfig
 from imps.perform.interaction import POLYPHONY
-from imps.perform.midimap import default_mapping
+from imps.perform.midimap import default_mapping, port_controls
 from imps.perform.model_choice import model_to_play
 from imps.perform.osc import TIMESCALE
 
@@ -57,9 +57,11 @@ def measure(events: int, period: int) -> tuple[np.ndarray, np.ndarray, int, str]
     controller = VirtualMidiOut("controller")
     synth = VirtualMidiIn("synth", on_message)
     port = free_udp_port()
+    mapping = default_mapping(DIMENSION - 1)
     config = ServerConfig(dimension=DIMENSION, mode=POLYPHONY, server_ip="127.0.0.1", server_port=port,
                           client_ip="127.0.0.1", client_port=free_udp_port(),
-                          midi=MidiConfig(default_mapping(DIMENSION - 1), "controller", "synth", "jack"))
+                          midi=MidiConfig(port_controls(mapping.inputs, ["controller"], "--midiin"),
+                                          port_controls(mapping.outputs, ["synth"], "--midiout"), "jack"))
     model = model_to_play(config)
     server = PerformanceServer(config, model.predictor, report=lambda line: None)
     server.start()

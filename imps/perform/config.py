@@ -12,7 +12,7 @@ from ..core.model import DEFAULT_DIMENSION, DEFAULT_SIZE
 from .interaction import CALL_RESPONSE
 
 if TYPE_CHECKING:
-    from .midimap import MidiMapping
+    from .midimap import PortControls
 
 # Which network steps the model: numpy (imps/perform/engine.py), or keras, the same
 # model through TensorFlow (imps/learn/keras_model.py), which the script loads itself.
@@ -27,9 +27,8 @@ MIDI_APIS = ("alsa", "jack")
 
 @dataclass
 class MidiConfig:
-    mapping: MidiMapping
-    in_port: str | None = None  # the first input port whose name contains this; None: no MIDI in
-    out_port: str | None = None  # the same for predictions out; None: no MIDI out
+    inputs: tuple[PortControls, ...] = ()  # each input port and the controls it sets; none: no MIDI in
+    outputs: tuple[PortControls, ...] = ()  # each port predictions go to and the controls it is sent
     api: str | None = None  # one of MIDI_APIS; None: python-rtmidi's default (ALSA on Linux)
     feedback_protection: bool = False  # ignore a controller echoing back what IMPS just sent it
     feedback_window: float = 0.2  # seconds after a send in which its echo is ignored

@@ -18,6 +18,7 @@ vanished port is noticed, and how it is found again.
 from __future__ import annotations
 
 import contextlib
+import functools
 import os
 import queue
 import sys
@@ -156,41 +157,63 @@ def _kind_of(message: mido.Message) -> str:
     return message.type + (f" (channel {message.channel + 1})" if hasattr(message, "channel") else "")
 
 
+class _Input:
+    """An input port, the controls its messages set, and what it has brought."""
+
+    def __init__(self, port: Port, controls: Sequence[Control]):
+        self.port, self.controls = port, tuple(controls)
+        self.index = {control.key: i for i, control in enumerate(self.controls)}
+        self.received = 0  # messages that arrived on the port
+        self.ignored: Counter = Counter()  # messages that map to no control, by kind
+        self.echoes_ignored = 0  # the controller sending back what IMPS had just sent
+        self.echo_sources: list[_Output] = []  # the outputs whose echoes it may bring
+
+
+class _Output:
+    """An output port, the controls it is sent, and what was not sent to it."""
+
+    def __init__(self, port: Port, controls: Sequence[Control]):
+        self.port = port
+        self.encoder = PredictionEncoder(controls)
+        self.din_free = -float("inf")  # when a DIN cable has carried the previous send
+        self.thinned = 0  # predictions not sent: sooner than a DIN cable carries
+        self.unsent_while_gone = 0  # predictions not sent while the port was gone
+
+
 class MidiLink:
-    """A performance's MIDI: the input port feeding `on_control(index, value)` on the MIDI
-    thread, the output port sending predictions (`send`), the port watcher telling
-    `notify` of ports that go and come back, and counts."""
+    """A performance's MIDI: each input port feeding `on_control(index, value)` on the MIDI
+    thread, each output port sent its controls of every prediction (`send`), the port
+    watcher telling `notify` of ports that go and come back, and counts."""
 
     def __init__(self, config: MidiConfig, on_control: Callable[[int, float], None],
                  notify: Callable[[Notice], None] = say):
         self.config = config
-        self.mapping = config.mapping
         self.on_control = on_control
         self.notify = notify
-        self.received = 0  # messages that arrived on the input
-        self.ignored: Counter = Counter()  # messages that map to no control, by kind
-        self.echoes_ignored = 0  # the controller sending back what IMPS had just sent
-        self.thinned = 0  # predictions not sent over MIDI: sooner than a DIN cable carries
-        self.unsent_while_gone = 0  # predictions not sent over MIDI while the output port was gone
         self.last_arrival = -float("inf")  # monotonic time the latest mapped message arrived
         self.last_send = -float("inf")  # monotonic time the latest prediction left
-        self._inputs = self.mapping.input_index()
-        self._encoder = PredictionEncoder(self.mapping.outputs)
-        self._din_free = -float("inf")  # when a DIN cable has carried the previous send
         self._arrivals: queue.Queue = queue.Queue()
         self._output_lock = threading.Lock()  # the player's sends, the watcher's reconnects, ending notes
         self._stopping = threading.Event()
-        self.input = self.output = None
+        self.inputs: list[_Input] = []
+        self.outputs: list[_Output] = []
         try:
-            if config.in_port is not None:
+            if config.inputs:
                 mido.Message.from_bytes([0xB0, 1, 0])  # mido's first message loads its tables: not while playing
                 sys.setswitchinterval(GIL_SWITCH_INTERVAL)
-                self.input = Port(INPUT, config.in_port, config.api, self._arrived)
-            if config.out_port is not None:
-                self.output = Port(OUTPUT, config.out_port, config.api)
+            for i, wanted in enumerate(config.inputs):
+                port = Port(INPUT, wanted.wanted, config.api, functools.partial(self._arrived, i))
+                self.inputs.append(_Input(port, wanted.controls))
+            for wanted in config.outputs:
+                self.outputs.append(_Output(Port(OUTPUT, wanted.wanted, config.api), wanted.controls))
         except Exception:
             self._close_ports()
             raise
+        for source in self.inputs:
+            # A device named both ways (IMPSY's files name it so) echoes what its own output
+            # was sent; with no such pair, any output may be the one echoing.
+            same = [out for out in self.outputs if out.port.wanted.casefold() == source.port.wanted.casefold()]
+            source.echo_sources = same or self.outputs
         self._reader = threading.Thread(target=self._read, name="midi-in", daemon=True)
         self._watcher = threading.Thread(target=self._watch, name="midi-ports", daemon=True)
 
@@ -199,78 +222,86 @@ class MidiLink:
         self._watcher.start()
 
     # rtmidi's thread: as little as possible.
-    def _arrived(self, message: tuple[list[int], float], _data) -> None:
-        self._arrivals.put((message[0], time.monotonic()))
+    def _arrived(self, source: int, message: tuple[list[int], float], _data) -> None:
+        self._arrivals.put((source, message[0], time.monotonic()))
 
     # The MIDI thread.
     def _read(self) -> None:
         while (item := self._arrivals.get()) is not None:
-            self.received += 1
+            source, data, arrived = item
+            source = self.inputs[source]
+            source.received += 1
             try:
-                self._handle(*item)
+                self._handle(source, data, arrived)
             except Exception as error:  # whatever goes wrong with one message must never end the input
-                self.ignored[f"not handled ({type(error).__name__}: {error})"] += 1
+                source.ignored[f"not handled ({type(error).__name__}: {error})"] += 1
 
-    def _handle(self, data: list[int], arrived: float) -> None:
+    def _handle(self, source: _Input, data: list[int], arrived: float) -> None:
         try:  # mido checks every message, and names the kinds not mapped for the summary
             message = mido.Message.from_bytes(data)
         except ValueError:
-            self.ignored["malformed"] += 1
+            source.ignored["malformed"] += 1
             return
         key, data = decode(data)
-        index = self._inputs.get(key)
+        index = source.index.get(key)
         if index is None:
-            self.ignored["note end" if key is None and message.type in ("note_on", "note_off")
-                         else _kind_of(message)] += 1
+            source.ignored["note end" if key is None and message.type in ("note_on", "note_off")
+                           else _kind_of(message)] += 1
             return
-        control = self.mapping.inputs[index]
-        if self._is_echo(control, data, arrived):
-            self.echoes_ignored += 1
+        control = source.controls[index]
+        if self._is_echo(source, control, data, arrived):
+            source.echoes_ignored += 1
             return
         self.last_arrival = arrived
         self.on_control(index, control.value(data))
 
-    def _is_echo(self, control: Control, data: int, arrived: float) -> bool:
+    def _is_echo(self, source: _Input, control: Control, data: int, arrived: float) -> bool:
         if not self.config.feedback_protection:
             return False
-        sent = self._encoder.last_sent.get(control.key)
-        return sent is not None and sent[0] == data and arrived - sent[1] <= self.config.feedback_window
+        for out in source.echo_sources:
+            sent = out.encoder.last_sent.get(control.key)
+            if sent is not None and sent[0] == data and arrived - sent[1] <= self.config.feedback_window:
+                return True
+        return False
 
     # The player's thread.
     def send(self, values: Sequence[float]) -> None:
-        """A prediction (values 0-1) as MIDI: a control change or pitch bend only where
-        its data changed; a note on ends the channel's previous note first."""
-        if self.output is None:
+        """A prediction (values 0-1) as MIDI to each output: a control change or pitch bend
+        only where its data changed; a note on ends the channel's previous note first."""
+        if not self.outputs:
             return
         with self._output_lock:
-            now = time.monotonic()
-            if not self.output.connected:
-                self.unsent_while_gone += 1
-                return
-            if now < self._din_free:
-                self.thinned += 1
-                return
-            messages, carried = self._encoder.messages(values)
-            try:
-                for message in messages:
-                    self.output.client.send_message(message)
-            except rtmidi.RtMidiError:  # the port went between two checks: the watcher will say so
-                self.unsent_while_gone += 1
-                return
-            self.last_send = time.monotonic()
-            self._encoder.sent(carried, self.last_send)
-            if self.config.din:
-                self._din_free = now + sum(map(len, messages)) / DIN_BYTES_PER_SECOND
+            for out in self.outputs:
+                self._send_to(out, values)
+
+    def _send_to(self, out: _Output, values: Sequence[float]) -> None:
+        now = time.monotonic()
+        if not out.port.connected:
+            out.unsent_while_gone += 1
+            return
+        if now < out.din_free:
+            out.thinned += 1
+            return
+        messages, carried = out.encoder.messages(values)
+        try:
+            for message in messages:
+                out.port.client.send_message(message)
+        except rtmidi.RtMidiError:  # the port went between two checks: the watcher will say so
+            out.unsent_while_gone += 1
+            return
+        self.last_send = time.monotonic()
+        out.encoder.sent(carried, self.last_send)
+        if self.config.din:
+            out.din_free = now + sum(map(len, messages)) / DIN_BYTES_PER_SECOND
 
     def end_notes(self) -> None:
         """End every note IMPS left sounding (its pending predictions were dropped, or it stops)."""
-        if self.output is None:
-            return
         with self._output_lock:
-            note_offs = self._encoder.note_offs()
-            if self.output.connected:
-                for message in note_offs:
-                    self.output.client.send_message(message)
+            for out in self.outputs:
+                note_offs = out.encoder.note_offs()
+                if out.port.connected:
+                    for message in note_offs:
+                        out.port.client.send_message(message)
 
     # The port watcher.
     def _watch(self) -> None:
@@ -286,14 +317,12 @@ class MidiLink:
                     self.notify(MidiPortsUnreadable(said))
 
     def _check_ports(self) -> list[MidiPortGone | MidiPortBack]:
-        notices = []
-        if self.input is not None and (notice := self.input.check()) is not None:
-            notices.append(notice)
-        if self.output is not None:
+        notices = [notice for source in self.inputs if (notice := source.port.check()) is not None]
+        for out in self.outputs:
             with self._output_lock:
-                notice = self.output.check()
-                if notice is not None and self.output.connected:
-                    self._encoder.forget()
+                notice = out.port.check()
+                if notice is not None and out.port.connected:
+                    out.encoder.forget()
             if notice is not None:
                 notices.append(notice)
         return notices
@@ -311,37 +340,40 @@ class MidiLink:
         """End any sounding note and close the ports (after stop_input and the player)."""
         self.stop_input()
         self.end_notes()
-        if self.output is not None:
+        if self.outputs:
             time.sleep(OUTPUT_DRAIN)
         self._close_ports()
 
     def _close_ports(self) -> None:
-        for port in (self.input, self.output):
-            if port is not None:
-                port.close()
+        for port in [source.port for source in self.inputs] + [out.port for out in self.outputs]:
+            port.close()
 
     def describe(self) -> str:
         """Where MIDI comes from and goes to, for the line the server prints when it listens."""
-        parts = []
-        if self.input is not None:
-            parts.append(f"MIDI in from {self.input.name!r}" +
-                         (" (echoes of IMPS's output ignored)" if self.config.feedback_protection else ""))
-        if self.output is not None:
-            parts.append(f"MIDI out to {self.output.name!r}" +
-                         (" (thinned to what a DIN cable carries)" if self.config.din else ""))
+        parts = [f"MIDI in from {source.port.name!r}" +
+                 (" (echoes of IMPS's output ignored)" if self.config.feedback_protection else "")
+                 for source in self.inputs]
+        parts += [f"MIDI out to {out.port.name!r}" + (" (thinned to what a DIN cable carries)" if self.config.din
+                                                       else "")
+                  for out in self.outputs]
         return ", ".join(parts)
 
     def summary_parts(self) -> list[str]:
         parts = []
-        if self.input is not None:
-            parts.append(f"{self.received} MIDI messages in")
-            if self.ignored:
-                parts.append("MIDI ignored (not mapped): " +
-                             ", ".join(f"{n} {kind}" for kind, n in sorted(self.ignored.items())))
-            if self.echoes_ignored:
-                parts.append(f"{self.echoes_ignored} MIDI echoes of IMPS's own output ignored")
-        if self.thinned:
-            parts.append(f"{self.thinned} predictions not sent over MIDI, sooner than a DIN cable carries them")
-        if self.unsent_while_gone:
-            parts.append(f"{self.unsent_while_gone} predictions not sent over MIDI while the port was gone")
+        for source in self.inputs:
+            # One port's counts read as they always have; with several, each names its port.
+            origin = f" from {source.port.name!r}" if len(self.inputs) > 1 else ""
+            parts.append(f"{source.received} MIDI messages in{origin}")
+            if source.ignored:
+                parts.append(f"MIDI ignored{origin} (not mapped): " +
+                             ", ".join(f"{n} {kind}" for kind, n in sorted(source.ignored.items())))
+            if source.echoes_ignored:
+                parts.append(f"{source.echoes_ignored} MIDI echoes of IMPS's own output ignored{origin}")
+        for out in self.outputs:
+            to = f" to {out.port.name!r}" if len(self.outputs) > 1 else ""
+            if out.thinned:
+                parts.append(f"{out.thinned} predictions not sent over MIDI{to}, sooner than a DIN cable carries "
+                             "them")
+            if out.unsent_while_gone:
+                parts.append(f"{out.unsent_while_gone} predictions not sent over MIDI{to} while the port was gone")
         return parts

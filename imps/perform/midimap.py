@@ -67,16 +67,24 @@ class Control:
 
 
 @dataclass(frozen=True)
-class MidiMapping:
-    inputs: tuple[Control, ...]  # one per control, in /interface order
-    outputs: tuple[Control, ...]  # one per control, in /prediction order
-    in_device: str | None = None  # from a mapping file; a flag naming a port wins
-    out_device: str | None = None
-    feedback_protection: bool = False  # as a mapping file's feedback_protection = true
+class DeviceControls:
+    """The controls one device carries, as in IMPSY: its entry i is IMPS's control i."""
+    device: str | None  # the port name the file gives (a flag naming a port wins); None: only flags name it
+    controls: tuple[Control, ...]
 
-    def input_index(self) -> dict[tuple, int]:
-        """Each input control's key and its place among IMPS's values."""
-        return {control.key: i for i, control in enumerate(self.inputs)}
+
+@dataclass(frozen=True)
+class PortControls:
+    """A port to open, the first whose name contains `wanted` (any case), and the controls it carries."""
+    wanted: str
+    controls: tuple[Control, ...]
+
+
+@dataclass(frozen=True)
+class MidiMapping:
+    inputs: tuple[DeviceControls, ...]  # each input device's controls, in /interface order
+    outputs: tuple[DeviceControls, ...]  # each output device's controls, in /prediction order
+    feedback_protection: bool = False  # as a mapping file's feedback_protection = true
 
 
 def default_mapping(n_values: int, channel: int = DEFAULT_CHANNEL,
@@ -88,7 +96,7 @@ def default_mapping(n_values: int, channel: int = DEFAULT_CHANNEL,
                                count=True)
     controls = tuple(_checked([CONTROL_CHANGE, channel, cc], "controllers") for cc in controllers)
     _no_duplicates(controls, "controllers")
-    return MidiMapping(controls, controls)
+    return MidiMapping((DeviceControls(None, controls),), (DeviceControls(None, controls),))
 
 
 def read_mapping(path: Path | str, n_values: int) -> MidiMapping:
@@ -102,34 +110,76 @@ def read_mapping(path: Path | str, n_values: int) -> MidiMapping:
         raise MidiMappingError(f"{path} is not a TOML file ({error})") from None
     if not isinstance(table, dict):
         raise MidiMappingError(f"{path} has no [midi] table")
-    in_device, in_entries = _device_and_entries(table, "in_device", "input", path)
-    out_device, out_entries = _device_and_entries(table, "out_device", "output", path)
-    inputs = _controls(in_entries, "input", n_values, path)
-    outputs = _controls(out_entries, "output", n_values, path)
-    _no_duplicates(inputs, f"input in {path}")
-    return MidiMapping(inputs, outputs, in_device, out_device, table.get("feedback_protection") is True)
+    if isinstance(thru := table.get("thru_matrix"), dict) and thru:
+        (device, outputs), *_ = thru.items()
+        raise MidiMappingError(f"{path}: thru_matrix.{json.dumps(device)} = {json.dumps(outputs)} sends a device's "
+                               "messages straight on to outputs (MIDI thru); IMPS sends its outputs only predictions")
+    return MidiMapping(_devices(table, "in_device", "input", n_values, path),
+                       _devices(table, "out_device", "output", n_values, path),
+                       table.get("feedback_protection") is True)
 
 
-def _device_and_entries(table: dict, device_key: str, entries_key: str, path: Path) -> tuple[str | None, list]:
-    """One device and its entries. IMPSY also allows a list of devices and a table of
-    entries per device; one device either way is honoured, more are refused."""
-    device, entries = table.get(device_key), table.get(entries_key)
-    if isinstance(device, list):
-        if len(device) > 1:
-            raise MidiMappingError(f"{path}: {device_key} names {len(device)} devices, {device!r}; IMPS plays "
-                                   "one MIDI device each way")
-        device = device[0] if device else None
-    if isinstance(entries, dict):
-        if len(entries) != 1:
-            raise MidiMappingError(f"{path}: {entries_key} has entries for {len(entries)} devices, "
-                                   f"{list(entries)!r}; IMPS plays one MIDI device each way")
-        (named, entries), = entries.items()
-        device = device or named
+def port_controls(devices: Sequence[DeviceControls], wanted: Sequence[str], flag: str) -> tuple[PortControls, ...]:
+    """The ports to open one way, each with its controls. Ports named by `flag` (given
+    once or more) win over the file's: with one device's controls, every such port
+    carries them; with several, one flag names each device's port, in the file's order.
+    Raises MidiMappingError when the flags and the devices do not pair up."""
+    if not wanted:
+        return tuple(PortControls(d.device, d.controls) for d in devices if d.device is not None)
+    if twice := next((w for i, w in enumerate(wanted) if w in wanted[:i]), None):
+        raise MidiMappingError(f"{flag} names {twice!r} twice; each port is opened once")
+    if len(devices) == 1:
+        return tuple(PortControls(w, devices[0].controls) for w in wanted)
+    if len(wanted) != len(devices):
+        names = ", ".join(repr(d.device) for d in devices)
+        raise MidiMappingError(f"{flag} names {len(wanted)} port{'s' * (len(wanted) != 1)} for the mapping's "
+                               f"{len(devices)} devices ({names}); give it once per device, in that order, or not "
+                               "at all")
+    return tuple(PortControls(w, d.controls) for w, d in zip(wanted, devices))
+
+
+def _devices(table: dict, device_key: str, entries_key: str, n_values: int,
+             path: Path) -> tuple[DeviceControls, ...]:
+    """Each device's controls one way. IMPSY names one device (a name, or a list of one)
+    with one list of entries, or several in a list with a table of entries per device
+    (`input."S-1" = [...]`); a list of entries with several devices is each one's."""
+    named, entries = _device_names(table.get(device_key), device_key, path), table.get(entries_key)
     if entries is None:
         raise MidiMappingError(f"{path}: the [midi] table has no {entries_key} list")
-    if device is not None and not isinstance(device, str):
-        raise MidiMappingError(f"{path}: {device_key} should be a port name, not {device!r}")
-    return device, entries
+    if isinstance(entries, dict):
+        for device in entries:
+            if named and device not in named:
+                raise MidiMappingError(f"{path}: {entries_key}.{json.dumps(device)} has entries for a device "
+                                       f"{device_key} does not name ({device_key} = {json.dumps(named)})")
+        for device in named:
+            if device not in entries:
+                raise MidiMappingError(f"{path}: {device_key} names {device!r}, and {entries_key} has no entries "
+                                       f"for it ({entries_key}.{json.dumps(device)} = [...])")
+        lists = [(device, entries[device]) for device in named or entries]
+        if not lists:
+            raise MidiMappingError(f"{path}: {entries_key} has entries for no device")
+    else:
+        lists = [(device, entries) for device in named] or [(None, entries)]
+    devices = []
+    for device, listed in lists:
+        # Named only where there are several, so that one device's lines read as they always have.
+        which = f"{entries_key}.{json.dumps(device)}" if len(lists) > 1 else entries_key
+        controls = _controls(listed, which, n_values, path)
+        if entries_key == "input":
+            _no_duplicates(controls, f"{which} in {path}")
+        devices.append(DeviceControls(device, controls))
+    return tuple(devices)
+
+
+def _device_names(value, device_key: str, path: Path) -> list[str]:
+    """in_device or out_device: a port name, or a list of them (IMPSY's own form)."""
+    names = value if isinstance(value, list) else [] if value is None else [value]
+    for i, name in enumerate(names):
+        if not isinstance(name, str):
+            raise MidiMappingError(f"{path}: {device_key} should be a port name, not {name!r}")
+        if name in names[:i]:
+            raise MidiMappingError(f"{path}: {device_key} names {name!r} twice")
+    return names
 
 
 def _controls(entries, which: str, n_values: int, path: Path) -> tuple[Control, ...]:

@@ -40,7 +40,8 @@ class PerformanceServer:
             self.log = PerformanceLog.start(config.logs_dir, config.dimension, max_bytes=config.log_max_bytes,
                                             notify=self._tell) if config.logs_dir is not None else None
             self.sender = PredictionSender(config.client_ip, config.client_port, config.dimension - 1)
-            send = self.sender.send if self.midi is None and self.serial is None else self._send
+            midi_out = self.midi is not None and bool(self.midi.outputs)
+            send = self._send if midi_out or self.serial is not None else self.sender.send
             self.performance = Performance(config.mode, predictor, send, self.log, config.call_response_threshold,
                                            config.max_wait, config.verbose, self._tell,
                                            self.midi.end_notes if self.midi else None)
