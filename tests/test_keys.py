@@ -67,11 +67,14 @@ class Terminal:
     def __init__(self, *flags: str, cwd):
         self.synth_port = free_udp_port()
         pid, self.master = pty.fork()
-        if pid == 0:  # the child: becomes the script
-            os.chdir(cwd)
-            os.execv(sys.executable, [sys.executable, str(SERVER_SCRIPT), "-d", "3", "--serverip", "127.0.0.1",
-                                      "--serverport", str(free_udp_port()), "--clientip", "127.0.0.1",
-                                      "--clientport", str(self.synth_port), *flags])
+        if pid == 0:  # the child: becomes the script, and never returns into the tests
+            try:
+                os.chdir(cwd)
+                os.execv(sys.executable, [sys.executable, str(SERVER_SCRIPT), "-d", "3", "--serverip", "127.0.0.1",
+                                          "--serverport", str(free_udp_port()), "--clientip", "127.0.0.1",
+                                          "--clientport", str(self.synth_port), *flags])
+            finally:
+                os._exit(127)
         self.pid = pid
         self.output = ""
 
