@@ -17,7 +17,9 @@ from imps.perform.midimap import DEFAULT_CHANNEL, default_mapping, port_controls
 
 DESCRIPTION = """Interactive Musical Prediction System: a mixture density RNN that listens to your
 interface over OSC (/interface x1 ... xN) and plays back its predictions (/prediction x1 ... xN).
-Send /temperature SIGMA PI and /timescale FACTOR to change sampling and tempo while playing.
+Send /temperature SIGMA PI and /timescale FACTOR to change sampling and tempo while playing,
+/mode NAME, /reset and /pause 1|0 to switch modes, start the model afresh and pause it (or, in a
+terminal, press m, r and space).
 A MIDI controller and synth can play too (--midiin, --midiout), and a microcontroller over USB serial
 (--serial), with OSC on at the same time."""
 DEFAULTS = ServerConfig()
@@ -69,6 +71,9 @@ def parse_args() -> tuple[argparse.Namespace, ServerConfig]:
                         help="perform with this weights file (a .weights.h5 from the trainer or an original IMPS .h5) "
                              "instead of looking in models/")
     cli.add_temperatures(parser)
+    parser.add_argument("--nokeys", action="store_true",
+                        help="in a terminal, do not read the keys m (the next mode), r (reset the model) and space "
+                             "(pause or resume), for when stray keystrokes must not change the performance")
     parser.add_argument("--engine", choices=ENGINES, default=DEFAULTS.engine,
                         help="numpy (fast, no TensorFlow) or keras (the same model through TensorFlow, for "
                              "comparison) (default: %(default)s)")
@@ -205,6 +210,7 @@ def main():
     if args.seriallist:
         return list_serial_ports()
     from imps.perform.engine import NumpyMDRNN
+    from imps.perform.keys import KEYS_LINE, KeyCommands, command_keys
     from imps.perform.model_choice import model_to_play
     from imps.perform.osc import is_loopback
     from imps.perform.server import PerformanceServer
@@ -233,12 +239,19 @@ def main():
     for signum in (signal.SIGINT, signal.SIGTERM):
         signal.signal(signum, lambda *_: stop.set())
     server.start()
-    cli.say(f"{config.mode}: listening for /interface on {config.server_ip}:{config.server_port}, "
-            f"sending /prediction to {config.client_ip}:{config.client_port}" +
-            (f", {server.midi.describe()}" if server.midi else "") +
-            (f", {server.serial.describe()}" if server.serial else "") +
-            (f", logging to {server.log.path}" if server.log else "") + f". {cli.READY}")
-    stop.wait()
+    # Keys only where there is a model for them to act on.
+    keys = None if args.nokeys or predictor is None else KeyCommands.for_terminal(command_keys(server.performance))
+    try:
+        cli.say(f"{config.mode}: listening for /interface on {config.server_ip}:{config.server_port}, "
+                f"sending /prediction to {config.client_ip}:{config.client_port}" +
+                (f", {server.midi.describe()}" if server.midi else "") +
+                (f", {server.serial.describe()}" if server.serial else "") +
+                (f", logging to {server.log.path}" if server.log else "") +
+                (f". {KEYS_LINE}" if keys else ".") + f" {cli.READY}")
+        stop.wait()
+    finally:  # the terminal as it was, however IMPS ends
+        if keys is not None:
+            keys.stop()
     server.stop()
     cli.say(f"stopped: {server.summary()}")
 

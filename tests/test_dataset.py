@@ -125,6 +125,7 @@ def test_performance_from_a_log_written_by_performance_log(tmp_path):
         when += dt.timedelta(seconds=gap)
         log.write("interface", v, when=when)
         log.write("rnn", 1 - v, when=when)
+        log.command("mode", "battle")  # a command given while playing is no event and no bad line
     log.close()
     [events], report = performances_from_log(log.path, 4)
     assert events.shape == (4, 4)

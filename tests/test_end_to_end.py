@@ -1,5 +1,8 @@
 """The four IMPS steps, as a musician runs them, with liblo's oscsend and oscdump as
-the patch: log in user-only mode, collate, train, perform."""
+the patch: log in user-only mode, collate, train, perform; and the commands given while
+playing."""
+
+import time
 
 import numpy as np
 import pytest
@@ -118,3 +121,59 @@ def test_a_model_with_a_mixture_for_each_value_trains_and_performs(engine, tmp_p
                                              events=5, dimension=4)
     assert "2 layers of 16 units, 5 mixtures for each value" in server.output
     check_predictions(predictions, 5, 3)
+
+
+def test_mode_reset_and_pause_while_playing(tmp_path):
+    """The three commands from liblo's oscsend to the real script, heard by oscdump; the
+    log they leave is read by generate_dataset.py without a word about bad lines."""
+    server_port, synth_port = free_udp_port(), free_udp_port()
+    synth = OSCDump(synth_port)
+    server = Server("-d=3", "--log", "--polyphony", "--serverip", "127.0.0.1", "--serverport", str(server_port),
+                    "--clientip", "127.0.0.1", "--clientport", str(synth_port), cwd=tmp_path)
+    try:
+        assert server.wait_ready(), server.output
+        oscsend(server_port, "/interface", "ff", 0.2, 0.8)
+        assert len(synth.wait_for("/prediction", 1)) == 1
+
+        oscsend(server_port, "/mode", "s", "battle")  # the model plays by itself
+        assert server.wait_for_output("mode: battle"), server.output
+        heard = len(synth.wait_for("/prediction", 6))
+        assert heard >= 6
+
+        oscsend(server_port, "/pause", "i", 1)
+        assert server.wait_for_output("paused: "), server.output
+        # Let what left before the pause arrive; from then on, silence, whatever the musician plays.
+        time.sleep(0.5)
+        paused = len(synth.messages("/prediction"))
+        oscsend(server_port, "/interface", "ff", 0.4, 0.6)
+        oscsend(server_port, "/reset", "")
+        assert server.wait_for_output("model reset: "), server.output
+        assert len(synth.wait_for("/prediction", paused + 1, timeout=1.0)) == paused
+
+        oscsend(server_port, "/pause", "i", 0)
+        assert server.wait_for_output("resumed: "), server.output
+        assert len(synth.wait_for("/prediction", paused + 3)) >= paused + 3  # battle begins again
+
+        oscsend(server_port, "/mode", "s", "call")
+        assert server.wait_for_output("mode: callresponse"), server.output
+        oscsend(server_port, "/mode", "s", "jazz")
+        oscsend(server_port, "/pause", "i", 2)
+        oscsend(server_port, "/reset", "i", 1)
+        oscsend(server_port, "/interface", "ff", 0.6, 0.4)
+        log = next((tmp_path / "logs").glob(log_glob(3)))
+        server.wait_until(lambda: log.read_bytes().count(b",interface,") == 3, timeout=10)
+    finally:
+        code = server.stop()
+        synth.close()
+    assert code == 0, server.output
+    assert ("warning: /mode dropped: expected one of only, useronly, polyphony, battle, call, callresponse, "
+            "got ('jazz',)") in server.output
+    assert "rejected: 1 bad /mode, 1 bad /pause, 1 bad /reset" in server.summary()
+    text = log.read_text()
+    assert [line.split(",", 1)[1] for line in text.splitlines() if ",command," in line] == [
+        "command,mode,battle", "command,pause,1", "command,reset", "command,pause,0", "command,mode,callresponse"]
+
+    result = run_script("generate_dataset.py", "--dimension=3", cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert "1 performances, 2 events" in result.stdout
+    assert "skipped" not in result.stdout + result.stderr and "warning" not in result.stdout + result.stderr

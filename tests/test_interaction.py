@@ -17,8 +17,8 @@ from imps.core.notices import Notice, words
 from imps.core.weights import MDRNNWeights
 from imps.perform.config import ServerConfig
 from imps.perform.engine import NumpyMDRNN, Predictor
-from imps.perform.interaction import (BATTLE, CALL_RESPONSE, INBOX_SIZE, MIN_DT, MIN_SEND_INTERVAL, POLYPHONY,
-                                      USER_ONLY, Performance, Player)
+from imps.perform.interaction import (BATTLE, CALL_RESPONSE, INBOX_SIZE, MIN_DT, MIN_SEND_INTERVAL, MODES,
+                                      POLYPHONY, USER_ONLY, Performance, Player, Turn)
 
 WAIT = 5.0  # seconds: only ever a limit on waiting for something that should happen
 # Monotonic seconds a few hours after boot are about 1e4 to 1e5, where a float64 rounds
@@ -36,10 +36,21 @@ class Sent(Recorder):
         return [values for _, values in self.items]
 
 
+class FakeNetwork:
+    """Stands in for the predictor's network: records the thread each reset() ran on."""
+
+    def __init__(self):
+        self.resets = Recorder()
+
+    def reset(self) -> None:
+        self.resets.add(threading.current_thread().name)
+
+
 class FakePredictor:
     """Stands in for Predictor: the next event is [dt, respond(event) or fixed values]."""
 
     def __init__(self, dimension: int = 3, dt: float = 0.01, values=None, respond=None):
+        self.network = FakeNetwork()
         self.dimension = dimension
         self.pi_temp = 1.0
         self.sigma_temp = 0.01
@@ -286,9 +297,7 @@ def test_user_only_logs_the_musician_and_never_predicts(performances, log):
     performance.user_event([-1.0, 2.0])  # logged as it came
     performance.user_event([1, 0])
     assert performance.user_events == 3
-    # No model thread and no player: nothing can ever predict or send.
-    assert not performance._model_thread.is_alive()
-    assert not performance.player._thread.is_alive()
+    # The model waits, for a /mode that lets it play, and hears none of this.
     performance.stop()
     assert predictor.inputs.items == []
     assert sent.items == []
@@ -606,3 +615,190 @@ def test_a_slow_model_drops_stale_input_rather_than_blocking_the_musician(perfor
     # Nothing the musician played is missing from the log.
     events = logged(log)
     assert sum(e.source == "interface" for e in events) == flood + 1
+
+
+# Commands while playing: /mode, /reset, /pause
+
+
+def timed_words(recorder: Recorder) -> Callable[[Notice], None]:
+    """A notify that records (monotonic time, line) for each notice."""
+    return lambda notice: recorder.add((time.monotonic(), words(notice)))
+
+
+def said(recorder: Recorder, line: str) -> float:
+    """When `line` was said (waiting for it)."""
+    items = recorder.wait_until(lambda items: any(words == line for _, words in items))
+    return next(when for when, words in items if words == line)
+
+
+def start_responding(performances, sent, silenced, reports) -> Performance:
+    """Call and response in the middle of its response."""
+    performance = performances(CALL_RESPONSE, FakePredictor(), sent, call_response_threshold=0.05,
+                               notify=timed_words(reports), silence=lambda: silenced.add(time.monotonic()))
+    performance.start()
+    performance.user_event([0.5, 0.5])
+    assert len(sent.wait_for(3)) >= 3
+    return performance
+
+
+def start_battle(performances, sent, silenced, reports) -> Performance:
+    performance = performances(BATTLE, FakePredictor(), sent, notify=timed_words(reports),
+                               silence=lambda: silenced.add(time.monotonic()))
+    performance.start()
+    assert len(sent.wait_for(3)) >= 3
+    return performance
+
+
+@pytest.mark.parametrize("start", [start_responding, start_battle])
+@pytest.mark.parametrize("mode", [CALL_RESPONSE, POLYPHONY, USER_ONLY])
+def test_switching_mode_drops_what_the_model_was_playing(performances, start, mode):
+    sent, silenced, reports = Sent(), Recorder(), Recorder()
+    performance = start(performances, sent, silenced, reports)
+    performance.switch_mode(mode)
+    switched = said(reports, f"mode: {mode}")
+    assert silenced.wait_for(1)  # the synth's sounding notes ended with what was pending
+    # The model thread dropped what was pending before it said the switch: nothing sounds
+    # after it until the musician plays.
+    assert len(sent.wait_for(len(sent.items) + 1, timeout=0.2)) == len([w for w, _ in sent.items if w < switched])
+    assert performance.mode == mode
+    assert performance.turn is (Turn.CALL if mode == CALL_RESPONSE else None)
+
+
+def test_switching_to_battle_starts_the_model_playing_by_itself(performances, log):
+    sent, reports = Sent(), Recorder()
+    performance = performances(POLYPHONY, FakePredictor(), sent, log=log, notify=in_words(reports))
+    performance.start()
+    performance.switch_mode(BATTLE)
+    assert len(sent.wait_for(3)) >= 3
+    assert reports.items == ["mode: battle"]
+    performance.stop()
+    log.close()
+    assert f",command,mode,{BATTLE}\n" in log.path.read_text()
+    assert logged(log)[0].source == "rnn"  # the command's line is no event and no bad line
+
+
+def test_a_switch_to_polyphony_answers_the_musician_from_then_on(performances):
+    sent, reports = Sent(), Recorder()
+    performance = performances(USER_ONLY, FakePredictor(), sent, notify=in_words(reports))
+    performance.start()
+    performance.user_event([0.5, 0.5])
+    performance.switch_mode(POLYPHONY)
+    reports.wait_for(1)
+    performance.user_event([0.5, 0.5])
+    assert len(sent.wait_for(1)) == 1
+    assert len(sent.wait_for(2, timeout=0.2)) == 1  # the event before the switch is not answered
+
+
+def test_the_next_mode_cycles_through_all_four(performances):
+    reports = Recorder()
+    performance = performances(POLYPHONY, FakePredictor(), Sent(), notify=in_words(reports))
+    performance.start()
+    for _ in MODES:
+        performance.switch_mode(None)
+    order = list(MODES)
+    expected = [order[(order.index(POLYPHONY) + n) % len(order)] for n in range(1, len(order) + 1)]
+    assert [line for line in reports.wait_for(4) if line.startswith("mode:")] == [f"mode: {m}" for m in expected]
+    assert performance.mode == POLYPHONY
+
+
+def test_reset_clears_the_network_on_the_model_thread_and_is_logged(performances, log):
+    predictor, reports = FakePredictor(), Recorder()
+    performance = performances(POLYPHONY, predictor, Sent(), log=log, notify=in_words(reports))
+    performance.start()
+    performance.reset()
+    assert predictor.network.resets.wait_for(1) == ["model"]
+    assert reports.wait_for(1) == ["model reset: it plays on from a fresh start, as at the beginning of a piece"]
+    performance.stop()
+    log.close()
+    assert log.path.read_text().endswith(",command,reset\n")
+
+
+def test_reset_zeroes_a_real_networks_memory(performances):
+    network = NumpyMDRNN(MDRNNWeights.random(3, SIZES["xxs"]))
+    reports = Recorder()
+    performance = performances(POLYPHONY, Predictor(network, 1.0, 0.01, seed=0), Sent(), notify=in_words(reports))
+    performance.start()
+    performance.user_event([0.9, 0.1])
+    performance.reset()
+    reports.wait_for(1)
+    assert not any(h.any() or c.any() for h, c in zip(network._h, network._c))
+
+
+def test_pause_sends_nothing_while_the_model_listens_and_the_musician_is_logged(performances, log):
+    predictor, sent, reports = FakePredictor(), Sent(), Recorder()
+    performance = performances(POLYPHONY, predictor, sent, log=log, notify=in_words(reports))
+    performance.start()
+    performance.pause(True)
+    reports.wait_for(1)
+    for n in range(3):
+        performance.user_event([n / 4, 0.5])
+    assert len(predictor.inputs.wait_for(3)) == 3  # it keeps listening
+    assert sent.wait_for(1, timeout=0.2) == []
+    performance.pause(None)  # the key toggles
+    reports.wait_for(2)
+    performance.user_event([0.75, 0.5])
+    assert len(sent.wait_for(1)) == 1
+    assert reports.items == ["paused: the model sends nothing until resumed; your playing is still logged",
+                             "resumed: the model plays again"]
+    performance.stop()
+    events = logged(log)
+    assert [e.source for e in events] == ["interface"] * 4 + ["rnn"]
+    assert ",command,pause,1\n" in log.path.read_text() and ",command,pause,0\n" in log.path.read_text()
+
+
+def test_pause_stops_battle_at_once_and_resuming_starts_it_again(performances):
+    sent, silenced, reports = Sent(), Recorder(), Recorder()
+    performance = start_battle(performances, sent, silenced, reports)
+    performance.pause(True)
+    paused = said(reports, "paused: the model sends nothing until resumed; your playing is still logged")
+    count = len([w for w, _ in sent.items if w < paused])
+    assert len(sent.wait_for(count + 1, timeout=0.2)) == count
+    performance.pause(True)  # already paused: said again, and nothing changes
+    performance.pause(False)
+    resumed = said(reports, "resumed: the model plays again")
+    assert len(sent.wait_until(lambda items: sum(w > resumed for w, _ in items) >= 3)) >= count + 3
+    performance.pause(False)  # already playing: a second battle does not begin beside the first
+    said(reports, "resumed: the model plays again")
+    performance.stop()
+    # Battle began twice, at the start and on resuming, each from a random event with dt 0.1.
+    assert [event[0] for event in performance.predictor.inputs.items].count(0.1) == 2
+
+
+def test_pause_holds_back_the_response(performances):
+    sent, reports = Sent(), Recorder()
+    performance = performances(CALL_RESPONSE, FakePredictor(), sent, call_response_threshold=0.05,
+                               notify=in_words(reports))
+    performance.start()
+    performance.pause(True)
+    reports.wait_for(1)
+    performance.user_event([0.5, 0.5])
+    assert sent.wait_for(1, timeout=0.3) == []
+    assert "call and response: the model plays (response)" not in reports.items
+
+
+def test_commands_are_never_lost_behind_a_full_inbox(performances):
+    predictor = BlockingPredictor()
+    performance = performances(POLYPHONY, predictor, Sent(), notify=in_words(Recorder()))
+    performance.start()
+    try:
+        performance.user_event([0.0, 0.0])
+        assert predictor.entered.wait(WAIT)
+        performance.reset()
+        for n in range(2 * INBOX_SIZE):  # the stalest events make room, never the reset before them
+            performance.user_event([0.5, 0.5])
+        assert performance.inputs_dropped == INBOX_SIZE
+    finally:
+        predictor.release.set()
+    assert predictor.network.resets.wait_for(1) == ["model"]
+
+
+def test_user_only_without_a_model_says_once_that_commands_have_nothing_to_act_on(performances):
+    reports = Recorder()
+    performance = performances(USER_ONLY, None, Sent(), notify=in_words(reports))
+    performance.start()
+    performance.switch_mode(BATTLE)
+    performance.reset()
+    performance.pause(True)
+    assert reports.items == ["warning: /mode: user only has no model to switch, reset or pause; start IMPS in "
+                             "another mode to use /mode, /reset and /pause. Said once"]
+    assert performance.mode == USER_ONLY

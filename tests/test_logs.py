@@ -350,3 +350,26 @@ def test_a_write_the_disk_refuses_stops_the_log_at_its_last_whole_line_said_once
     contents = read_log(path, 3)
     assert not contents.skipped
     assert [int(e.values[0]) for e in contents.events] == list(range(written))
+
+
+def test_commands_are_logged_in_order_and_read_past_without_counting(tmp_path):
+    log = PerformanceLog.start(tmp_path, 3, now=NOW)
+    log.write("interface", [0.1, 0.2], when=NOW)
+    log.command("mode", "battle")
+    log.command("reset")
+    log.command("pause", "1")
+    log.write("rnn", [0.3, 0.4])
+    log.close()
+    lines = log.path.read_text().splitlines()
+    assert [line.split(",", 1)[1] for line in lines] == ["interface,0.1,0.2", "command,mode,battle", "command,reset",
+                                                          "command,pause,1", "rnn,0.3,0.4"]
+    assert log.lines == 5
+    contents = read_log(log.path, 2)
+    assert [e.source for e in contents.events] == ["interface", "rnn"]
+    assert contents.skipped == Counter()
+
+
+def test_a_cut_off_command_line_is_a_bad_line_as_any_other(tmp_path):
+    path = tmp_path / "cut-3d-mdrnn.log"
+    path.write_text(f"{NOW.isoformat()},command,mode,batt")
+    assert read_log(path, 2).skipped == Counter({"unfinished last line": 1})

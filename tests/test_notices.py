@@ -9,8 +9,9 @@ import numpy as np
 import pytest
 
 from imps.core.notices import (EventShown, LogContinued, LogWriteFailed, MidiPortBack, MidiPortGone,
-                               MidiPortsUnreadable, Notice, OscRejected, TemperaturesSet, TimescaleSet, TurnTaken,
-                               ValueOutOfRange, WaitCapped, say, words)
+                               MidiPortsUnreadable, ModelReset, ModeSet, NoModelToCommand, Notice, OscRejected,
+                               PauseSet, TemperaturesSet, TimescaleSet, TurnTaken, ValueOutOfRange, WaitCapped, say,
+                               words)
 
 
 def test_a_log_going_on_in_a_new_file_names_both():
@@ -75,6 +76,19 @@ def test_an_osc_rejection_is_a_warning_with_how_many_were_held_back():
 def test_temperatures_and_timescale_as_set():
     assert words(TemperaturesSet(0.5, 2.0)) == "temperatures: sigma 0.5, pi 2"
     assert words(TimescaleSet(0.25)) == "timescale: 0.25"
+
+
+def test_the_commands_while_playing_as_carried_out():
+    assert words(ModeSet("battle")) == "mode: battle"
+    assert words(ModelReset()).startswith("model reset: ")
+    assert words(PauseSet(True)).startswith("paused: the model sends nothing until resumed; your playing is still")
+    assert words(PauseSet(False)) == "resumed: the model plays again"
+
+
+def test_a_command_in_user_only_without_a_model_is_a_warning_saying_how_to_get_one():
+    line = words(NoModelToCommand("/reset"))
+    assert line.startswith("warning: /reset: user only has no model") and line.endswith("Said once")
+    assert "start IMPS in another mode" in line
 
 
 def test_a_notice_without_words_is_refused():

@@ -19,7 +19,7 @@ from imps.core.names import log_glob
 from imps.core.weights import MDRNNWeights
 from imps.perform.config import ServerConfig
 from imps.perform.engine import NumpyMDRNN, Predictor
-from imps.perform.osc import INTERFACE, PREDICTION, TEMPERATURE, TIMESCALE
+from imps.perform.osc import INTERFACE, MODE, PAUSE, PREDICTION, RESET, TEMPERATURE, TIMESCALE
 from imps.perform.server import PerformanceServer
 
 WAIT = 5.0  # seconds: only ever a limit on waiting for something that should happen
@@ -319,3 +319,74 @@ def test_a_port_in_use_is_an_oscerror_and_the_log_is_closed(udp_port, osc_receiv
             PerformanceServer(config, untrained_predictor(), report=lambda line: None)
     assert (caught.value.port, caught.value.in_use) == (udp_port, True)
     assert len(closed) == 1
+
+
+# Commands while playing
+
+
+def test_mode_switches_the_mode_by_either_name_and_is_logged(start_session):
+    session = start_session(mode="polyphony")
+    for name, mode in (("battle", "battle"), ("only", "useronly"), ("CALL", "callresponse"),
+                       ("useronly", "useronly"), ("callresponse", "callresponse"), ("polyphony", "polyphony")):
+        expected = session.reports.count(f"mode: {mode}") + 1
+        session.client.send_message(MODE, [name])
+        assert session.reports.wait_for_count(f"mode: {mode}", expected) == expected
+        assert session.server.performance.mode == mode
+    session.client.send_message(INTERFACE, [0.5, 0.5])
+    assert len(session.predictions(1)) >= 1
+    assert not session.server.rejects
+    session.server.stop()
+    assert session.log_events()  # the commands' lines are no bad lines
+    assert session.server.log.path.read_text().count(",command,mode,") == 6
+
+
+def test_reset_and_pause_reach_the_model(start_session):
+    session = start_session(mode="polyphony")
+    session.client.send_message(PAUSE, [1])
+    assert session.reports.wait_for_line("paused:")
+    session.client.send_message(INTERFACE, [0.5, 0.5])
+    session.sync()
+    assert session.receiver.wait_for(1, timeout=0.3) == []
+    session.client.send_message(PAUSE, [0.0])  # a float from Pd is as good
+    assert session.reports.wait_for_line("resumed:")
+    session.client.send_message(RESET, [])
+    assert session.reports.wait_for_line("model reset:")
+    assert not any(h.any() for h in session.predictor.network._h)
+    session.client.send_message(INTERFACE, [0.5, 0.5])
+    assert len(session.predictions(1)) == 1
+    assert not session.server.rejects
+    session.server.stop()
+    assert [e.source for e in session.log_events()] == ["interface", "interface", "rnn"]
+
+
+def test_bad_commands_are_rejected_counted_and_warned_about_once_each(start_session):
+    session = start_session(mode="polyphony")
+    session.server.warner.interval = 0  # each kind's warning, not held back by the one before
+    for args in ([], ["jazz"], [1], ["battle", "polyphony"]):
+        session.client.send_message(MODE, args)
+    for args in ([1], ["now"]):
+        session.client.send_message(RESET, args)
+    for args in ([], [2], [0.5], ["yes"], [1, 0]):
+        session.client.send_message(PAUSE, args)
+    session.sync()
+    assert session.server.rejects == {"bad /mode": 4, "bad /reset": 2, "bad /pause": 5}
+    warnings = [line for line in session.reports.lines if line.startswith("warning:")]
+    assert "warning: /mode dropped: expected one of only, useronly, polyphony, battle, call, callresponse, got ()" \
+        in warnings
+    assert "warning: /reset dropped: expected no arguments, got (1,)" in warnings
+    assert "warning: /pause dropped: expected 1 (pause) or 0 (resume), got ()" in warnings
+    assert session.server.performance.mode == "polyphony" and not session.server.performance.paused
+    assert not [line for line in session.reports.lines if line.startswith(("mode:", "paused:", "model reset:"))]
+
+
+def test_commands_in_user_only_have_no_model_to_act_on_said_once(start_session):
+    session = start_session(mode="useronly")
+    session.client.send_message(MODE, ["battle"])
+    session.client.send_message(RESET, [])
+    session.client.send_message(PAUSE, [1])
+    session.sync()
+    assert [line for line in session.reports.lines if line.startswith("warning:")] == [
+        "warning: /mode: user only has no model to switch, reset or pause; start IMPS in another mode to use /mode, "
+        "/reset and /pause. Said once"]
+    assert not session.server.rejects
+    assert session.server.performance.mode == "useronly"

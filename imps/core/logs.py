@@ -1,7 +1,10 @@
 """Performance logs: written through as events happen, read back line by line.
 
 A log line is `ISO-timestamp,source,x1,...,xN` with source `interface` (the musician)
-or `rnn` (the model), the format the original IMPS wrote.
+or `rnn` (the model), the format the original IMPS wrote. A command given while playing
+(/mode, /reset, /pause) is a line `ISO-timestamp,command,name[,argument]`: the reader
+passes over it without counting it as a bad line, and the original IMPS's reader, which
+keeps only `interface` lines, does too.
 """
 
 from __future__ import annotations
@@ -23,6 +26,7 @@ from .names import TIMESTAMP_FORMAT, log_dimension, log_name
 from .notices import LogContinued, LogWriteFailed, Notice, say
 
 SOURCES = ("interface", "rnn")
+COMMAND = "command"  # the source of a command's line, which is not an event
 
 
 class PerformanceLog:
@@ -67,7 +71,13 @@ class PerformanceLog:
 
     def write(self, source: str, values: Sequence[float], when: dt_module.datetime | None = None) -> None:
         # The shortest text that reads back as the same 32-bit float OSC carried.
-        text = ",".join([source, *(str(np.float32(v)) for v in values)]) + "\n"
+        self._write_text(",".join([source, *(str(np.float32(v)) for v in values)]), when)
+
+    def command(self, *words: str) -> None:
+        """A command given while playing, such as `mode battle`, in time order with the events."""
+        self._write_text(",".join([COMMAND, *words]), None)
+
+    def _write_text(self, text: str, when: dt_module.datetime | None) -> None:
         notices = []
         with self._lock:
             if self._closed:
@@ -76,7 +86,7 @@ class PerformanceLog:
                 self.unwritten += 1
                 return
             when = when or dt_module.datetime.now()  # taken in turn, so a file's lines are in time order
-            line = f"{when.isoformat()},{text}".encode()
+            line = f"{when.isoformat()},{text}\n".encode()
             try:
                 if self.max_bytes is not None and self._size and self._size + len(line) > self.max_bytes:
                     notices.append(self._next_file(when))
@@ -179,15 +189,24 @@ class BadLine(ValueError):
 
 def read_log(path: Path | str, n_values: int) -> LogContents:
     """Every well-formed line with `n_values` values; the rest are counted by reason, so
-    a truncated last line, stray text or another dimension's lines never stop a read."""
+    a truncated last line, stray text or another dimension's lines never stop a read.
+    Commands' lines are neither events nor bad lines: passed over."""
     contents = LogContents()
     with open(path, encoding="utf-8", errors="replace") as f:
         for line in f:
+            if is_command(line):
+                continue
             try:
                 contents.events.append(parse_line(line, n_values))
             except BadLine as bad:
                 contents.skipped[bad.reason] += 1
     return contents
+
+
+def is_command(line: str) -> bool:
+    """Whether `line` is a whole command's line (a cut-off one is a bad line, as any is)."""
+    fields = line.split(",", 2)
+    return line.endswith("\n") and len(fields) > 2 and fields[1] == COMMAND
 
 
 def parse_line(line: str, n_values: int | None) -> LogEvent:

@@ -63,6 +63,29 @@ class TurnTaken(Notice):
 
 
 @dataclass(frozen=True)
+class ModeSet(Notice):
+    """/mode (or its key) switched the mode while playing."""
+    mode: str
+
+
+@dataclass(frozen=True)
+class ModelReset(Notice):
+    """/reset (or its key) cleared the model's memory of what was played."""
+
+
+@dataclass(frozen=True)
+class PauseSet(Notice):
+    """/pause (or its key) stopped or resumed the model's playing."""
+    paused: bool
+
+
+@dataclass(frozen=True)
+class NoModelToCommand(Notice):
+    """A command for the model in user only, where none was loaded (told the first time only)."""
+    command: str
+
+
+@dataclass(frozen=True)
 class EventShown(Notice):
     """An event, for --verbose: the musician's, or the model's (silent: predicted during
     the call, not played)."""
@@ -178,6 +201,16 @@ def words(notice: Notice) -> str:
         case TurnTaken(model_plays):
             return ("call and response: the model plays (response)" if model_plays
                     else "call and response: the musician plays (call)")
+        case ModeSet(mode):
+            return f"mode: {mode}"
+        case ModelReset():
+            return "model reset: it plays on from a fresh start, as at the beginning of a piece"
+        case PauseSet(paused):
+            return ("paused: the model sends nothing until resumed; your playing is still logged" if paused
+                    else "resumed: the model plays again")
+        case NoModelToCommand(command):
+            return cli.warning_line(f"{command}: user only has no model to switch, reset or pause; start IMPS in "
+                                    "another mode to use /mode, /reset and /pause. Said once")
         case EventShown(dt, values, by_model, silent):
             who = ("model (silent)" if silent else "model") if by_model else "user"
             return f"{who}: dt {dt:.3f} " + " ".join(f"{v:.3f}" for v in values)

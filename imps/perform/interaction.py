@@ -22,6 +22,10 @@ each of the musician's events; once the musician has been quiet for the threshol
 response begins: the model plays from its prediction after their last event and goes
 on from its own output until the musician plays again, when whatever it had still to
 play is dropped and the call begins again.
+
+The musician's commands while playing (/mode, /reset, /pause, or their keys) come on
+the OSC or keyboard thread and go through the same queue as events, so the model thread
+carries each out in its turn among them; when the model is behind, only events make room.
 """
 
 from __future__ import annotations
@@ -38,7 +42,8 @@ from typing import TYPE_CHECKING, Callable, Sequence
 import numpy as np
 
 from ..core.logs import PerformanceLog
-from ..core.notices import EventShown, Notice, TurnTaken, ValueOutOfRange, WaitCapped, say
+from ..core.notices import (EventShown, ModelReset, ModeSet, NoModelToCommand, Notice, PauseSet, TurnTaken,
+                            ValueOutOfRange, WaitCapped, say)
 from .histogram import SecondsHistogram
 
 if TYPE_CHECKING:
@@ -78,6 +83,11 @@ MODES = {
     CALL_RESPONSE: Turn.CALL.value,  # as it starts; then it takes turns
 }
 
+# The names /mode takes: each mode's flag's long form (--only, --polyphony, --battle,
+# --call) and its name in MODES.
+MODE_NAMES = {"only": USER_ONLY, "useronly": USER_ONLY, "polyphony": POLYPHONY, "battle": BATTLE,
+              "call": CALL_RESPONSE, "callresponse": CALL_RESPONSE}
+
 
 def as_played(prediction: np.ndarray, max_wait: float) -> np.ndarray:
     """A predicted event as the player plays it and the model hears it back: its wait
@@ -92,6 +102,36 @@ class _Input:
     event: np.ndarray  # [dt, x1, ..., xN]
     from_user: bool
     generation: int  # model output from an older generation was overtaken by the musician
+
+
+class _Inbox(queue.Queue):
+    """The model's input in the order it came: events (_Input), commands (callables run
+    on the model thread) and the stop marker. It holds at most `capacity` events; when
+    it is full, the stalest event makes room (counted in `dropped`), so the musician is
+    never kept waiting and the log already holds every event. The rest are never dropped:
+    a command keeps its turn, however far behind the model is."""
+
+    def __init__(self, capacity: int):
+        super().__init__()  # unbounded: the bound is on events alone, kept by _put
+        self._capacity = capacity
+        self._events = 0
+        self.dropped = 0
+
+    # queue.Queue calls these with its lock held.
+    def _put(self, item) -> None:
+        if isinstance(item, _Input):
+            if self._events == self._capacity:
+                del self.queue[next(i for i, queued in enumerate(self.queue) if isinstance(queued, _Input))]
+                self.dropped += 1
+            else:
+                self._events += 1
+        self.queue.append(item)
+
+    def _get(self):
+        item = self.queue.popleft()
+        if isinstance(item, _Input):
+            self._events -= 1
+        return item
 
 
 class Player:
@@ -181,12 +221,12 @@ class Performance:
         self.notify = notify
         self.silence = silence  # ends whatever the synth still sounds of dropped predictions
         self.timescale = 1.0
+        self.paused = False  # set on the model thread: while paused, nothing is scheduled
         self.user_events = 0
         self.out_of_range_events = 0  # events with a value outside 0-1: logged as sent, clipped for the model
         self.predictions_sent = 0
         self.waits_capped = 0
-        self.inputs_dropped = 0
-        self._inbox: queue.Queue = queue.Queue(maxsize=INBOX_SIZE)
+        self._inbox = _Inbox(INBOX_SIZE)
         self._last_user_time: float | None = None  # monotonic seconds, set by the OSC or MIDI thread
         self._generation = 0
         self._pending_response: np.ndarray | None = None
@@ -194,8 +234,13 @@ class Performance:
         # already on its way cannot sound after the silence that ends its generation.
         self._sounding = threading.Lock()
         self._stop = object()
+        self._told_no_model = False
         self.player = Player(self._play)
         self._model_thread = threading.Thread(target=self._run_model, name="model", daemon=True)
+
+    @property
+    def inputs_dropped(self) -> int:
+        return self._inbox.dropped
 
     @property
     def switches(self) -> Switches:
@@ -218,7 +263,7 @@ class Performance:
         if not np.array_equal(clipped, values):  # one comparison on the usual path, where all are in range
             self._out_of_range(values)
         if self.mode != USER_ONLY:
-            self._put(_Input(np.concatenate([[dt], clipped]), True, self._generation))
+            self._inbox.put(_Input(np.concatenate([[dt], clipped]), True, self._generation))
 
     def _out_of_range(self, values: np.ndarray) -> None:
         index = int(np.flatnonzero((values < 0.0) | (values > 1.0))[0])
@@ -226,40 +271,44 @@ class Performance:
         if self.out_of_range_events == 1:
             self.notify(ValueOutOfRange(float(values[index]), index + 1, len(values)))
 
-    def _put(self, item) -> None:
-        """Queue model input; when the model is behind, the stalest input makes room.
-        The log already holds every event, so nothing recorded is lost."""
-        while True:
-            try:
-                self._inbox.put_nowait(item)
-                return
-            except queue.Full:
-                try:
-                    self._inbox.get_nowait()
-                    self.inputs_dropped += 1
-                except queue.Empty:
-                    pass
-
     def start(self) -> None:
-        if self.mode == USER_ONLY:
+        if self.predictor is None:
             return
         self.player.start()
         self._model_thread.start()
-        if self.mode == BATTLE:
-            # The model needs something to answer before it can play by itself.
-            first = np.concatenate([[0.1], np.random.default_rng().random(self.predictor.dimension - 1)])
-            self._put(_Input(first, False, self._generation))
+        self._seed_battle()
 
     def stop(self) -> None:
-        if self.mode == USER_ONLY:
+        if self.predictor is None:
             return
-        self._put(self._stop)
+        self._inbox.put(self._stop)
         self._model_thread.join(timeout=1.0)
         self.player.stop()
 
+    # Commands, from any thread.
+    def switch_mode(self, mode: str | None) -> None:
+        """Play in `mode` (one of MODES) from now on; None: the next of MODES, for a key that cycles."""
+        self._command("/mode", lambda: self._switch(mode))
+
+    def reset(self) -> None:
+        """Clear the model's memory of what was played, as at the start of a new piece."""
+        self._command("/reset", self._reset)
+
+    def pause(self, paused: bool | None) -> None:
+        """Stop (True) or resume (False) the model's playing; None: the other of the two."""
+        self._command("/pause", lambda: self._pause(paused))
+
+    def _command(self, name: str, action: Callable[[], None]) -> None:
+        if self.predictor is None:
+            if not self._told_no_model:
+                self._told_no_model = True
+                self.notify(NoModelToCommand(name))
+            return
+        self._inbox.put(action)
+
     # The model thread.
     def _response_deadline(self) -> float | None:
-        if self.turn is not Turn.CALL or self._pending_response is None:
+        if self.turn is not Turn.CALL or self._pending_response is None or self.paused:
             return None
         return self._last_user_time + self.threshold
 
@@ -274,18 +323,66 @@ class Performance:
                 continue
             if item is self._stop:
                 return
-            if item.from_user:
+            if not isinstance(item, _Input):
+                item()  # a command
+            elif item.from_user:
                 self._on_user(item)
             elif item.generation == self._generation and self.switches.model_to_model:
                 self._schedule(self.predictor.predict(item.event))
 
+    def _drop_pending(self) -> None:
+        """Whatever the model had still to play is dropped, and what the synth still
+        sounds of it silenced; model output already on its way back is ignored."""
+        with self._sounding:
+            self._generation += 1
+            self.player.clear()
+            if self.silence is not None:
+                self.silence()
+
+    def _begin_turns(self) -> None:
+        """Call and response starts over with the musician's call; battle needs an event to answer."""
+        self.turn = Turn.CALL if self.mode == CALL_RESPONSE else None
+        self._pending_response = None
+        self._seed_battle()
+
+    def _seed_battle(self) -> None:
+        if self.mode == BATTLE and not self.paused:
+            # The model needs something to answer before it can play by itself.
+            first = np.concatenate([[0.1], np.random.default_rng().random(self.predictor.dimension - 1)])
+            self._inbox.put(_Input(first, False, self._generation))
+
+    def _switch(self, mode: str | None) -> None:
+        if mode is None:
+            names = list(MODES)
+            mode = names[(names.index(self.mode) + 1) % len(names)]
+        self._drop_pending()  # a response, or battle's playing, does not outlive its mode
+        self.mode = mode
+        if self.log is not None:
+            self.log.command("mode", mode)
+        self.notify(ModeSet(mode))
+        self._begin_turns()
+
+    def _reset(self) -> None:
+        self.predictor.network.reset()
+        if self.log is not None:
+            self.log.command("reset")
+        self.notify(ModelReset())
+
+    def _pause(self, paused: bool | None) -> None:
+        paused = not self.paused if paused is None else paused
+        if paused != self.paused:
+            if paused:
+                self._drop_pending()
+            self.paused = paused
+            if self.log is not None:
+                self.log.command("pause", str(int(paused)))
+            if not paused:
+                self._begin_turns()
+        self.notify(PauseSet(paused))
+
     def _on_user(self, item: _Input) -> None:
         if self.turn is Turn.RESPONSE:
-            with self._sounding:
-                self._generation += 1
-                self.player.clear()
-                if self.silence is not None:
-                    self.silence()
+            self._drop_pending()
             self.turn = Turn.CALL
             self.notify(TurnTaken(model_plays=False))
         if not self.switches.user_to_model:
@@ -306,6 +403,8 @@ class Performance:
         self._pending_response = None
 
     def _schedule(self, prediction: np.ndarray) -> None:
+        if self.paused:  # the model listens on, and plays nothing
+            return
         event = as_played(prediction, self.max_wait)
         if prediction[0] > self.max_wait:
             self._capped(float(prediction[0]))
@@ -329,4 +428,4 @@ class Performance:
         if self.verbose:
             self.notify(EventShown(event[0], values, by_model=True))
         if self.switches.model_to_model:
-            self._put(_Input(event, False, generation))
+            self._inbox.put(_Input(event, False, generation))

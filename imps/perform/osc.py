@@ -30,6 +30,9 @@ INTERFACE = "/interface"
 PREDICTION = "/prediction"
 TEMPERATURE = "/temperature"
 TIMESCALE = "/timescale"
+MODE = "/mode"
+RESET = "/reset"
+PAUSE = "/pause"
 
 
 class RateLimitedWarner:

@@ -12,10 +12,10 @@ from ..core.logs import PerformanceLog
 from ..core.notices import Notice, TemperaturesSet, TimescaleSet, words
 from .config import ServerConfig
 from .engine import Predictor
-from .interaction import PLAYER_SIZE, Performance
+from .interaction import MODE_NAMES, PLAYER_SIZE, Performance
 from .midimap import UNTOUCHED
-from .osc import (INTERFACE, TEMPERATURE, TIMESCALE, BadArguments, OSCServer, PredictionSender, RateLimitedWarner,
-                  parse_values)
+from .osc import (INTERFACE, MODE, PAUSE, RESET, TEMPERATURE, TIMESCALE, BadArguments, OSCServer, PredictionSender,
+                  RateLimitedWarner, parse_values)
 
 
 class PerformanceServer:
@@ -45,7 +45,8 @@ class PerformanceServer:
             self.performance = Performance(config.mode, predictor, send, self.log, config.call_response_threshold,
                                            config.max_wait, config.verbose, self._tell,
                                            self.midi.end_notes if self.midi else None)
-            handlers = {INTERFACE: self._interface, TEMPERATURE: self._temperature, TIMESCALE: self._timescale}
+            handlers = {INTERFACE: self._interface, TEMPERATURE: self._temperature, TIMESCALE: self._timescale,
+                        MODE: self._mode, RESET: self._reset, PAUSE: self._pause}
             self.osc = OSCServer(config.server_ip, config.server_port, handlers, self.warner)
         except Exception:
             if self.midi is not None:
@@ -111,6 +112,30 @@ class PerformanceServer:
         if values is not None:
             self.performance.timescale = values[0]
             self._tell(TimescaleSet(values[0]))
+
+    # The commands: each hands its change to the model thread (Performance).
+    def _mode(self, address: str, *args) -> None:
+        name = args[0].lower() if len(args) == 1 and isinstance(args[0], str) else None
+        if name not in MODE_NAMES:
+            self.osc.reject(f"bad {MODE}", f"{MODE} dropped: expected one of {', '.join(MODE_NAMES)}, got {args!r}")
+            return
+        self.performance.switch_mode(MODE_NAMES[name])
+
+    def _reset(self, address: str, *args) -> None:
+        if args:
+            self.osc.reject(f"bad {RESET}", f"{RESET} dropped: expected no arguments, got {args!r}")
+            return
+        self.performance.reset()
+
+    def _pause(self, address: str, *args) -> None:
+        try:
+            value = parse_values(args, 1)[0]
+        except BadArguments:
+            value = None
+        if value not in (0.0, 1.0):
+            self.osc.reject(f"bad {PAUSE}", f"{PAUSE} dropped: expected 1 (pause) or 0 (resume), got {args!r}")
+            return
+        self.performance.pause(value == 1.0)
 
     def start(self) -> None:
         self.performance.start()

@@ -138,8 +138,9 @@ class Process:
     by line as it comes, so a caller can wait on a condition instead of polling."""
 
     def __init__(self, command: list[str], **popen):
-        self.process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
-                                        **popen)
+        # Never the terminal the tests run in: a server would read keys from it.
+        self.process = subprocess.Popen(command, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                                        stderr=subprocess.STDOUT, text=True, **popen)
         self.lines: list[str] = []
         self._changed = threading.Condition()
         self._reader = threading.Thread(target=self._read, daemon=True)
