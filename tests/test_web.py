@@ -37,7 +37,7 @@ def interface(*values: float) -> bytes:
 
 def test_the_page_and_its_files_are_served_from_the_package(stage):
     for path, kind in [("/", "text/html"), ("/static/app.js", "javascript"), ("/static/osc.js", "javascript"),
-                       ("/static/style.css", "text/css")]:
+                       ("/static/style.css", "text/css"), ("/static/sketch.html", "text/html")]:
         status, headers, body = stage.request("GET", path)
         assert status == 200 and kind in headers["content-type"] and body
     status, _, body = stage.request("GET", "/api/session")

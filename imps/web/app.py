@@ -142,7 +142,8 @@ async def watch(websocket: WebSocket) -> None:
     hub, client = joined
     sender = asyncio.create_task(_send_watch(websocket, hub, client))
     try:
-        await websocket.receive()  # the page sends nothing; this returns when it goes
+        while (await websocket.receive())["type"] != "websocket.disconnect":
+            pass  # the page has nothing to say here: its commands are POSTs
     finally:
         sender.cancel()
         hub.leave(client)
