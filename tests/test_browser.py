@@ -100,6 +100,7 @@ def test_a_fader_plays_imps_and_its_answer_reaches_the_page_and_the_synth(browse
 
 
 def test_bound_beyond_loopback_the_page_needs_the_printed_token(browser, in_tmp_dir):
+    from selenium.webdriver.common.action_chains import ActionChains
     from selenium.webdriver.common.by import By
 
     port = free_tcp_port()
@@ -116,5 +117,9 @@ def test_bound_beyond_loopback_the_page_needs_the_printed_token(browser, in_tmp_
         browser.get(f"http://127.0.0.1:{port}/")  # the cookie is enough from now on
         wait_for(browser, lambda d: d.find_element(By.ID, "link").text.startswith("callresponse"))
         assert not browser.execute_script("return document.cookie")  # HttpOnly: scripts cannot read it
+        # Two controls: an XY pad, played with a click (a tap on a phone).
+        pad = browser.find_element(By.CSS_SELECTOR, "#you .pad")
+        ActionChains(browser).move_to_element_with_offset(pad, 20, -20).click().perform()
+        wait_for(browser, lambda d: "1 from you" in d.find_element(By.ID, "state").get_attribute("textContent"))
     finally:
         assert server.stop() == 0, server.output

@@ -50,9 +50,14 @@ def test_the_origin_must_be_the_pages_own_when_there_is_one():
     assert not same_origin({"origin": "http://pi.local:8000"})
 
 
-def test_on_loopback_the_page_opens_without_a_token(open_stage):
+def test_on_loopback_the_page_opens_without_a_token_by_a_loopback_name_only(open_stage):
     status, _, body = open_stage.request("GET", "/")
     assert status == 200 and b"<title>IMPS</title>" in body
+    for host in ("localhost", f"localhost:{open_stage.port}", "[::1]:8000", "127.0.0.1"):
+        assert open_stage.request("GET", "/", headers={"Host": host})[0] == 200, host
+    # A name an attacker points at 127.0.0.1 (DNS rebinding) gets nothing.
+    for host in ("evil.example", f"evil.example:{open_stage.port}", "127.0.0.1.evil.example"):
+        assert open_stage.request("GET", "/api/session", headers={"Host": host})[0] == 403, host
 
 
 def test_without_the_right_token_every_route_answers_401(guarded):

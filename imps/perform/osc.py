@@ -152,6 +152,7 @@ class OSCServer:
 
     def __init__(self, ip: str, port: int, handlers: dict[str, Callable], warner: RateLimitedWarner | None = None):
         self.rejects: Counter = Counter()
+        self._counting = threading.Lock()
         self.warner = warner or RateLimitedWarner()
         self.dispatcher = RejectCountingDispatcher(self.reject)
         for address, handler in handlers.items():
@@ -173,7 +174,8 @@ class OSCServer:
         return self._socket.getsockname()[:2]
 
     def reject(self, kind: str, message: str) -> None:
-        self.rejects[kind] += 1
+        with self._counting:  # the web's WebSocket rejects from another thread than this server's
+            self.rejects[kind] += 1
         self.warner.warn(message)
 
     def _serve(self) -> None:

@@ -1,7 +1,8 @@
 """Who may use the page: a token beyond this machine, a CSRF token on every change, and
 the Origin checked wherever a browser could be tricked into acting for another site.
 
-On 127.0.0.1 (and ::1) the page needs no token: only this machine's users reach it. Bound
+On 127.0.0.1 (and ::1) the page needs no token: only this machine's users reach it, and
+only by a loopback name (so no other site's name can be pointed at it). Bound
 to any other address it needs the token, given once in the URL (?token=...), from then on
 kept in an HttpOnly cookie that the page's scripts cannot read. Every POST, and every
 WebSocket, is checked for a foreign Origin; every POST must carry the CSRF token in the
@@ -52,6 +53,18 @@ def _headers(scope: Scope) -> dict[str, str]:
     return {name.decode("latin-1"): value.decode("latin-1") for name, value in scope["headers"]}
 
 
+LOOPBACK_NAMES = {"127.0.0.1", "localhost", "[::1]"}
+
+
+def loopback_host(headers: dict[str, str]) -> bool:
+    """Whether the Host the browser asked for is this machine by name. Without a token,
+    only such a page is served: a site whose name an attacker points at 127.0.0.1 (DNS
+    rebinding) would otherwise be the page's own origin, and could read and post."""
+    host = headers.get("host", "").lower()
+    name = host.rsplit(":", 1)[0] if not host.endswith("]") else host
+    return name in LOOPBACK_NAMES
+
+
 def same_origin(headers: dict[str, str]) -> bool:
     """Whether a request's Origin, if it has one, is the page's own (its host and port).
     Programs that are not browsers send none, and cannot be tricked into acting for a site."""
@@ -80,6 +93,8 @@ class Guard:
         admitted_by_url = from_url is not None and self.access.admits(from_url)
         if not (admitted_by_url or self.access.admits(from_cookie)):
             return await self._refuse(scope, receive, send, 401, "a token is needed: open the URL IMPS printed")
+        if self.access.token is None and not loopback_host(headers):
+            return await self._refuse(scope, receive, send, 403, "without a token, only 127.0.0.1 or localhost")
         if scope["type"] == "websocket" or scope["method"] in CHANGES:
             if not same_origin(headers):
                 return await self._refuse(scope, receive, send, 403, "a page from another site may not do this")
