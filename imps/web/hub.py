@@ -3,7 +3,7 @@
 IMPS's threads (OSC, MIDI, serial, the player) tell the hub of each /interface and
 /prediction only while a page or a browser instrument is connected: the hub listens to
 the server only then (PerformanceServer.listen), so with no page open the performance
-pays one truth test per event. An event is appended to a list under a lock and the
+pays one truth test per event. An event is appended to a bounded queue under a lock and the
 asyncio loop is woken once for however many arrive before it runs (call_soon_threadsafe),
 never once per event. On the loop, each client has a bounded queue of its own: a client
 too slow to keep up loses its oldest events (counted), and nobody else waits for it.
