@@ -2,10 +2,12 @@
 nothing is downloaded) plays IMPS by moving an on-screen fader; the /interface reaches
 the log, and the model's answer reaches the page and oscdump, listening as the synth.
 Bound beyond 127.0.0.1, the page needs the token IMPS printed. Screenshots of the play
-and watch views go to docs/images/."""
+and watch views are taken each run; IMPS_WEB_SCREENSHOTS=docs/images keeps them there
+(the README's), otherwise they go to the test's own folder and the tree stays clean."""
 
 from __future__ import annotations
 
+import os
 import re
 import shutil
 import subprocess
@@ -18,6 +20,7 @@ from harness import ServerProcess, free_udp_port
 from harness.web import free_tcp_port
 
 CHROMIUM, CHROMEDRIVER = "/usr/bin/chromium", "/usr/bin/chromedriver"
+SCREENSHOTS = "IMPS_WEB_SCREENSHOTS"  # a folder (relative to the project) for the screenshots
 WAIT = 20.0
 
 pytestmark = [pytest.mark.slow, pytest.mark.peers("oscdump")]
@@ -61,6 +64,7 @@ def wait_for(driver, condition, timeout: float = WAIT):
 
 
 def test_a_fader_plays_imps_and_its_answer_reaches_the_page_and_the_synth(browser, oscdump, in_tmp_dir):
+    pictures = ROOT / os.environ[SCREENSHOTS] if SCREENSHOTS in os.environ else in_tmp_dir
     from selenium.webdriver.common.by import By
     from selenium.webdriver.common.keys import Keys
 
@@ -80,7 +84,7 @@ def test_a_fader_plays_imps_and_its_answer_reaches_the_page_and_the_synth(browse
         first_line = dump.stdout.readline()
         assert "/prediction ffff" in first_line, first_line  # after oscdump's time tag
         browser.find_element(By.CSS_SELECTOR, ".tab[data-view='play']").click()
-        browser.save_screenshot(str(ROOT / "docs" / "images" / "web-play.png"))
+        browser.save_screenshot(str(pictures / "web-play.png"))
         # A gesture at a musician's pace across all four faders, for the watch view's lanes:
         # each value set as a drag sets it, with the input event the page listens for.
         for step in range(80):
@@ -91,12 +95,13 @@ def test_a_fader_plays_imps_and_its_answer_reaches_the_page_and_the_synth(browse
             time.sleep(0.03)
         browser.find_element(By.CSS_SELECTOR, ".tab[data-view='watch']").click()
         wait_for(browser, lambda d: "from you" in d.find_element(By.ID, "state").text)
-        browser.save_screenshot(str(ROOT / "docs" / "images" / "web-watch.png"))
+        browser.save_screenshot(str(pictures / "web-watch.png"))
     finally:
         assert server.stop() == 0, server.output
     log = next((in_tmp_dir / "logs").glob("*.log")).read_text()
     assert ",interface,0.501,0.5,0.5,0.5\n" in log and ",rnn," in log  # one step up of the first fader
     assert "Traceback" not in server.output
+    assert (pictures / "web-play.png").stat().st_size and (pictures / "web-watch.png").stat().st_size
 
 
 def test_bound_beyond_loopback_the_page_needs_the_printed_token(browser, in_tmp_dir):
