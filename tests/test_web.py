@@ -215,3 +215,22 @@ def test_the_script_refuses_a_bad_web_address_and_a_taken_port_in_one_line(in_tm
                              str(taken.getsockname()[1]), cwd=in_tmp_dir)
         busy.wait_until(lambda: busy.process.poll() is not None, 60)
     assert busy.stop() == 1 and "already in use" in busy.output and "Traceback" not in busy.output
+
+
+def test_the_watch_stream_counts_refused_packets_while_a_flood_of_them_arrives(stage):
+    count = 3000
+
+    async def watch():
+        async with websockets.connect(stage.ws + "/ws/watch") as page:
+            await asyncio.get_running_loop().run_in_executor(None, flood)
+            while True:  # the stream lives on through the flood, and its state catches up
+                batch = json.loads(await asyncio.wait_for(page.recv(), WAIT))
+                if batch.get("state", {}).get("refused") == {"malformed packet": count}:
+                    return
+
+    def flood() -> None:
+        with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as patch:
+            for _ in range(count):
+                patch.sendto(b"not osc!", ("127.0.0.1", stage.osc_port))
+
+    asyncio.run(watch())

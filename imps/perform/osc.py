@@ -173,6 +173,11 @@ class OSCServer:
     def address(self) -> tuple[str, int]:
         return self._socket.getsockname()[:2]
 
+    def reject_counts(self) -> dict[str, int]:
+        """A copy of the counts, safe to read while another thread counts."""
+        with self._counting:
+            return dict(self.rejects)
+
     def reject(self, kind: str, message: str) -> None:
         with self._counting:  # the web's WebSocket rejects from another thread than this server's
             self.rejects[kind] += 1

@@ -121,7 +121,7 @@ def state(server: PerformanceServer) -> dict:
         "pi_temp": p.predictor.pi_temp if p.predictor else None,
         "timescale": p.timescale, "events": p.user_events, "predictions": p.predictions_sent,
         "late_ms": {"p50": late.percentile(50) * 1000, "p99": late.percentile(99) * 1000} if late.count else None,
-        "refused": dict(server.rejects), "log": str(server.log.path) if server.log is not None else None,
+        "refused": server.osc.reject_counts(), "log": str(server.log.path) if server.log is not None else None,
     }
 
 
