@@ -23,6 +23,16 @@ terminal, press m, r and space).
 A MIDI controller and synth can play too (--midiin, --midiout), and a microcontroller over USB serial
 (--serial), with OSC on at the same time."""
 DEFAULTS = ServerConfig()
+DEFAULT_WEB_HOST = "127.0.0.1"
+TOKEN_ENVIRONMENT = "IMPS_WEB_TOKEN"  # imps.web.security's, named here so that --help loads no web server
+
+
+def web_address(text: str) -> tuple[str, int]:
+    """--web's [HOST:]PORT as the host and port (an IPv6 host in brackets: [::]:8000)."""
+    host, _, port = text.rpartition(":")
+    if not port.isdigit() or int(port) > 65535:
+        raise argparse.ArgumentTypeError(f"expected [HOST:]PORT, such as 8000 or 0.0.0.0:8000, got {text!r}")
+    return host.strip("[]") or DEFAULT_WEB_HOST, int(port)
 
 
 def parse_args() -> tuple[argparse.Namespace, ServerConfig]:
@@ -77,6 +87,11 @@ def parse_args() -> tuple[argparse.Namespace, ServerConfig]:
     parser.add_argument("--engine", choices=ENGINES, default=DEFAULTS.engine,
                         help="numpy (fast, no TensorFlow) or keras (the same model through TensorFlow, for "
                              "comparison) (default: %(default)s)")
+    parser.add_argument("--web", type=web_address, metavar="[HOST:]PORT",
+                        help="serve a web page to play, watch and command the performance from a browser, and OSC "
+                             "over WebSocket for browser instruments, on HOST (default: 127.0.0.1, this machine "
+                             f"only, no token; on any other address the page needs the token IMPS prints, or "
+                             f"{TOKEN_ENVIRONMENT})")
     add_midi_flags(parser)
     add_serial_flags(parser)
     args = parser.parse_args()
@@ -235,10 +250,21 @@ def main():
     if not is_loopback(config.server_ip):
         cli.warn(f"listening on {config.server_ip}: anyone on that network can play this instrument")
     server = PerformanceServer(config, predictor, report=cli.say)
+    web = None
+    if args.web is not None:
+        try:
+            from imps.web.runner import WebServer
+            web = WebServer(*args.web, server)
+        except BaseException:
+            server.stop()
+            raise
     stop = threading.Event()
     for signum in (signal.SIGINT, signal.SIGTERM):
         signal.signal(signum, lambda *_: stop.set())
     server.start()
+    if web is not None:
+        web.start()
+        cli.say(f"web page: {web.url()}")
     # Keys only where there is a model for them to act on.
     keys = None if args.nokeys or predictor is None else KeyCommands.for_terminal(command_keys(server.performance))
     try:
@@ -252,6 +278,8 @@ def main():
     finally:  # the terminal as it was, however IMPS ends
         if keys is not None:
             keys.stop()
+        if web is not None:
+            web.stop()
     server.stop()
     cli.say(f"stopped: {server.summary()}")
 

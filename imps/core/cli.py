@@ -97,6 +97,8 @@ def explain(error: BaseException) -> str:
     elif isinstance(error, errors.OSCError):
         hint = ("close the other program or choose another port with --serverport" if error.in_use
                 else "check --serverip and --serverport")
+    elif isinstance(error, errors.WebError):
+        hint = "close the other program or choose another port with --web" if error.in_use else "check --web"
     elif isinstance(error, errors.WriteFailed):
         hint = ("make room on the disk (or raise the limit on file size) and run again" if error.room
                 else "check that you may write there, and run again")

@@ -107,6 +107,15 @@ class OSCError(IMPSError):
                          else f"cannot listen on {ip}:{port} ({reason})")
 
 
+class WebError(IMPSError):
+    """The web page's server cannot listen where it was asked to."""
+
+    def __init__(self, host: str, port: int, in_use: bool, reason: str = ""):
+        self.host, self.port, self.in_use = host, port, in_use
+        super().__init__(f"the web page cannot listen on {host}:{port}: "
+                         + ("the port is already in use" if in_use else reason))
+
+
 class FilesExist(IMPSError):
     """Files would be overwritten that the musician did not say could be."""
 

@@ -184,10 +184,15 @@ class OSCServer:
                 return  # the socket was closed
             if self._stopping:
                 return
-            try:
-                self.dispatcher.call_handlers_for_packet(data, client)
-            except Exception as error:  # a handler's failure must not end the performance
-                self.reject("handler error", f"a message could not be handled ({type(error).__name__}: {error})")
+            self.handle(data, client)
+
+    def handle(self, data: bytes, client) -> None:
+        """One packet, from this socket or another way in (the web's WebSocket): checked,
+        counted and dispatched alike."""
+        try:
+            self.dispatcher.call_handlers_for_packet(data, client)
+        except Exception as error:  # a handler's failure must not end the performance
+            self.reject("handler error", f"a message could not be handled ({type(error).__name__}: {error})")
 
     def start(self) -> None:
         self._thread.start()
@@ -241,6 +246,10 @@ class PredictionSender:
         self._floats = struct.Struct(f">{n_values}f")
         self._address = socket.getaddrinfo(ip, port, type=socket.SOCK_DGRAM)[0]
         self._socket = socket.socket(self._address[0], socket.SOCK_DGRAM)
+
+    def packet(self, values) -> bytes:
+        """The /prediction message's bytes, as sent to the synth (and to browser instruments)."""
+        return self._header + self._floats.pack(*values)
 
     def send(self, values) -> None:
         self._socket.sendto(self._header + self._floats.pack(*values), self._address[4])

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+import time
 from collections import Counter
 from typing import Callable, Sequence
 
@@ -14,8 +15,14 @@ from .config import ServerConfig
 from .engine import Predictor
 from .interaction import MODE_NAMES, PLAYER_SIZE, Performance
 from .midimap import UNTOUCHED
-from .osc import (INTERFACE, MODE, PAUSE, RESET, TEMPERATURE, TIMESCALE, BadArguments, OSCServer, PredictionSender,
-                  RateLimitedWarner, parse_values)
+from .osc import (INTERFACE, MODE, PAUSE, PREDICTION, RESET, TEMPERATURE, TIMESCALE, BadArguments, OSCServer,
+                  PredictionSender, RateLimitedWarner, parse_values)
+
+# Hears each event as it happens, on the thread that has it: the address (/interface or
+# /prediction), the monotonic time and the values. It must return at once.
+COMMANDS = (MODE, RESET, PAUSE, TEMPERATURE, TIMESCALE)
+
+Listener = Callable[[str, float, Sequence[float]], None]
 
 
 class PerformanceServer:
@@ -30,6 +37,8 @@ class PerformanceServer:
         self._controls = np.full(config.dimension - 1, UNTOUCHED)
         self._input_lock = threading.Lock()  # the OSC, MIDI and serial threads take turns with the musician's events
         self.midi = self.serial = self.log = self.sender = None
+        # Whoever watches the performance (the web page); empty, the cost is one truth test per event.
+        self._listeners: tuple[Listener, ...] = ()
         if config.midi is not None:  # first: a port that is not there leaves no empty log behind
             from .midi import MidiLink
             self.midi = MidiLink(config.midi, self._midi_control, self._tell)
@@ -40,14 +49,13 @@ class PerformanceServer:
             self.log = PerformanceLog.start(config.logs_dir, config.dimension, max_bytes=config.log_max_bytes,
                                             notify=self._tell) if config.logs_dir is not None else None
             self.sender = PredictionSender(config.client_ip, config.client_port, config.dimension - 1)
-            midi_out = self.midi is not None and bool(self.midi.outputs)
-            send = self._send if midi_out or self.serial is not None else self.sender.send
-            self.performance = Performance(config.mode, predictor, send, self.log, config.call_response_threshold,
+            self.performance = Performance(config.mode, predictor, self._send, self.log, config.call_response_threshold,
                                            config.max_wait, config.verbose, self._tell,
                                            self.midi.end_notes if self.midi else None)
-            handlers = {INTERFACE: self._interface, TEMPERATURE: self._temperature, TIMESCALE: self._timescale,
-                        MODE: self._mode, RESET: self._reset, PAUSE: self._pause}
-            self.osc = OSCServer(config.server_ip, config.server_port, handlers, self.warner)
+            self._commands = {TEMPERATURE: self._temperature, TIMESCALE: self._timescale, MODE: self._mode,
+                              RESET: self._reset, PAUSE: self._pause}
+            self.osc = OSCServer(config.server_ip, config.server_port, {INTERFACE: self._interface, **self._commands},
+                                 self.warner)
         except Exception:
             if self.midi is not None:
                 self.midi.close()
@@ -57,6 +65,18 @@ class PerformanceServer:
                 self.sender.close()
             self._close_log()
             raise
+
+    def listen(self, listener: Listener) -> None:
+        """From now on, tell `listener` of every /interface and /prediction."""
+        self._listeners = (*self._listeners, listener)
+
+    def unlisten(self, listener: Listener) -> None:
+        self._listeners = tuple(other for other in self._listeners if other is not listener)
+
+    def _heard(self, address: str, values: Sequence[float]) -> None:
+        now = time.monotonic()
+        for listener in self._listeners:
+            listener(address, now, values)
 
     def _tell(self, notice: Notice) -> None:
         self.report(words(notice))
@@ -74,16 +94,23 @@ class PerformanceServer:
         with self._input_lock:
             self._controls[:] = values
             self.performance.user_event(values)
+            if self._listeners:
+                self._heard(INTERFACE, values)
 
     def _midi_control(self, index: int, value: float) -> None:
         """One control moved on MIDI: an event carrying every control's latest value."""
         with self._input_lock:
             self._controls[index] = value
-            self.performance.user_event(self._controls.copy())
+            values = self._controls.copy()
+            self.performance.user_event(values)
+            if self._listeners:
+                self._heard(INTERFACE, values)
 
     def _send(self, values: Sequence[float]) -> None:
         """A prediction to the synth: /prediction, MIDI and serial at the same moment."""
         self.sender.send(values)
+        if self._listeners:
+            self._heard(PREDICTION, values)
         if self.midi is not None:
             self.midi.send(values)
         if self.serial is not None:
@@ -100,42 +127,53 @@ class PerformanceServer:
         self.osc.reject(f"bad {address}", f"{address} dropped: expected {expected}, got {args!r}")
         return None
 
-    def _temperature(self, address: str, *args) -> None:
+    # Each command's handler says whether it took the command (the web's POSTs answer so).
+    def _temperature(self, address: str, *args) -> bool:
         values = self._non_negative(TEMPERATURE, args, 2, "sigma and pi temperatures (two floats, not negative)")
         predictor = self.performance.predictor
         if values is not None and predictor is not None:
             predictor.sigma_temp, predictor.pi_temp = values
             self._tell(TemperaturesSet(*values))
+        return values is not None
 
-    def _timescale(self, address: str, *args) -> None:
+    def _timescale(self, address: str, *args) -> bool:
         values = self._non_negative(TIMESCALE, args, 1, "one float, not negative")
         if values is not None:
             self.performance.timescale = values[0]
             self._tell(TimescaleSet(values[0]))
+        return values is not None
 
     # The commands: each hands its change to the model thread (Performance).
-    def _mode(self, address: str, *args) -> None:
+    def _mode(self, address: str, *args) -> bool:
         name = args[0].lower() if len(args) == 1 and isinstance(args[0], str) else None
         if name not in MODE_NAMES:
             self.osc.reject(f"bad {MODE}", f"{MODE} dropped: expected one of {', '.join(MODE_NAMES)}, got {args!r}")
-            return
+            return False
         self.performance.switch_mode(MODE_NAMES[name])
+        return True
 
-    def _reset(self, address: str, *args) -> None:
+    def _reset(self, address: str, *args) -> bool:
         if args:
             self.osc.reject(f"bad {RESET}", f"{RESET} dropped: expected no arguments, got {args!r}")
-            return
+            return False
         self.performance.reset()
+        return True
 
-    def _pause(self, address: str, *args) -> None:
+    def _pause(self, address: str, *args) -> bool:
         try:
             value = parse_values(args, 1)[0]
         except BadArguments:
             value = None
         if value not in (0.0, 1.0):
             self.osc.reject(f"bad {PAUSE}", f"{PAUSE} dropped: expected 1 (pause) or 0 (resume), got {args!r}")
-            return
+            return False
         self.performance.pause(value == 1.0)
+        return True
+
+    def command(self, address: str, args: tuple) -> bool:
+        """A command from elsewhere than OSC (the web page), checked and counted as over
+        OSC: whether it was taken. `address` is one of COMMANDS."""
+        return self._commands[address](address, *args)
 
     def start(self) -> None:
         self.performance.start()
