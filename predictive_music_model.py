@@ -253,8 +253,9 @@ def main():
     web = None
     if args.web is not None:
         try:
+            from imps.web.library_routes import library_routes
             from imps.web.runner import WebServer
-            web = WebServer(*args.web, server)
+            web = WebServer(*args.web, server, routes=library_routes())
         except BaseException:
             server.stop()
             raise

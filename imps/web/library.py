@@ -31,6 +31,10 @@ class LibraryError(IMPSError):
     """A request the library refuses; the message says why in one line."""
 
 
+class NotListed(LibraryError):
+    """A name that is not exactly a listed file's: the page answers 404."""
+
+
 class Kind(Enum):
     """A folder of the library, and the endings of the files it lists."""
     LOGS = (LOGS_DIR, (".log",))
@@ -72,7 +76,7 @@ def resolve(root: Path | str, kind: Kind, name: str) -> Path:
     for path in listed(root, kind):
         if path.name == name:
             return path
-    raise LibraryError(f"there is no {kind.name.lower().rstrip('s')} called {name!r} in {kind.folder}/")
+    raise NotListed(f"there is no {kind.name.lower().rstrip('s')} called {name!r} in {kind.folder}/")
 
 
 @dataclass(frozen=True)

@@ -100,9 +100,11 @@ class TrainingJob:
             self.stopping = False
             # Unbuffered, so each line reaches the page as the trainer says it.
             env = {**os.environ, "PYTHONUNBUFFERED": "1"}
+            # A process group of its own: a Ctrl-C in the performance's terminal is the
+            # performance's, and only stop() interrupts the trainer, once.
             self._process = subprocess.Popen(command, cwd=self.root, env=env, stdin=subprocess.DEVNULL,
                                              stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
-                                             encoding="utf-8", errors="replace")
+                                             encoding="utf-8", errors="replace", process_group=0)
             self._reader = threading.Thread(target=self._read, args=(self._process,), name="trainer output",
                                             daemon=True)
             self._reader.start()
