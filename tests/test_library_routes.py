@@ -6,13 +6,16 @@ import json
 import os
 import pickle
 import shutil
+import time
 import urllib.request
 from pathlib import Path
 from urllib.error import HTTPError
 
+import numpy as np
 import pytest
 
 from imps.core.weights import DEFAULT_MODELS_DIR, load_weights
+from imps.learn.dataset import Dataset, save_dataset
 from imps.web.library import MAX_UPLOAD_BYTES
 from imps.web.library_routes import library_routes
 from imps.web.runner import WebServer
@@ -198,3 +201,31 @@ def test_the_page_and_its_script_are_served(web):
     assert status == 200 and b"/library-static/library.js" in page
     status, script = ask(web, "GET", "/library-static/library.js")
     assert status == 200 and b'"X-CSRF-Token": csrf' in script
+
+
+@pytest.mark.slow
+def test_a_model_trained_from_the_page_streams_its_progress_and_stops_with_its_best_weights(web, project):
+    rng = np.random.default_rng(0)
+    save_dataset(Dataset.from_performances([rng.random((1500, 3)), rng.random((1500, 3))]),
+                 project / "datasets" / "training-dataset-3d.npz")
+    settings = {"dataset": "training-dataset-3d.npz", "dimension": 3, "size": "xxs", "epochs": 1000}
+    assert ask(web, "POST", "/api/library/train", json.dumps(settings).encode()) == (200, b'{"started":true}')
+    lines: list[str] = []
+    deadline = time.monotonic() + 180
+    while not any("val_loss" in line for line in lines) and time.monotonic() < deadline:
+        job = json.loads(ask(web, "GET", f"/api/library/train?since={len(lines)}")[1])
+        assert job["next"] == len(lines) + len(job["lines"])
+        lines += job["lines"]
+        time.sleep(0.5)
+    assert any("val_loss" in line for line in lines), lines
+    assert ask(web, "POST", "/api/library/train", json.dumps(settings).encode()) == \
+        (400, b'{"error":"a model is training already: stop it first"}')
+    assert ask(web, "POST", "/api/library/train/stop", b"") == (200, b'{"stopping":true}')
+    while job["exit_code"] is None and time.monotonic() < deadline:
+        job = json.loads(ask(web, "GET", f"/api/library/train?since={len(lines)}")[1])
+        lines += job["lines"]
+        time.sleep(0.5)
+    assert job["exit_code"] == 130 and not job["running"], lines
+    models = {model["name"]: model for model in json.loads(ask(web, "GET", "/api/library")[1])["models"]}
+    assert models["musicMDRNN-dim3-layers2-units16-mixtures5-scale10.weights.h5"]["shape"] == \
+        "2 layers of 16 units, 5 mixtures"
