@@ -250,20 +250,19 @@ def main():
     if not is_loopback(config.server_ip):
         cli.warn(f"listening on {config.server_ip}: anyone on that network can play this instrument")
     server = PerformanceServer(config, predictor, report=cli.say)
+    stop = threading.Event()
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(signum, lambda *_: stop.set())
+    server.start()
     web = None
-    if args.web is not None:
+    if args.web is not None:  # only now: imports the web server, which --help and a plain performance never load
         try:
             from imps.web.library_routes import library_routes
             from imps.web.runner import WebServer
             web = WebServer(*args.web, server, routes=library_routes())
         except BaseException:
-            server.stop()
+            server.stop()  # a port in use stops the performance cleanly, as OSC's does
             raise
-    stop = threading.Event()
-    for signum in (signal.SIGINT, signal.SIGTERM):
-        signal.signal(signum, lambda *_: stop.set())
-    server.start()
-    if web is not None:
         web.start()
         cli.say(f"web page: {web.url()}")
     # Keys only where there is a model for them to act on.

@@ -1,6 +1,7 @@
-"""The three rooms stack, checked by importing in a fresh interpreter: imps.core
-imports neither imps.perform nor imps.learn; imps.perform, the server script's --help
-and choosing the model to play import neither imps.learn nor TensorFlow nor Keras; the
+"""The rooms stack, checked by importing in a fresh interpreter: imps.core imports
+neither imps.perform nor imps.learn; imps.perform, the server script's --help
+and choosing the model to play import neither imps.learn nor imps.web nor TensorFlow
+nor Keras; imps.web, on top, imports no TensorFlow or Keras; the
 server's settings and collating logs load neither h5py nor the engine."""
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ from conftest import ROOT
 # Prints, as JSON, which of the watched modules the code before it imported.
 WATCH = """
 import json, sys
-watched = ("imps.core", "imps.perform", "imps.learn", "tensorflow", "keras", "keras_mdn_layer", "h5py")
+watched = ("imps.core", "imps.perform", "imps.learn", "imps.web", "tensorflow", "keras", "keras_mdn_layer", "h5py")
 print(json.dumps(sorted({w for w in watched for name in sys.modules if name == w or name.startswith(w + ".")})))
 """
 
@@ -38,6 +39,8 @@ def imported_by(code: str, *args: str) -> list[str]:
 @pytest.mark.parametrize("room, allowed", [
     ("imps.core", ["h5py", "imps.core"]),
     ("imps.perform", ["h5py", "imps.core", "imps.perform"]),
+    # The web page sits on top and may use learn's light modules, but never TensorFlow or Keras.
+    ("imps.web", ["h5py", "imps.core", "imps.perform", "imps.web"]),
 ])
 def test_a_room_imports_only_the_rooms_below_it(room, allowed):
     assert imported_by(EVERY_MODULE_OF, room) == allowed

@@ -17,6 +17,7 @@ from imps.core.logs import PerformanceLog, read_log
 from imps.core.model import DEFAULT_SAMPLING, SIZES
 from imps.core.names import log_glob
 from imps.core.weights import MDRNNWeights
+from conftest import Recorder
 from imps.perform.config import ServerConfig
 from imps.perform.engine import NumpyMDRNN, Predictor
 from imps.perform.osc import INTERFACE, MODE, PAUSE, PREDICTION, RESET, TEMPERATURE, TIMESCALE
@@ -390,3 +391,24 @@ def test_commands_in_user_only_have_no_model_to_act_on_said_once(start_session):
         "/reset and /pause. Said once"]
     assert not session.server.rejects
     assert session.server.performance.mode == "useronly"
+
+
+def test_a_listener_hears_each_interface_and_prediction_until_it_stops_listening(start_session):
+    session = start_session()
+    heard = Recorder()
+    session.server.listen(heard)
+    session.client.send_message(INTERFACE, [0.2, 0.4])
+    assert [call[0] for call in heard.wait_for(2)] == [INTERFACE, PREDICTION]
+    values, = session.predictions(1)
+    assert heard.items[0][2] == pytest.approx([0.2, 0.4]) and heard.items[1][2] == pytest.approx(values)
+    session.server.unlisten(heard)
+    session.client.send_message(INTERFACE, [0.2, 0.4])
+    session.predictions(2)
+    assert len(heard.items) == 2
+
+
+def test_a_command_from_elsewhere_is_checked_and_counted_as_over_osc(start_session):
+    session = start_session()
+    assert session.server.command(TIMESCALE, (0.5,)) and session.server.performance.timescale == 0.5
+    assert not session.server.command(MODE, ("chaos",)) and not session.server.command(PAUSE, (2.0,))
+    assert session.server.rejects == {f"bad {MODE}": 1, f"bad {PAUSE}": 1}

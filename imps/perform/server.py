@@ -71,7 +71,7 @@ class PerformanceServer:
         self._listeners = (*self._listeners, listener)
 
     def unlisten(self, listener: Listener) -> None:
-        self._listeners = tuple(other for other in self._listeners if other is not listener)
+        self._listeners = tuple(other for other in self._listeners if other != listener)  # bound methods: equal, not the same
 
     def _heard(self, address: str, values: Sequence[float]) -> None:
         now = time.monotonic()
