@@ -107,6 +107,12 @@ def test_delete_removes_the_listed_file_and_only_the_link_of_a_link(root, tmp_pa
     assert list_datasets(root) == [] and list_models(root) == []
 
 
+def test_the_log_a_performance_is_writing_is_not_deleted(root):
+    with pytest.raises(LibraryError, match=f"^logs/{LOG_3D} is being written by the performance: stop it first$"):
+        delete(root, Kind.LOGS, LOG_3D, in_use=[root / "logs" / LOG_3D])
+    assert (root / "logs" / LOG_3D).is_file()
+
+
 def test_a_valid_upload_is_kept_under_imps_own_name(root):
     (root / "models" / DEFAULT_3D.name).unlink()
     kept = accept_upload(root, LEGACY_2D.read_bytes(), dimension=2)

@@ -14,8 +14,13 @@ from urllib.error import HTTPError
 import numpy as np
 import pytest
 
+from harness import ServerProcess, free_udp_port
+from harness.web import free_tcp_port
 from imps.core.weights import DEFAULT_MODELS_DIR, load_weights
 from imps.learn.dataset import Dataset, save_dataset
+from imps.perform.config import ServerConfig
+from imps.perform.model_choice import model_to_play
+from imps.perform.server import PerformanceServer
 from imps.web.library import MAX_UPLOAD_BYTES
 from imps.web.library_routes import library_routes
 from imps.web.runner import WebServer
@@ -229,3 +234,34 @@ def test_a_model_trained_from_the_page_streams_its_progress_and_stops_with_its_b
     models = {model["name"]: model for model in json.loads(ask(web, "GET", "/api/library")[1])["models"]}
     assert models["musicMDRNN-dim3-layers2-units16-mixtures5-scale10.weights.h5"]["shape"] == \
         "2 layers of 16 units, 5 mixtures"
+
+
+def test_the_log_a_performance_is_writing_cannot_be_deleted(project, osc_receiver):
+    config = ServerConfig(3, "polyphony", server_ip="127.0.0.1", server_port=free_udp_port(), client_ip="127.0.0.1",
+                          client_port=osc_receiver.port, logs_dir=project / "logs")
+    server = PerformanceServer(config, model_to_play(config).predictor, report=lambda line: None)
+    server.start()
+    web = WebServer("127.0.0.1", 0, server, routes=library_routes(project), access=Access(TOKEN, "csrf"))
+    web.start()
+    try:
+        writing = server.log.path.name
+        status, body = ask(web, "POST", f"/api/library/delete/logs/{writing}", b"")
+        assert status == 400 and one_line_error(body) == \
+            f"logs/{writing} is being written by the performance: stop it first"
+        assert ask(web, "POST", f"/api/library/delete/logs/{LOG_3D}", b"")[0] == 200  # another log may go
+    finally:
+        web.stop()
+        server.stop()
+    assert (project / "logs" / writing).is_file()
+
+
+def test_the_script_serves_the_library_with_web(project, osc_receiver):
+    port = free_tcp_port()
+    server = ServerProcess("-d", "3", "--polyphony", "--nokeys", "--serverport", str(free_udp_port()),
+                           "--clientport", str(osc_receiver.port), "--web", str(port), cwd=project)
+    try:
+        assert server.wait_ready(60), server.output
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}/api/library", timeout=10) as listing:
+            assert [log["name"] for log in json.loads(listing.read())["logs"]] == [LOG_3D]
+    finally:
+        assert server.stop() == 0, server.output

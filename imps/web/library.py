@@ -15,6 +15,7 @@ import tempfile
 from dataclasses import dataclass
 from enum import Enum
 from pathlib import Path
+from typing import Iterable
 
 from ..core.errors import IMPSError, WeightsError, WriteFailed
 from ..core.model import Sampling
@@ -148,9 +149,13 @@ def list_models(root: Path | str) -> list[ModelEntry]:
     return entries
 
 
-def delete(root: Path | str, kind: Kind, name: str) -> Path:
-    """Delete the listed file called exactly `name` (its link only, if it is a link)."""
+def delete(root: Path | str, kind: Kind, name: str, in_use: Iterable[Path] = ()) -> Path:
+    """Delete the listed file called exactly `name` (its link only, if it is a link),
+    unless it is `in_use`, as the log a performance is writing is: deleted, its lines
+    would go on into a file no one can reach."""
     path = resolve(root, kind, name)
+    if any(path.resolve() == Path(used).resolve() for used in in_use):
+        raise LibraryError(f"{kind.folder}/{path.name} is being written by the performance: stop it first")
     path.unlink()
     return path
 

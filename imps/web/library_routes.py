@@ -119,7 +119,9 @@ def library_routes(root: Path | str = ".") -> list[BaseRoute]:
         return JSONResponse({"command": await _off_the_loop(library.play_command, root, request.path_params["name"])})
 
     async def delete(request: Request) -> Response:
-        path = library.delete(root, _kind(request), request.path_params["name"])
+        server = request.app.state.imps.server
+        writing = [server.log.path] if server is not None and server.log is not None else []
+        path = library.delete(root, _kind(request), request.path_params["name"], writing)
         return JSONResponse({"deleted": path.name})
 
     async def collate(request: Request) -> Response:
