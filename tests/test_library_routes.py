@@ -1,6 +1,7 @@
 """The library's routes through real HTTP: the web server on a thread, behind the core's
 Guard, asked as a browser (or another site's page) would ask."""
 
+import errno
 import http.client
 import json
 import os
@@ -265,3 +266,11 @@ def test_the_script_serves_the_library_with_web(project, osc_receiver):
             assert [log["name"] for log in json.loads(listing.read())["logs"]] == [LOG_3D]
     finally:
         assert server.stop() == 0, server.output
+
+
+def test_a_file_the_system_refuses_is_one_line(web, project, monkeypatch):
+    def refused(path, missing_ok=False):
+        raise PermissionError(errno.EACCES, "Permission denied", str(path))
+    monkeypatch.setattr(Path, "unlink", refused)  # the server's thread is in this process
+    status, body = ask(web, "POST", f"/api/library/delete/logs/{LOG_3D}", b"")
+    assert (status, one_line_error(body)) == (500, f"/api/library/delete/logs/{LOG_3D}: Permission denied")

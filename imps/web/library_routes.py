@@ -35,7 +35,7 @@ from starlette.responses import FileResponse, JSONResponse, Response
 from starlette.routing import BaseRoute, Mount, Route
 from starlette.staticfiles import StaticFiles
 
-from ..core.errors import IMPSError
+from ..core.errors import IMPSError, reason_of
 from . import library
 from .library import MAX_UPLOAD_BYTES, Kind, NotListed
 from .training_job import TrainingJob, TrainingRequest
@@ -58,6 +58,8 @@ def _answering(handler: Handler) -> Handler:
             return _error(str(error), 404)
         except IMPSError as error:
             return _error(str(error), 400)
+        except OSError as error:  # a file gone or refused between its listing and its use
+            return _error(f"{request.url.path}: {reason_of(error)}", 500)
     return answered
 
 

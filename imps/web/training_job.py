@@ -155,9 +155,3 @@ class TrainingJob:
             return None
         self._reader.join(timeout)
         return code
-
-    def kill(self) -> None:
-        """End the trainer at once, as the server shuts down: what it wrote whole stays."""
-        if self.running:
-            self._process.kill()
-            self._process.wait()
