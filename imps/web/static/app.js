@@ -6,7 +6,7 @@
 const WINDOW = 20;  // seconds of the watch view
 const you = [], model = [];  // per control: the value shown
 const lanes = [];  // [{model: bool, t: seconds on this page's clock, values}]
-let csrf = null, osc = null, audio = null, heard = 0, offset = null, controls = 0;
+let csrf = null, osc = null, audio = null, heard = 0, offset = null, controls = 0, stateSeen = false;
 
 const $ = id => document.getElementById(id);
 const wsUrl = path => (location.protocol === "https:" ? "wss://" : "ws://") + location.host + path;
@@ -117,7 +117,7 @@ function connectWatch() {
     const batch = JSON.parse(e.data);
     offset = performance.now() / 1000 - batch.now;
     for (const [isModel, t, values] of batch.events) lanes.push({model: isModel, t: t + offset, values});
-    $("behind").textContent = batch.dropped ? `${batch.dropped} events not shown: this page fell behind` : "";
+    $("behind").textContent = batch.dropped ? `(${batch.dropped} events not shown: this page fell behind)` : "";
     if (batch.state) showState(batch.state);
   };
 }
@@ -142,6 +142,12 @@ function showState(s) {
     return row;
   }));
   $("mode").value = s.mode;
+  if (!stateSeen && s.sigma_temp !== null) {  // the boxes start at the temperatures playing
+    $("sigma").value = s.sigma_temp;
+    $("pi").value = s.pi_temp;
+    $("timescale").value = s.timescale;
+  }
+  stateSeen = true;
   $("link").textContent = `${s.mode}${s.paused ? " (paused)" : ""}, logging ${s.log ? "on" : "off"}`;
 }
 
