@@ -78,6 +78,13 @@ function showDatasets(datasets) {
     actions.append(" ", remover("datasets", dataset.name));
     select.append(new Option(dataset.name));
   }
+  dimensionFromName();
+}
+
+// A dataset's name gives its dimension (training-dataset-{D}d.npz), which the trainer needs.
+function dimensionFromName() {
+  const found = /-(\d+)d\.npz$/.exec(document.querySelector("#train select[name=dataset]").value);
+  if (found) document.querySelector("#train input[name=dimension]").value = found[1];
 }
 
 function showModels(models) {
@@ -141,6 +148,7 @@ async function start() {
       await follow();
     })().catch((error) => say(error.message));
   });
+  document.querySelector("#train select[name=dataset]").addEventListener("change", dimensionFromName);
   $("stop").addEventListener("click", () => post("/api/library/train/stop", "")
     .then(() => say("stopping: the trainer keeps its best weights")).catch((error) => say(error.message)));
   $("upload").addEventListener("change", (event) => (async () => {
