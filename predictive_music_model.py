@@ -257,8 +257,9 @@ def main():
     web = None
     if args.web is not None:  # only now: imports the web server, which --help and a plain performance never load
         try:
+            from imps.web.library_routes import library_routes
             from imps.web.runner import WebServer
-            web = WebServer(*args.web, server)
+            web = WebServer(*args.web, server, routes=library_routes())
         except BaseException:
             server.stop()  # a port in use stops the performance cleanly, as OSC's does
             raise
