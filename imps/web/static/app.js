@@ -187,9 +187,9 @@ $("temperature").addEventListener("click",
   () => command("temperature", [Number($("sigma").value), Number($("pi").value)]));
 $("set-timescale").addEventListener("click", () => command("timescale", [Number($("timescale").value)]));
 
-for (const tab of document.querySelectorAll(".tab")) {
+for (const tab of document.querySelectorAll("button.tab")) {
   tab.addEventListener("click", () => {
-    for (const other of document.querySelectorAll(".tab")) {
+    for (const other of document.querySelectorAll("button.tab")) {
       other.setAttribute("aria-pressed", String(other === tab));
       $(other.dataset.view).hidden = other !== tab;
     }
