@@ -188,8 +188,11 @@ def test_an_upload_that_is_not_hdf5_weights_is_refused(web, project, data):
 @pytest.mark.parametrize("settings, refused", [
     ({"dimension": 3}, "missing 1 required positional argument: 'dataset'"),
     ({"dataset": "x.npz", "dimension": 3, "gpu": 1}, "unknown training settings: gpu"),
-    ({"dataset": "x.npz", "dimension": "3"}, "expected dataset (a name), dimension and epochs (whole numbers), size "
-                                             "(a name), minutes (a number) and early_stopping (true or false)"),
+    ({"dataset": "x.npz", "dimension": "3"}, "expected dataset (a name), dimension, epochs and warmup (whole numbers), "
+                                             "size (a name), minutes (a number) and early_stopping (true or false)"),
+    ({"dataset": "x.npz", "dimension": 3, "warmup": 0.5}, "expected dataset (a name), dimension, epochs and warmup "
+                                                          "(whole numbers), size (a name), minutes (a number) and "
+                                                          "early_stopping (true or false)"),
 ])
 def test_training_settings_are_checked(web, settings, refused):
     status, body = ask(web, "POST", "/api/library/train", json.dumps(settings).encode())

@@ -25,9 +25,9 @@ def project(tmp_path) -> Path:
 
 
 def test_a_request_becomes_the_trainers_flags(project):
-    request = TrainingRequest(DATASET, 3, "xxs", epochs=5, minutes=0.5, early_stopping=True)
+    request = TrainingRequest(DATASET, 3, "xxs", epochs=5, minutes=0.5, early_stopping=True, warmup=0)
     assert request.arguments(project) == ["--dimension=3", f"--dataset=datasets/{DATASET}", "--modelsize=xxs",
-                                          "--numepochs=5", "--minutes=0.5", "--earlystopping"]
+                                          "--numepochs=5", "--minutes=0.5", "--earlystopping", "--warmup=0"]
     assert TrainingRequest(DATASET, 3).arguments(project) == ["--dimension=3", f"--dataset=datasets/{DATASET}"]
 
 
@@ -38,7 +38,8 @@ def test_a_request_becomes_the_trainers_flags(project):
     (TrainingRequest(DATASET, 3, "huge"), "unknown model size 'huge': choose one of xxs, xs, s, m, l, xl"),
     (TrainingRequest(DATASET, 3, epochs=0), "the epochs must be at least 1, not 0"),
     (TrainingRequest(DATASET, 3, minutes=float("nan")), "the minutes must be a number above 0, not nan"),
-], ids=["traversal", "absolute", "dimension", "size", "epochs", "minutes"])
+    (TrainingRequest(DATASET, 3, warmup=-1), "the warm-up epochs must be 0 or more, not -1"),
+], ids=["traversal", "absolute", "dimension", "size", "epochs", "minutes", "warmup"])
 def test_a_request_out_of_range_or_naming_no_listed_dataset_is_refused(project, request_, refused):
     with pytest.raises(LibraryError, match=f"^{re.escape(refused)}$"):
         request_.arguments(project)

@@ -15,7 +15,7 @@ only through library.resolve; `{name:path}` takes the whole rest of the URL, so 
     POST /api/library/delete/KIND/NAME    delete a listed file
     POST /api/library/collate             JSON {"logs": [names]}: the dataset of their dimension
     POST /api/library/upload              the weights file as the body, at most 50 MB
-    POST /api/library/train               JSON {"dataset", "dimension", "size", "epochs", "minutes", "early_stopping"}
+    POST /api/library/train               JSON {"dataset", "dimension", "size", "epochs", "minutes", "early_stopping", "warmup"}
     POST /api/library/train/stop          Ctrl-C to the trainer: it keeps its best weights
 """
 
@@ -192,7 +192,8 @@ def _check_types(request: TrainingRequest) -> None:
     if not isinstance(request.dataset, str) or not number(request.dimension, int) \
             or not (request.size is None or isinstance(request.size, str)) \
             or not (request.epochs is None or number(request.epochs, int)) \
+            or not (request.warmup is None or number(request.warmup, int)) \
             or not (request.minutes is None or number(request.minutes, (int, float))) \
             or not isinstance(request.early_stopping, bool):
-        raise library.LibraryError("expected dataset (a name), dimension and epochs (whole numbers), size (a name), "
-                                   "minutes (a number) and early_stopping (true or false)")
+        raise library.LibraryError("expected dataset (a name), dimension, epochs and warmup (whole numbers), size "
+                                   "(a name), minutes (a number) and early_stopping (true or false)")

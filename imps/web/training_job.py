@@ -49,6 +49,7 @@ class TrainingRequest:
     epochs: int | None = None
     minutes: float | None = None
     early_stopping: bool = False
+    warmup: int | None = None  # epochs on short windows first; 0 skips them
 
     def arguments(self, root: Path | str) -> list[str]:
         """The trainer's flags, the dataset named by its path under `root` only once listed."""
@@ -61,6 +62,8 @@ class TrainingRequest:
             raise JobError(f"the epochs must be at least 1, not {self.epochs}")
         if self.minutes is not None and not 0 < self.minutes < math.inf:
             raise JobError(f"the minutes must be a number above 0, not {self.minutes}")
+        if self.warmup is not None and self.warmup < 0:
+            raise JobError(f"the warm-up epochs must be 0 or more, not {self.warmup}")
         flags = [f"--dimension={self.dimension}", f"--dataset={DATASETS_DIR}/{dataset.name}"]
         if self.size is not None:
             flags.append(f"--modelsize={self.size}")
@@ -70,6 +73,8 @@ class TrainingRequest:
             flags.append(f"--minutes={self.minutes:g}")
         if self.early_stopping:
             flags.append("--earlystopping")
+        if self.warmup is not None:
+            flags.append(f"--warmup={self.warmup}")
         return flags
 
 

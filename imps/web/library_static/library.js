@@ -126,7 +126,7 @@ function trainingSettings(form) {
   const number = (name) => data.get(name) === "" ? null : Number(data.get(name));
   return JSON.stringify({
     dataset: data.get("dataset"), dimension: number("dimension"), size: data.get("size") || null,
-    epochs: number("epochs"), minutes: number("minutes"), early_stopping: data.get("early_stopping") === "on",
+    epochs: number("epochs"), warmup: number("warmup"), minutes: number("minutes"), early_stopping: data.get("early_stopping") === "on",
   });
 }
 
