@@ -1,14 +1,17 @@
 """The page in a real browser: headless Chromium (Debian's, through its chromedriver;
 nothing is downloaded) plays IMPS by moving an on-screen fader; the /interface reaches
 the log, and the model's answer reaches the page and oscdump, listening as the synth.
-Bound beyond 127.0.0.1, the page needs the token IMPS printed. Screenshots of the play
-and watch views are taken each run; IMPS_WEB_SCREENSHOTS=docs/images keeps them there
-(the README's), otherwise they go to the test's own folder and the tree stays clean."""
+Bound beyond 127.0.0.1, the page needs the token IMPS printed. The library page collates
+logs, trains a tiny model, takes an upload and gives the command that plays it.
+Screenshots of the play and watch views and of the library page are taken each run;
+IMPS_WEB_SCREENSHOTS=docs/images keeps them there (the README's), otherwise they go to
+the test's own folder and the tree stays clean."""
 
 from __future__ import annotations
 
 import os
 import re
+import shlex
 import shutil
 import subprocess
 import time
@@ -128,3 +131,89 @@ def test_bound_beyond_loopback_the_page_needs_the_printed_token(browser, in_tmp_
         wait_for(browser, lambda d: "1 from you" in d.find_element(By.ID, "state").get_attribute("textContent"))
     finally:
         assert server.stop() == 0, server.output
+
+
+def test_the_library_page_collates_trains_uploads_and_gives_a_command_that_plays(browser, in_tmp_dir):
+    """Issue 23 §3, through the page as a musician uses it: logs collated into a dataset, a
+    tiny model trained with its progress shown, a weights file uploaded and kept under
+    IMPS's own name, and the command the page gives for it starts a server that plays."""
+    pictures = ROOT / os.environ[SCREENSHOTS] if SCREENSHOTS in os.environ else in_tmp_dir
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.support.ui import Select
+
+    from harness import Stage, message
+    from imps.learn.corpus import make_corpus
+
+    logs = make_corpus(in_tmp_dir / "logs", 3, 4, 1.0, seed=2)
+
+    def text(element_id):
+        return lambda driver: driver.find_element(By.ID, element_id).text
+
+    port = free_tcp_port()
+    server = started(in_tmp_dir, "-d", "3", "--web", str(port))
+    try:
+        browser.get(f"http://127.0.0.1:{port}/library/")
+        wait_for(browser, lambda d: len(d.find_elements(By.CSS_SELECTOR, "#logs input[type=checkbox]")) == len(logs))
+        for box in browser.find_elements(By.CSS_SELECTOR, "#logs input[type=checkbox]"):
+            box.click()
+        browser.find_element(By.ID, "collate").click()
+        wait_for(browser, lambda d: "wrote datasets/training-dataset-3d.npz" in text("collated")(d), 60)
+        wait_for(browser, lambda d: "training-dataset-3d.npz" in text("datasets")(d))
+        assert (in_tmp_dir / "datasets" / "training-dataset-3d.npz").stat().st_size
+
+        # The smallest run the page offers: size xxs, one epoch, no warm-up.
+        form = browser.find_element(By.ID, "train")
+        assert Select(form.find_element(By.NAME, "dataset")).first_selected_option.text == "training-dataset-3d.npz"
+        assert form.find_element(By.NAME, "dimension").get_attribute("value") == "3"  # from the dataset's name
+        Select(form.find_element(By.NAME, "size")).select_by_visible_text("xxs")
+        form.find_element(By.NAME, "epochs").send_keys("1")
+        form.find_element(By.NAME, "warmup").send_keys("0")
+        form.find_element(By.CSS_SELECTOR, "button:not([type])").click()
+        wait_for(browser, lambda d: "training size xxs" in text("progress")(d), 120)
+        wait_for(browser, lambda d: "val_loss" in text("progress")(d), 300)  # Keras's line for the epoch
+        wait_for(browser, lambda d: text("message")(d).startswith("training ended"), 600)
+        assert text("message")(browser) == "training ended (exit 0)", text("progress")(browser)
+        trained = "musicMDRNN-dim3-layers2-units16-mixtures5-scale10.weights.h5"
+        wait_for(browser, lambda d: trained in text("models")(d))
+        assert (in_tmp_dir / "models" / trained).stat().st_size
+
+        # An original IMPS .h5, uploaded through the file input, is kept under IMPS's own name.
+        upload = ROOT / "tests" / "fixtures" / "musicMDRNN-dim2-layers2-units32-mixtures5-scale10.h5"
+        browser.find_element(By.ID, "upload").send_keys(str(upload))
+        wait_for(browser, lambda d: text("message")(d).startswith("kept as"), 60)
+        kept = text("message")(browser).removeprefix("kept as ")
+        assert kept == "musicMDRNN-dim2-layers2-units32-mixtures5-scale10.weights.h5", kept
+        assert (in_tmp_dir / "models" / kept).is_file()
+        row = wait_for(browser, lambda d: next((r for r in d.find_elements(By.CSS_SELECTOR, "#models tbody tr")
+                                                if r.find_element(By.TAG_NAME, "td").text == kept), False))
+        assert "2 layers of 32 units" in row.text
+        row.find_element(By.XPATH, ".//button[text()='play next']").click()
+        wait_for(browser, lambda d: text("command")(d).startswith("python "))
+        command = text("command")(browser)
+        assert command == f"python predictive_music_model.py --dimension=2 --modelfile=models/{kept}", command
+        height = browser.execute_script("return document.documentElement.scrollHeight")
+        browser.set_window_size(1000, min(height + 120, 3000))
+        browser.save_screenshot(str(pictures / "web-library.png"))
+    finally:
+        assert server.stop() == 0, server.output
+    assert "Traceback" not in server.output, server.output
+    assert (pictures / "web-library.png").stat().st_size
+
+    # Play it: the page's command (its flags, with ports of this test's) starts a server
+    # that answers the musician's /interface with the uploaded model's /prediction.
+    flags = shlex.split(command)[2:]
+    stage = Stage(in_tmp_dir, *flags, "--polyphony", dimension=2)
+    try:
+        assert f"models/{kept}" in stage.output, stage.output
+        stage.synth.settimeout(5)
+        answer = b""
+        for step in range(20):
+            stage.send(message("/interface", ("f", step / 20)))
+            try:
+                answer = stage.synth.recv(65536)
+                break
+            except OSError:  # socket.timeout: no answer yet, under load
+                continue
+        assert answer.startswith(b"/prediction\x00"), stage.output
+    finally:
+        assert stage.stop() == 0, stage.output

@@ -15,7 +15,8 @@ only through library.resolve; `{name:path}` takes the whole rest of the URL, so 
     POST /api/library/delete/KIND/NAME    delete a listed file
     POST /api/library/collate             JSON {"logs": [names]}: the dataset of their dimension
     POST /api/library/upload              the weights file as the body, at most 50 MB
-    POST /api/library/train               JSON {"dataset", "dimension", "size", "epochs", "minutes", "early_stopping", "warmup"}
+    POST /api/library/train               JSON {"dataset", "dimension", "size", "epochs", "minutes",
+                                          "early_stopping", "warmup"}
     POST /api/library/train/stop          Ctrl-C to the trainer: it keeps its best weights
 """
 
