@@ -2,6 +2,7 @@
 server as a process with its web page on, and with a page watching (harness.web.Page)."""
 
 import re
+import time
 
 import numpy as np
 import pytest
@@ -47,6 +48,9 @@ def test_benchmark_servers_serve_the_page_and_an_open_one_is_watched(monkeypatch
     benchmark = utils_script("benchmark_performance")
     monkeypatch.setattr(benchmark, "WEB", "open")
     server, seconds, _ = benchmark.start_server("--polyphony")
+    deadline = time.monotonic() + 5
+    while server.page.watcher.received == 0 and time.monotonic() < deadline:
+        time.sleep(0.05)  # the state comes twice a second
     output = benchmark.stop_server(server)
     assert seconds > 0 and f"web page: http://127.0.0.1:{server.page.port}/" in output
     assert server.page.received > 0
