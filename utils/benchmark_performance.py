@@ -12,6 +12,12 @@
 - idle: CPU used by the server over 10 s with nothing arriving.
 - timing: a musician sending 100 events a second in polyphony mode; how long after
   its scheduled time each /prediction leaves, as the server reports at exit.
+
+--web closed|open runs startup, idle and timing (the server as a process) with the web
+page on (--web 127.0.0.1:<a free port>): closed, no page open; open, a page watching
+its event stream (/ws/watch) throughout, read and discarded as a browser tab would.
+step and sampler time the engine in this process, with no server: --web leaves them as
+they are. Default off: no --web, the figures as docs/performance.md has them.
 """
 
 from __future__ import annotations
@@ -31,10 +37,13 @@ from imps.core.model import Mixture, sample
 from imps.learn.keras_model import KerasMDRNN
 from imps.perform.engine import NumpyMDRNN, Predictor
 from harness import SERVER_SCRIPT, ServerProcess, free_udp_port
+from harness.web import WEB_MODES, Page
 from imps.core.model import DEFAULT_SAMPLING, SIZES
 from imps.core.weights import MDRNNWeights
 
 DIMENSION = 9
+WEB = "off"  # the web page while the server runs: --web
+PAGES: list[Page] = []  # every server's page, to say what the watchers received
 
 
 def time_predictions(predictor: Predictor, reps: int) -> np.ndarray:
@@ -65,16 +74,23 @@ def bench_step(sizes: list[str], reps: int, keras_reps: int) -> None:
 def start_server(*flags: str) -> tuple[ServerProcess, float, int]:
     """Launch the server; return it, the seconds until it said it was listening, and its port."""
     port = free_udp_port()
+    page = Page(WEB)
     began = time.perf_counter()
     server = ServerProcess("-d", str(DIMENSION), "--serverip", "127.0.0.1", "--serverport", str(port), "--clientip",
-                           "127.0.0.1", "--clientport", str(free_udp_port()), *flags, cwd=SERVER_SCRIPT.parent)
+                           "127.0.0.1", "--clientport", str(free_udp_port()), *flags, *page.flags,
+                           cwd=SERVER_SCRIPT.parent)
     if not server.wait_ready():
         raise RuntimeError("the server did not start:\n" + server.output)
-    return server, time.perf_counter() - began, port
+    seconds = time.perf_counter() - began
+    page.open()  # a page watching from here (--web open) until the server has stopped
+    server.page = page
+    PAGES.append(page)
+    return server, seconds, port
 
 
 def stop_server(server: ServerProcess) -> str:
     server.stop()
+    server.page.close()
     return server.output
 
 
@@ -162,7 +178,13 @@ def main() -> None:
     parser.add_argument("--sizes", nargs="*", default=list(SIZES), choices=list(SIZES))
     parser.add_argument("--reps", type=int, default=5000, help="predictions timed per size, numpy engine")
     parser.add_argument("--keras-reps", type=int, default=300, help="predictions timed per size, Keras path")
+    parser.add_argument("--web", choices=WEB_MODES, default="off",
+                        help="the web page during startup, idle and timing (the server as a process; step and "
+                             "sampler have no server): off, no --web (default); closed, --web and no page open; "
+                             "open, --web and a page watching /ws/watch throughout")
     args = parser.parse_args()
+    global WEB
+    WEB = args.web
     chosen = set(args.only or ("step", "sampler", "startup", "idle", "timing"))
     if "step" in chosen:
         bench_step(args.sizes, args.reps, args.keras_reps)
@@ -174,6 +196,9 @@ def main() -> None:
         bench_idle(10.0)
     if "timing" in chosen:
         bench_timing(100.0, 10.0)
+    if PAGES and WEB != "off":
+        watched = f", its watchers received {sum(p.received for p in PAGES):,} messages" if WEB == "open" else ""
+        print(f"\nWeb page {WEB}: {len(PAGES)} server(s) run with --web 127.0.0.1:<port>{watched}.")
 
 
 if __name__ == "__main__":

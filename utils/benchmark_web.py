@@ -31,7 +31,7 @@ import numpy as np
 import websockets
 
 from harness import ServerProcess, free_udp_port, latency_table, message
-from harness.web import free_tcp_port
+from harness.web import Watcher, free_tcp_port
 
 DIMENSION = 9
 TICKS = os.sysconf("SC_CLK_TCK")
@@ -109,30 +109,10 @@ async def ws_latencies(port: int, count: int, gap: float) -> np.ndarray:
     return np.array(times)
 
 
-async def watching(port: int, stop: asyncio.Event) -> None:
-    """A page's watch stream, read as fast as it comes, until `stop`."""
-    async with websockets.connect(f"ws://127.0.0.1:{port}/ws/watch") as page:
-        reading = asyncio.ensure_future(_drain(page))
-        await stop.wait()
-        reading.cancel()
-
-
-async def _drain(page) -> None:
-    while True:
-        await page.recv()
-
-
 def with_page(port: int, work):
-    """`work()` (in a thread) while a page watches."""
-    async def run():
-        stop = asyncio.Event()
-        page = asyncio.ensure_future(watching(port, stop))
-        await asyncio.sleep(0.5)  # connected and listening
-        result = await asyncio.get_running_loop().run_in_executor(None, work)
-        stop.set()
-        await page
-        return result
-    return asyncio.run(run())
+    """`work()` while a page watches (/ws/watch, read as fast as it comes)."""
+    with Watcher(port):
+        return work()
 
 
 def main() -> None:

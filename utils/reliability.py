@@ -19,7 +19,11 @@
   round trips in the first and the last ten minutes, the longest silence in battle
   mode, every prediction in the logs, and generate_dataset.py reading them.
 
-Each runs predictive_music_model.py as a separate process, as on stage.
+Each runs predictive_music_model.py as a separate process, as on stage. With --web
+closed, each server also has its web page on (--web 127.0.0.1:<a free port>) and no page
+open; with --web open, a page also watches its event stream (/ws/watch) from start-up
+until the server has stopped, read and discarded as a browser tab would. Default off: no
+--web, the figures as docs/reliability.md has them.
 """
 
 from __future__ import annotations
@@ -41,9 +45,29 @@ import numpy as np
 
 import harness
 from imps.core.logs import read_log
-from harness import ROOT, Stage, drain, paced
+from harness import ROOT, drain, paced
+from harness.web import WEB_MODES, Page
 
 DIMENSION = 9
+WEB = "off"  # the web page while each server runs: --web
+PAGES: list[Page] = []  # every server's page, to say what the watchers received
+
+
+class Stage(harness.Stage):
+    """harness.Stage with the web page as --web asks: `page`, open once the server is ready,
+    closed once it has stopped (so a stop is timed with the page still watching)."""
+
+    def __init__(self, folder: Path, *flags: str):
+        self.page = Page(WEB)
+        PAGES.append(self.page)
+        super().__init__(folder, *flags, *self.page.flags)
+        self.page.open()
+
+    def stop_timed(self, sig: int = signal.SIGINT) -> tuple[int, float]:
+        try:
+            return super().stop_timed(sig)  # the server's exit only: the page closes after
+        finally:
+            self.page.close()
 
 
 def fuzz(count: int, rate: float) -> None:
@@ -107,6 +131,7 @@ def crash(messages: int) -> None:
         stage.wait_for_lines(messages // 2)
         stage.process.kill()  # SIGKILL mid-stream
         stage.process.wait()
+        stage.page.close()
         sending.join()
         raw = stage.log.read_bytes()
         lines = raw.count(b"\n") + (not raw.endswith(b"\n"))
@@ -189,7 +214,12 @@ def main() -> None:
     parser.add_argument("--rate", type=float, default=20_000, help="flood messages a second")
     parser.add_argument("--seconds", type=float, default=10, help="flood duration")
     parser.add_argument("--minutes", type=float, default=60, help="soak duration (at least 1)")
+    parser.add_argument("--web", choices=WEB_MODES, default="off",
+                        help="the web page while each server runs (not the soak's): off, no --web (default); "
+                             "closed, --web and no page open; open, --web and a page watching /ws/watch throughout")
     args = parser.parse_args()
+    global WEB
+    WEB = args.web
     args.test = args.test or ("fuzz", "flood", "crash", "stop")
     if set(args.test) - set(("fuzz", "flood", "crash", "stop", "soak")):
         parser.error("choose from fuzz, flood, crash, stop, soak")
@@ -206,6 +236,9 @@ def main() -> None:
         stop()
     if "soak" in args.test:
         soak(args.minutes)
+    if PAGES and WEB != "off":
+        watched = f", its watchers received {sum(p.received for p in PAGES):,} messages" if WEB == "open" else ""
+        print(f"\nWeb page {WEB}: {len(PAGES)} server(s) run with --web 127.0.0.1:<port>{watched}.")
 
 
 if __name__ == "__main__":

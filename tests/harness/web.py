@@ -3,9 +3,11 @@ and plain HTTP and WebSocket clients (real sockets, as a browser's)."""
 
 from __future__ import annotations
 
+import asyncio
 import http.client
 import json
 import socket
+import threading
 from pathlib import Path
 
 from imps.perform.config import ServerConfig
@@ -61,3 +63,98 @@ class WebStage:
     def stop(self) -> None:
         self.web.stop()
         self.server.stop()
+
+
+class Watcher:
+    """A page watching the stream /ws/watch of the web page on 127.0.0.1:`port`, as a
+    browser tab does (its own Origin, no token on this machine): on a thread of its own,
+    every message read and discarded; `received` counts them. The server may stop first
+    (the stream then ends quietly); `stop` ends it otherwise."""
+
+    def __init__(self, port: int, timeout: float = 10):
+        self.url = f"ws://127.0.0.1:{port}/ws/watch"
+        self.origin = f"http://127.0.0.1:{port}"
+        self.received = 0
+        self.error: BaseException | None = None
+        self._connected = threading.Event()
+        self._loop = asyncio.new_event_loop()
+        self._stopping: asyncio.Event | None = None
+        self._thread = threading.Thread(target=self._loop.run_until_complete, args=(self._watch(),), daemon=True)
+        self._thread.start()
+        if not self._connected.wait(timeout) or self.error is not None:
+            self.stop()
+            raise RuntimeError(f"no page could watch {self.url}: {self.error!r}")
+
+    async def _watch(self) -> None:
+        import websockets
+        self._stopping = asyncio.Event()
+        try:
+            async with websockets.connect(self.url, origin=self.origin, max_size=None) as page:
+                self._connected.set()
+                reading = asyncio.ensure_future(self._read(page))
+                stopping = asyncio.ensure_future(self._stopping.wait())
+                await asyncio.wait({reading, stopping}, return_when=asyncio.FIRST_COMPLETED)
+                reading.cancel()
+                stopping.cancel()
+        except Exception as error:  # noqa: BLE001  (reported by the constructor, or left in `error`)
+            self.error = error
+        finally:
+            self._connected.set()
+
+    async def _read(self, page) -> None:
+        from websockets.exceptions import ConnectionClosed
+        try:
+            while True:
+                await page.recv()
+                self.received += 1
+        except ConnectionClosed:
+            pass  # the server stopped
+
+    def stop(self) -> int:
+        """End the watch (if the server has not) and return how many messages came."""
+        if self._thread.is_alive():
+            if self._stopping is not None:
+                self._loop.call_soon_threadsafe(self._stopping.set)
+            self._thread.join(10)
+        if not self._thread.is_alive():
+            self._loop.close()
+        return self.received
+
+    def __enter__(self) -> Watcher:
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.stop()
+
+
+WEB_MODES = ("off", "closed", "open")
+
+
+class Page:
+    """The web page during one server's measurement, as `mode` says: "off", no --web (the
+    figures as they have always been); "closed", --web 127.0.0.1:<a free port> and no page
+    open; "open", that and a Watcher on the stream from `open` (once the server is ready)
+    to `close` (once it has stopped, so a stop is measured with the page still watching)."""
+
+    def __init__(self, mode: str = "off"):
+        if mode not in WEB_MODES:
+            raise ValueError(f"the web page is one of {WEB_MODES}, not {mode!r}")
+        self.mode = mode
+        self.port = free_tcp_port() if mode != "off" else None
+        self.watcher: Watcher | None = None
+        self.received = 0
+
+    @property
+    def flags(self) -> tuple[str, ...]:
+        return ("--web", f"127.0.0.1:{self.port}") if self.port else ()
+
+    def open(self) -> None:
+        if self.mode == "open" and self.watcher is None:
+            self.watcher = Watcher(self.port)
+
+    def close(self) -> int:
+        """Stop watching; the messages the watcher received (0 unless open)."""
+        if self.watcher is not None:
+            self.received += self.watcher.stop()
+            self.watcher = None
+        return self.received
