@@ -62,8 +62,12 @@ def started(folder, *flags: str) -> ServerProcess:
 
 
 def wait_for(driver, condition, timeout: float = WAIT):
+    from selenium.common.exceptions import StaleElementReferenceException
     from selenium.webdriver.support.ui import WebDriverWait
-    return WebDriverWait(driver, timeout).until(condition)
+
+    # The library's lists are drawn anew after each change: an element found a moment ago
+    # may have been replaced, and the condition simply looks again.
+    return WebDriverWait(driver, timeout, ignored_exceptions=(StaleElementReferenceException,)).until(condition)
 
 
 def test_a_fader_plays_imps_and_its_answer_reaches_the_page_and_the_synth(browser, oscdump, in_tmp_dir):
@@ -184,10 +188,17 @@ def test_the_library_page_collates_trains_uploads_and_gives_a_command_that_plays
         kept = text("message")(browser).removeprefix("kept as ")
         assert kept == "musicMDRNN-dim2-layers2-units32-mixtures5-scale10.weights.h5", kept
         assert (in_tmp_dir / "models" / kept).is_file()
-        row = wait_for(browser, lambda d: next((r for r in d.find_elements(By.CSS_SELECTOR, "#models tbody tr")
-                                                if r.find_element(By.TAG_NAME, "td").text == kept), False))
-        assert "2 layers of 32 units" in row.text
-        row.find_element(By.XPATH, ".//button[text()='play next']").click()
+        def play_next(driver) -> bool:
+            """Press the kept model's "play next", in the table as it is drawn now."""
+            row = next((r for r in driver.find_elements(By.CSS_SELECTOR, "#models tbody tr")
+                        if r.find_element(By.TAG_NAME, "td").text == kept), None)
+            if row is None:
+                return False
+            assert "2 layers of 32 units" in row.text
+            row.find_element(By.XPATH, ".//button[text()='play next']").click()
+            return True
+
+        wait_for(browser, play_next)
         wait_for(browser, lambda d: text("command")(d).startswith("python "))
         command = text("command")(browser)
         assert command == f"python predictive_music_model.py --dimension=2 --modelfile=models/{kept}", command
