@@ -15,8 +15,8 @@ from urllib.error import HTTPError
 import numpy as np
 import pytest
 
-from harness import ServerProcess, free_udp_port
-from harness.web import free_tcp_port
+from harness import free_udp_port
+from harness.web import script_with_web
 from imps.core.weights import DEFAULT_MODELS_DIR, load_weights
 from imps.learn.dataset import Dataset, save_dataset
 from imps.perform.config import ServerConfig
@@ -260,9 +260,7 @@ def test_the_log_a_performance_is_writing_cannot_be_deleted(project, osc_receive
 
 
 def test_the_script_serves_the_library_with_web(project, osc_receiver):
-    port = free_tcp_port()
-    server = ServerProcess("-d", "3", "--polyphony", "--nokeys", "--serverport", str(free_udp_port()),
-                           "--clientport", str(osc_receiver.port), "--web", str(port), cwd=project)
+    server, port = script_with_web(project, osc_receiver.port)
     try:
         assert server.wait_ready(60), server.output
         with urllib.request.urlopen(f"http://127.0.0.1:{port}/api/library", timeout=10) as listing:

@@ -15,7 +15,7 @@ import pytest
 import websockets
 
 from harness import ServerProcess, free_udp_port, message
-from harness.web import WebStage, free_tcp_port
+from harness.web import WebStage, script_with_web
 from imps.perform.osc import PREDICTION
 from imps.web.hub import CLIENT_QUEUE, Client
 from imps.web.runner import WebServer
@@ -184,9 +184,7 @@ def test_a_port_in_use_is_a_one_line_error(stage):
 
 
 def test_the_script_serves_the_page_with_web(in_tmp_dir, osc_receiver):
-    port = free_tcp_port()
-    server = ServerProcess("-d", "3", "--polyphony", "--nokeys", "--serverport", str(free_udp_port()),
-                           "--clientport", str(osc_receiver.port), "--web", str(port), cwd=in_tmp_dir)
+    server, port = script_with_web(in_tmp_dir, osc_receiver.port)
     try:
         assert server.wait_ready(60), server.output
         assert f"web page: http://127.0.0.1:{port}/" in server.output

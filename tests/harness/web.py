@@ -16,7 +16,7 @@ from imps.perform.server import PerformanceServer
 from imps.web.runner import WebServer
 from imps.web.security import Access
 
-from . import free_udp_port
+from . import ServerProcess, free_udp_port
 
 
 def free_tcp_port() -> int:
@@ -24,6 +24,15 @@ def free_tcp_port() -> int:
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
         s.bind(("127.0.0.1", 0))
         return s.getsockname()[1]
+
+
+def script_with_web(cwd: Path, synth_port: int) -> tuple[ServerProcess, int]:
+    """predictive_music_model.py in polyphony, 3-d, playing to `synth_port`, with its web page
+    on a free port of 127.0.0.1 (keys off: no terminal here); the process and that port."""
+    port = free_tcp_port()
+    server = ServerProcess("-d", "3", "--polyphony", "--nokeys", "--serverport", str(free_udp_port()),
+                           "--clientport", str(synth_port), "--web", str(port), cwd=cwd)
+    return server, port
 
 
 class WebStage:
