@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
 import re
 import socket
 import time
@@ -14,10 +15,10 @@ import urllib.request
 import pytest
 import websockets
 
-from harness import ServerProcess, free_udp_port, message
+from harness import ServerProcess, free_udp_port, message, wakeups
 from harness.web import WebStage, script_with_web
-from imps.perform.osc import PREDICTION
-from imps.web.hub import CLIENT_QUEUE, Client
+from imps.perform.osc import INTERFACE, PREDICTION
+from imps.web.hub import CLIENT_QUEUE, SHOWN_RATE, WINDOW, Client, Hub
 from imps.web.runner import WebServer
 from imps.core.errors import WebError
 
@@ -157,6 +158,53 @@ def test_a_slow_client_loses_its_oldest_events_and_blocks_nobody():
 
     client, taken = asyncio.run(fill())
     assert client.dropped == 10 and taken[0] == 10 and len(taken) == CLIENT_QUEUE
+
+
+def test_pages_are_shown_at_most_the_shown_rate_and_told_how_many_were_not(stage):
+    burst = round(SHOWN_RATE * WINDOW)  # events shown in one window
+
+    async def flood():
+        hub = Hub(stage.server)
+        page, instrument = hub.join(wants_interface=True), hub.join(wants_interface=False)
+        for _ in range(3 * burst):  # all within one window, from IMPS's threads as a flood would come
+            hub.heard(INTERFACE, 100.0, [0.5, 0.5])
+            hub.heard(PREDICTION, 100.0, [0.25, 0.75])
+        shown, played = await page.take(), await instrument.take()
+        hub.heard(INTERFACE, 100.0 + WINDOW, [0.5, 0.5])  # the next window is shown again
+        shown_next = await page.take()
+        hub.leave(page)
+        hub.leave(instrument)
+        return hub, page, shown, played, shown_next
+
+    hub, page, shown, played, shown_next = asyncio.run(flood())
+    assert len(shown) == burst and page.dropped == 0
+    assert hub.unshown_since(page) == 5 * burst
+    assert len(played) == 3 * burst  # an instrument gets every prediction, however many
+    assert played[0] == stage.server.sender.packet([0.25, 0.75])
+    assert [address for address, _, _ in shown_next] == [INTERFACE]
+    assert stage.server._listeners == ()
+
+
+def test_with_no_page_open_the_web_thread_sleeps(stage):
+    web_thread = stage.web._thread.native_id
+    time.sleep(0.2)  # past whatever start-up left to do
+    before = wakeups(os.getpid(), web_thread)
+    time.sleep(1.0)
+    assert wakeups(os.getpid(), web_thread) == before  # no tick: woken only by a connection or by stop()
+
+
+def test_stopping_closes_a_watching_page_at_once(stage):
+    async def watch_until_stopped():
+        async with websockets.connect(stage.ws + "/ws/watch") as page:
+            await asyncio.get_running_loop().run_in_executor(None, stage.web.stop)
+            with pytest.raises(websockets.ConnectionClosed) as closed:
+                while True:
+                    await asyncio.wait_for(page.recv(), WAIT)
+            return closed.value.rcvd
+
+    received = asyncio.run(watch_until_stopped())
+    assert received is not None and received.code == 1012  # "service restart": the page says IMPS stopped
+    assert not stage.web._thread.is_alive()
 
 
 @pytest.mark.parametrize("name, args, taken", [

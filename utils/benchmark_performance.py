@@ -9,7 +9,8 @@
 - sampler: drawing one event from a 9-d, 5-component mixture with IMPS's sampler and
   with keras-mdn-layer's sample_from_output, at the server's default temperatures.
 - startup: launch of predictive_music_model.py to "listening" (socket bound, model loaded).
-- idle: CPU used by the server over 10 s with nothing arriving.
+- idle: CPU used by the server over 10 s with nothing arriving, and how many times a
+  second its threads were woken (exact, where CPU time comes in 10 ms ticks).
 - timing: a musician sending 100 events a second in polyphony mode; how long after
   its scheduled time each /prediction leaves, as the server reports at exit.
 
@@ -36,7 +37,7 @@ import numpy as np
 from imps.core.model import Mixture, sample
 from imps.learn.keras_model import KerasMDRNN
 from imps.perform.engine import NumpyMDRNN, Predictor
-from harness import SERVER_SCRIPT, ServerProcess, free_udp_port
+from harness import SERVER_SCRIPT, ServerProcess, cpu_seconds, free_udp_port, wakeups
 from harness.web import WEB_MODES, Page
 from imps.core.model import DEFAULT_SAMPLING, SIZES
 from imps.core.weights import MDRNNWeights
@@ -94,12 +95,6 @@ def stop_server(server: ServerProcess) -> str:
     return server.output
 
 
-def cpu_seconds(pid: int) -> float:
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    ticks = int(fields[11]) + int(fields[12])  # utime + stime
-    return ticks / float(os.sysconf("SC_CLK_TCK"))
-
-
 def bench_startup(runs: int) -> None:
     print("\n### Start-up: launch to listening (s)\n")
     print("| engine | median | max |")
@@ -115,15 +110,16 @@ def bench_startup(runs: int) -> None:
 
 def bench_idle(seconds: float) -> None:
     print(f"\n### Idle: CPU over {seconds:.0f} s with nothing arriving\n")
-    print("| mode | CPU (% of one core) |")
-    print("| --- | ---: |")
+    print("| mode | CPU (% of one core) | wakeups a second |")
+    print("| --- | ---: | ---: |")
     for mode in ("--call", "--polyphony"):
         process, _, _ = start_server(mode)
-        before = cpu_seconds(process.process.pid)
+        pid = process.process.pid
+        cpu, woken = cpu_seconds(pid), wakeups(pid)
         time.sleep(seconds)
-        used = cpu_seconds(process.process.pid) - before
+        cpu, woken = cpu_seconds(pid) - cpu, wakeups(pid) - woken
         stop_server(process)
-        print(f"| {mode.strip('-')} | {100 * used / seconds:.2f} |", flush=True)
+        print(f"| {mode.strip('-')} | {100 * cpu / seconds:.2f} | {woken / seconds:.1f} |", flush=True)
 
 
 def bench_timing(rate: float, seconds: float) -> None:

@@ -10,9 +10,10 @@ that a prediction is sent as soon as it is made) is measured from outside:
   percentile, over UDP to the synth's socket and over the page's WebSocket (/ws/osc)
   back to the same client; UDP again with a page watching (/ws/watch), and UDP
   without --web at all, to show what the web costs the performance.
-- CPU: the process's CPU time (user + system, from /proc) over some seconds, as a share
-  of one core: idle with no page open, idle with a page open, and playing 200 events a
-  second with and without a page watching.
+- load: the process's CPU time (user + system, from /proc) over some seconds, as a share
+  of one core, and how many times a second its threads were woken (their voluntary
+  context switches: exact, where CPU time comes in 10 ms ticks): idle with no page open,
+  idle with a page open, and playing 200 events a second with and without a page watching.
 """
 
 from __future__ import annotations
@@ -21,7 +22,6 @@ import bootstrap  # noqa: F401  (first: one BLAS thread as the server runs; test
 
 import argparse
 import asyncio
-import os
 import socket
 import tempfile
 import time
@@ -30,11 +30,10 @@ from pathlib import Path
 import numpy as np
 import websockets
 
-from harness import ServerProcess, free_udp_port, latency_table, message
+from harness import ServerProcess, cpu_seconds, free_udp_port, latency_table, message, wakeups
 from harness.web import Watcher, free_tcp_port
 
 DIMENSION = 9
-TICKS = os.sysconf("SC_CLK_TCK")
 
 
 def interface(rng: np.random.Generator) -> bytes:
@@ -72,14 +71,12 @@ class Measured:
             time.sleep(gap)
         return np.array(times)
 
-    def cpu_seconds(self) -> float:
-        fields = Path(f"/proc/{self.server.process.pid}/stat").read_text().rsplit(")", 1)[1].split()
-        return (int(fields[11]) + int(fields[12])) / TICKS  # utime and stime
-
-    def cpu_share(self, seconds: float, rate: float = 0.0) -> float:
-        """The process's CPU over `seconds`, as a share of one core, while `rate` events a second arrive."""
+    def load(self, seconds: float, rate: float = 0.0) -> tuple[float, float]:
+        """The process's CPU over `seconds`, as a share of one core, and how many times a
+        second its threads were woken, while `rate` events a second arrive."""
+        pid = self.server.process.pid
         rng = np.random.default_rng(1)
-        began, cpu = time.monotonic(), self.cpu_seconds()
+        began, cpu, woken = time.monotonic(), cpu_seconds(pid), wakeups(pid)
         sent = 0
         while (now := time.monotonic()) < began + seconds:
             if rate:
@@ -88,7 +85,8 @@ class Measured:
                 time.sleep(max(0.0, began + sent / rate - time.monotonic()))
             else:
                 time.sleep(began + seconds - now)
-        return (self.cpu_seconds() - cpu) / (time.monotonic() - began)
+        elapsed = time.monotonic() - began
+        return (cpu_seconds(pid) - cpu) / elapsed, (wakeups(pid) - woken) / elapsed
 
     def stop(self) -> None:
         self.server.stop()
@@ -125,7 +123,7 @@ def main() -> None:
         plain = Measured(Path(folder), web=False)
         try:
             udp_plain = plain.udp_latencies(args.count, gap)
-            cpu_plain = plain.cpu_share(args.seconds), plain.cpu_share(args.seconds, 200)
+            cpu_plain = plain.load(args.seconds), plain.load(args.seconds, 200)
         finally:
             plain.stop()
         web = Measured(Path(folder), web=True)
@@ -133,20 +131,21 @@ def main() -> None:
             udp_web = web.udp_latencies(args.count, gap)
             ws = asyncio.run(ws_latencies(web.web_port, args.count, gap))
             udp_watched = with_page(web.web_port, lambda: web.udp_latencies(args.count, gap))
-            idle = web.cpu_share(args.seconds)
-            idle_page = with_page(web.web_port, lambda: web.cpu_share(args.seconds))
-            playing = web.cpu_share(args.seconds, 200)
-            playing_page = with_page(web.web_port, lambda: web.cpu_share(args.seconds, 200))
+            idle = web.load(args.seconds)
+            idle_page = with_page(web.web_port, lambda: web.load(args.seconds))
+            playing = web.load(args.seconds, 200)
+            playing_page = with_page(web.web_port, lambda: web.load(args.seconds, 200))
         finally:
             web.stop()
     print(f"/interface to /prediction, {args.count} events, {DIMENSION} dimensions, polyphony, /timescale 0:\n")
     print(latency_table({"UDP, without --web": udp_plain, "UDP, --web, no page open": udp_web,
                          "UDP, --web, a page watching": udp_watched, "WebSocket (/ws/osc), --web": ws}))
-    print(f"\nCPU of the server process, share of one core, over {args.seconds:g} s:\n")
-    print("| | idle | 200 events a second |\n| --- | ---: | ---: |")
+    print(f"\nThe server process over {args.seconds:g} s: CPU as a share of one core, and its threads' wakeups a "
+          "second:\n")
+    print("| | idle: CPU | idle: wakeups/s | 200 events a second: CPU | wakeups/s |\n| --- | ---: | ---: | ---: | ---: |")
     for name, (quiet, busy) in {"without --web": cpu_plain, "--web, no page open": (idle, playing),
                                 "--web, a page watching": (idle_page, playing_page)}.items():
-        print(f"| {name} | {quiet:.1%} | {busy:.1%} |")
+        print(f"| {name} | {quiet[0]:.1%} | {quiet[1]:.1f} | {busy[0]:.1%} | {busy[1]:.0f} |")
 
 
 if __name__ == "__main__":

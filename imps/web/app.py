@@ -32,7 +32,7 @@ from ..core.names import DATASETS_DIR, LOGS_DIR, MODELS_DIR
 from ..perform.interaction import MODES
 from ..perform.osc import PREDICTION
 from ..perform.server import COMMANDS, PerformanceServer
-from .hub import Client, Hub
+from .hub import SHOWN_RATE, Client, Hub
 from .security import Access, Guard
 
 STATIC = Path(__file__).parent / "static"
@@ -87,7 +87,7 @@ async def session(request: Request) -> Response:
     server = imps.server
     about = {"csrf": imps.access.csrf, "playing": server is not None}
     if server is not None:
-        about |= {"controls": server.config.dimension - 1, "modes": list(MODES),
+        about |= {"controls": server.config.dimension - 1, "modes": list(MODES), "shown_rate": SHOWN_RATE,
                   "model": server.performance.predictor is not None}
     return JSONResponse(about, headers={"cache-control": "no-store"})
 
@@ -163,7 +163,7 @@ async def _watching(websocket: WebSocket, hub: Hub, client: Client) -> None:
         except asyncio.TimeoutError:
             events = []
         message = {"now": time.monotonic(), "events": [[a == PREDICTION, t, v] for a, t, v in events],
-                   "dropped": client.dropped}
+                   "dropped": client.dropped, "unshown": hub.unshown_since(client)}
         if loop.time() >= next_state:
             message["state"] = state(hub.server)
             next_state = loop.time() + STATE_INTERVAL

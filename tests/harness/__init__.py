@@ -22,6 +22,7 @@ import subprocess
 import sys
 import threading
 import time
+from contextlib import suppress
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
@@ -131,6 +132,25 @@ def packets(count: int, n_values: int, valid_fraction: float = 0.3, seed: int = 
         else:
             result.append(malformed(rng, n_values))
     return result
+
+
+def cpu_seconds(pid: int) -> float:
+    """The CPU time process `pid` has used, user and system, in s (clock ticks: 10 ms each)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")  # utime + stime
+
+
+def wakeups(pid: int, thread: int | None = None) -> int:
+    """How many times the threads of process `pid` (or just its thread `thread`, a native
+    id) have gone to sleep and been woken: their voluntary context switches, summed. A
+    count, exact where CPU time comes in ticks."""
+    total = 0
+    tasks = [Path(f"/proc/{pid}/task/{thread}")] if thread is not None else Path(f"/proc/{pid}/task").iterdir()
+    for task in tasks:
+        with suppress(FileNotFoundError):  # a thread that has just ended
+            status = (task / "status").read_text()
+            total += int(re.search(r"^voluntary_ctxt_switches:\s+(\d+)", status, re.M).group(1))
+    return total
 
 
 class Process:

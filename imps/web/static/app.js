@@ -6,7 +6,7 @@
 const WINDOW = 20;  // seconds of the watch view
 const you = [], model = [];  // per control: the value shown
 const lanes = [];  // [{model: bool, t: seconds on this page's clock, values}]
-let csrf = null, osc = null, audio = null, heard = 0, offset = null, controls = 0, stateSeen = false;
+let csrf = null, osc = null, audio = null, heard = 0, offset = null, controls = 0, shownRate = 0, stateSeen = false;
 
 const $ = id => document.getElementById(id);
 const wsUrl = path => (location.protocol === "https:" ? "wss://" : "ws://") + location.host + path;
@@ -112,12 +112,19 @@ function connectOsc() {
 function connectWatch() {
   const watch = new WebSocket(wsUrl("/ws/watch"));
   watch.onopen = () => { $("link").textContent = "connected"; };
-  watch.onclose = () => { $("link").textContent = "disconnected: retrying"; setTimeout(connectWatch, 1000); };
+  watch.onclose = e => {
+    // 1012: IMPS stopped (Ctrl-C); the page reconnects when it plays again.
+    $("link").textContent = e.code === 1012 ? "IMPS has stopped: waiting for it to start again" : "disconnected: retrying";
+    setTimeout(connectWatch, 1000);
+  };
   watch.onmessage = e => {
     const batch = JSON.parse(e.data);
     offset = performance.now() / 1000 - batch.now;
     for (const [isModel, t, values] of batch.events) lanes.push({model: isModel, t: t + offset, values});
-    $("behind").textContent = batch.dropped ? `(${batch.dropped} events not shown: this page fell behind)` : "";
+    $("behind").textContent = [
+      batch.dropped ? `${batch.dropped} events not shown: this page fell behind` : "",
+      batch.unshown ? `${batch.unshown} events not drawn: more than ${shownRate} a second` : "",
+    ].filter(Boolean).map((line) => `(${line})`).join(" ");
     if (batch.state) showState(batch.state);
   };
 }
@@ -201,6 +208,7 @@ async function start() {
   csrf = session.csrf;
   if (!session.playing) { $("link").textContent = "nothing is playing"; return; }
   controls = session.controls;
+  shownRate = session.shown_rate;
   for (let i = 0; i < controls; i++) { you.push(0.5); model.push(0); }
   const build = controls === 2 ? buildPad : buildFaders;
   build($("you"), you, true);
