@@ -3,8 +3,8 @@
 
 import math
 import sys
-
 from dataclasses import replace
+from pathlib import Path
 
 from imps.core import cli
 from imps.core.model import DEFAULT_SIZE, SEQ_LEN
@@ -101,7 +101,7 @@ def main():
 
     try:
         result = train(dataset, plan.config, initial_weights=plan.initial, verbose=1 if sys.stdout.isatty() else 2,
-                       seed=args.seed, report=cli.say)
+                       seed=args.seed, report=cli.say, dataset_name=Path(path).name)
     except KeyboardInterrupt:  # before the first epoch on full windows ended
         cli.fail("interrupted before the first epoch ended: nothing was saved", code=130)
     cli.say(f"{'interrupted' if result.interrupted else 'done'}:\n{result.summary()}")

@@ -2,7 +2,8 @@
 nothing is downloaded) plays IMPS by moving an on-screen fader; the /interface reaches
 the log, and the model's answer reaches the page and oscdump, listening as the synth.
 Bound beyond 127.0.0.1, the page needs the token IMPS printed. The library page collates
-logs, trains a tiny model, takes an upload and gives the command that plays it.
+logs, trains a tiny model and plays it at once, and takes an upload of another dimension
+and gives the command that plays it.
 Screenshots of the play and watch views and of the library page are taken each run;
 IMPS_WEB_SCREENSHOTS=docs/images keeps them there (the README's), otherwise they go to
 the test's own folder and the tree stays clean."""
@@ -137,10 +138,11 @@ def test_bound_beyond_loopback_the_page_needs_the_printed_token(browser, in_tmp_
         assert server.stop() == 0, server.output
 
 
-def test_the_library_page_collates_trains_uploads_and_gives_a_command_that_plays(browser, in_tmp_dir):
+def test_the_library_page_collates_trains_uploads_and_plays_a_model_now_or_gives_its_command(browser, in_tmp_dir):
     """Issue 23 §3, through the page as a musician uses it: logs collated into a dataset, a
-    tiny model trained with its progress shown, a weights file uploaded and kept under
-    IMPS's own name, and the command the page gives for it starts a server that plays."""
+    tiny model trained with its progress shown, then played at once by the running
+    performance; a weights file of another dimension uploaded and kept under IMPS's own
+    name, and the command the page gives for it starts a server that plays it."""
     pictures = ROOT / os.environ[SCREENSHOTS] if SCREENSHOTS in os.environ else in_tmp_dir
     from selenium.webdriver.common.by import By
     from selenium.webdriver.support.ui import Select
@@ -188,17 +190,32 @@ def test_the_library_page_collates_trains_uploads_and_gives_a_command_that_plays
         kept = text("message")(browser).removeprefix("kept as ")
         assert kept == "musicMDRNN-dim2-layers2-units32-mixtures5-scale10.weights.h5", kept
         assert (in_tmp_dir / "models" / kept).is_file()
-        def play_next(driver) -> bool:
-            """Press the kept model's "play next", in the table as it is drawn now."""
-            row = next((r for r in driver.find_elements(By.CSS_SELECTOR, "#models tbody tr")
-                        if r.find_element(By.TAG_NAME, "td").text == kept), None)
-            if row is None:
-                return False
-            assert "2 layers of 32 units" in row.text
-            row.find_element(By.XPATH, ".//button[text()='play next']").click()
-            return True
+        def play_now(name: str, shape: str):
+            def press(driver) -> bool:
+                """Press the model's "play now", in the table as it is drawn now."""
+                row = next((r for r in driver.find_elements(By.CSS_SELECTOR, "#models tbody tr")
+                            if r.find_element(By.TAG_NAME, "td").text == name), None)
+                if row is None:
+                    return False
+                assert shape in row.text
+                row.find_element(By.XPATH, ".//button[text()='play now']").click()
+                return True
+            return press
 
-        wait_for(browser, play_next)
+        # The trained model (3-d, as this performance) plays at once, with its report's figures listed.
+        def figures_listed(driver) -> bool:
+            row = next(r.text for r in driver.find_elements(By.CSS_SELECTOR, "#models tbody tr")
+                       if r.find_element(By.TAG_NAME, "td").text == trained)
+            return re.search(r"-?\d+\.\d{4}\s+solo \d+\.\d\d", row) is not None  # held-out loss, style distance
+
+        wait_for(browser, figures_listed)
+        wait_for(browser, play_now(trained, "2 layers of 16 units"))
+        wait_for(browser, lambda d: text("played")(d).startswith(f"now playing models/{trained}, from a fresh start"))
+        assert server.wait_until(lambda: any(line.startswith(f"now playing models/{trained}") for line in server.lines),
+                                 30), server.output
+        # The upload is 2-d: it cannot play here, and the page gives the command that plays it.
+        wait_for(browser, play_now(kept, "2 layers of 32 units"))
+        wait_for(browser, lambda d: "is a 2-d model and this performance plays 3-d events" in text("played")(d))
         wait_for(browser, lambda d: text("command")(d).startswith("python "))
         command = text("command")(browser)
         assert command == f"python predictive_music_model.py --dimension=2 --modelfile=models/{kept}", command

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 
 import numpy as np
@@ -9,6 +10,7 @@ import pytest
 
 from conftest import LEGACY_DATASET_4D
 from imps.core.model import DEFAULT_SAMPLING, Sampling, model_size
+from imps.core.report import file_sha256
 from imps.core.weights import MDRNNWeights, default_weights_file, load_weights
 from imps.learn.config import TrainConfig
 from imps.learn.dataset import Dataset, load_dataset, save_dataset
@@ -128,6 +130,11 @@ def test_the_report_on_real_playing(tmp_path):
     assert re.search(r"\| rest length \(s\) \|.*\| not measured: the real playing has none \|", out)
     assert "(the mean of 6 rows; left out, not measured: rests (share of gaps), rest length (s))" in out
     assert (tmp_path / "report.png").read_bytes().startswith(b"\x89PNG")
+    figures = json.loads((tmp_path / "report.json").read_text())  # the figures beside the picture
+    assert figures["weights_sha256"] == file_sha256(weights) and figures["dataset"] == LEGACY_DATASET_4D.name
+    assert f"(as the trainer's val_loss): {figures['heldout_loss']:.4f}" in out
+    distances = re.findall(r"style distance: (\d+\.\d\d)", out)
+    assert distances == [f"{figures['solo_distance']:.2f}", f"{figures['answer_distance']:.2f}"]
 
 
 def test_bad_input_is_one_line(tmp_path):

@@ -713,6 +713,32 @@ def test_reset_clears_the_network_on_the_model_thread_and_is_logged(performances
     assert log.path.read_text().endswith(",command,reset\n")
 
 
+@pytest.mark.parametrize("start", [start_responding, start_battle])
+def test_another_model_plays_from_then_on_and_the_old_ones_playing_is_dropped(performances, start):
+    sent, silenced, reports = Sent(), Recorder(), Recorder()
+    performance = start(performances, sent, silenced, reports)
+    newer = FakePredictor(values=[0.25, 0.75])
+    performance.play(newer, "models/newer.weights.h5", "sampling: as stored")
+    switched = said(reports, "now playing models/newer.weights.h5, from a fresh start; sampling: as stored")
+    assert silenced.wait_for(1)  # what the old model still had to sound ended with it
+    assert performance.predictor is newer
+    if performance.mode == BATTLE:  # battle starts over with the new model playing by itself
+        assert len(newer.inputs.wait_for(1)) == 1
+        assert all(list(values) == [0.25, 0.75] for when, values in sent.items if when > switched)
+    performance.user_event([0.5, 0.5])
+    assert len(newer.inputs.wait_for(1)) >= 1  # the musician is heard by the new model
+
+
+def test_playing_another_model_is_logged_as_a_command(performances, log):
+    performance = performances(POLYPHONY, FakePredictor(), Sent(), log=log, notify=in_words(Recorder()))
+    performance.start()
+    performance.play(FakePredictor(), "models/other.weights.h5", "sampling: as stored")
+    performance.user_event([0.5, 0.5])
+    performance.stop()
+    log.close()
+    assert ",command,model,models/other.weights.h5\n" in log.path.read_text()
+
+
 def test_reset_zeroes_a_real_networks_memory(performances):
     network = NumpyMDRNN(MDRNNWeights.random(3, SIZES["xxs"]))
     reports = Recorder()

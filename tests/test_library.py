@@ -1,5 +1,5 @@
-"""The web page's library without a server: listings, names resolved only by exact
-match, deleting, collating and uploads."""
+"""The web page's library: listings with the reports' figures, names resolved only by
+exact match, deleting, collating, uploads, and playing a model now."""
 
 import os
 import pickle
@@ -11,11 +11,17 @@ import h5py
 import numpy as np
 import pytest
 
+from harness import free_udp_port
 from imps.core.model import Sampling
+from imps.core.names import report_path
+from imps.core.report import ModelReport
 from imps.core.weights import DEFAULT_MODELS_DIR, load_weights, store_sampling
 from imps.learn.dataset import load_dataset
+from imps.perform.config import ServerConfig
+from imps.perform.model_choice import model_to_play
+from imps.perform.server import PerformanceServer
 from imps.web.library import (MAX_UPLOAD_BYTES, Kind, LibraryError, accept_upload, collate, delete, list_datasets,
-                              list_logs, list_models, listed, play_command, resolve)
+                              list_logs, list_models, listed, play, resolve)
 
 DEFAULT_3D = DEFAULT_MODELS_DIR / "musicMDRNN-dim3-layers2-units32-mixtures5-scale10.weights.h5"
 LEGACY_2D = Path(__file__).parent / "fixtures" / "musicMDRNN-dim2-layers2-units32-mixtures5-scale10.h5"
@@ -62,6 +68,24 @@ def test_listings_give_names_sizes_events_and_what_loading_says(root):
     assert model.sampling == load_weights(DEFAULT_3D).sampling
     assert model.report_picture == "musicMDRNN-dim3-layers2-units32-mixtures5-scale10-report.png"
     assert model.loss_picture is None and model.problem is None
+    assert model.report is None and not model.checkpoint
+
+
+def test_a_model_is_listed_with_its_report_figures_when_they_are_of_it(root):
+    weights = root / "models" / DEFAULT_3D.name
+    written = ModelReport.of(weights, "training-dataset-3d.npz", 1.5, 0.25, 0.5, Sampling(1.0, 0.5))
+    written.write(report_path(weights))
+    assert list_models(root)[0].report == written
+    store_sampling(weights, Sampling(1.5, 0.05))  # the file changed since: its figures are not shown as its
+    assert list_models(root)[0].report is None
+    report_path(weights).write_text("{not json")
+    [model] = list_models(root)
+    assert model.report is None and model.dimension == 3 and "is not a report IMPS can read" in model.problem
+
+
+def test_the_trainer_checkpoint_is_listed_as_one(root):
+    shutil.copy(DEFAULT_3D, root / "models" / DEFAULT_3D.name.replace(".weights.h5", "-checkpoint.weights.h5"))
+    assert [m.checkpoint for m in list_models(root)] == [True, False]
 
 
 def test_a_model_that_does_not_load_is_listed_with_why(root):
@@ -190,9 +214,33 @@ def test_collate_refuses_logs_of_two_dimensions(root):
         collate(root, [LOG_3D, "2026-01-02T10-00-00-4d-mdrnn.log"])
 
 
-def test_the_model_to_play_next_is_a_command_line_naming_the_listed_file(root):
-    assert play_command(root, DEFAULT_3D.name) == \
-        f"python predictive_music_model.py --dimension=3 --modelfile=models/{DEFAULT_3D.name}"
+def test_with_nothing_playing_a_model_is_given_as_the_command_line_that_plays_it(root):
+    played = play(root, DEFAULT_3D.name, None)
+    assert not played.playing and played.said == "this process plays nothing: start IMPS with the command below"
+    assert played.command == f"python predictive_music_model.py --dimension=3 --modelfile=models/{DEFAULT_3D.name}"
     for name in TRAVERSALS + ["outside.h5"]:
         with pytest.raises(LibraryError):
-            play_command(root, name)
+            play(root, name, None)
+
+
+def test_a_model_of_the_performance_dimension_plays_now_and_another_is_refused(root, osc_receiver):
+    shutil.copy(LEGACY_2D, root / "models" / LEGACY_2D.name)
+    config = ServerConfig(3, "polyphony", server_ip="127.0.0.1", server_port=free_udp_port(), client_ip="127.0.0.1",
+                          client_port=osc_receiver.port)
+    lines = []
+    server = PerformanceServer(config, model_to_play(config).predictor, report=lines.append)
+    server.start()
+    try:
+        before = server.performance.predictor
+        played = play(root, DEFAULT_3D.name, server)
+        assert played.playing and played.said.startswith(f"now playing models/{DEFAULT_3D.name}, from a fresh start; "
+                                                         "sampling: --pitemp")
+        refused = play(root, LEGACY_2D.name, server)
+        assert not refused.playing and refused.said == (
+            f"models/{LEGACY_2D.name} is a 2-d model and this performance plays 3-d events: start IMPS with "
+            "--dimension=2 to play it")
+        assert refused.command == f"python predictive_music_model.py --dimension=2 --modelfile=models/{LEGACY_2D.name}"
+    finally:
+        server.stop()
+    assert server.performance.predictor is not before  # swapped on the model thread, before it stopped
+    assert played.said in lines  # and said on the console, as the page said it

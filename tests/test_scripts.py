@@ -15,6 +15,7 @@ from conftest import (LEGACY_DATASET_4D, LEGACY_WEIGHTS_4D_S, ROOT, free_udp_por
                       says_what_tensorflow_sees, script_env)
 from imps.core.logs import PerformanceLog
 from imps.core.model import Sampling
+from imps.core.report import ModelReport
 from imps.learn.dataset import Dataset, load_dataset, save_dataset
 from imps.learn.evaluation import SAMPLING_GRID
 from harness import Process
@@ -505,8 +506,15 @@ def test_the_trainer_ends_with_the_sampling_it_chose_stored_unless_told_not_to(t
                         r"phrases \d+\.\d\d", summary[5]), summary[5]
     picture = tmp_path / "models" / "musicMDRNN-dim3-layers2-units16-mixtures5-scale10-report.png"
     assert summary[6] == f"  report:        models/{picture.name}" and picture.read_bytes().startswith(b"\x89PNG")
-    assert summary[7] == "play it: python predictive_music_model.py --dimension=3 --modelsize=xxs"
+    figures = tmp_path / "models" / "musicMDRNN-dim3-layers2-units16-mixtures5-scale10-report.json"
+    assert summary[7] == f"  figures:       models/{figures.name}"
+    assert summary[8] == "play it: python predictive_music_model.py --dimension=3 --modelsize=xxs"
+    report = ModelReport.read(weights)
+    assert report.dataset == "training-dataset-3d.npz" and report.sampling == stored
+    assert f"{report.solo_distance:.2f}" in summary[5] and f"{report.heldout_loss:.4f}" in summary[3]
     unchosen = run_script("train_predictive_music_model.py", "-d", "3", "--modelsize=xxs", "-n", "1", "--warmup", "0",
                           "--nosampling", cwd=tmp_path)
     assert unchosen.returncode == 0 and "sampling:" not in unchosen.stdout
     assert load_weights(weights).sampling is None
+    report = ModelReport.read(weights)  # the new weights' report: a held-out loss, and no playing measured
+    assert report.heldout_loss is not None and report.solo_distance is report.sampling is None

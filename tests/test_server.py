@@ -12,9 +12,9 @@ from pathlib import Path
 import pytest
 from pythonosc.udp_client import SimpleUDPClient
 
-from imps.core.errors import OSCError
+from imps.core.errors import ModelRefused, OSCError
 from imps.core.logs import PerformanceLog, read_log
-from imps.core.model import DEFAULT_SAMPLING, SIZES
+from imps.core.model import DEFAULT_SAMPLING, SIZES, Sampling
 from imps.core.names import log_glob
 from imps.core.weights import MDRNNWeights
 from conftest import Recorder
@@ -412,3 +412,29 @@ def test_a_command_from_elsewhere_is_checked_and_counted_as_over_osc(start_sessi
     assert session.server.command(TIMESCALE, (0.5,)) and session.server.performance.timescale == 0.5
     assert not session.server.command(MODE, ("chaos",)) and not session.server.command(PAUSE, (2.0,))
     assert session.server.rejects == {f"bad {MODE}": 1, f"bad {PAUSE}": 1}
+
+
+def test_another_model_plays_through_the_same_network_at_the_temperatures_given_at_start(start_session):
+    session = start_session()
+    weights = MDRNNWeights.random(DIMENSION, SIZES["xxs"], seed=2)
+    weights.sampling = Sampling(1.5, 0.25)
+    line = session.server.play_model(weights, "models/other.weights.h5")
+    assert line == ("sampling: --pitemp 1.5 (stored with the model), --sigmatemp 0.25 (stored with the model)")
+    said = "now playing models/other.weights.h5, from a fresh start; " + line
+    assert session.reports.wait_for_line(said) == said
+    playing = session.server.performance.predictor
+    assert type(playing.network) is NumpyMDRNN and (playing.pi_temp, playing.sigma_temp) == (1.5, 0.25)
+    session.client.send_message(INTERFACE, [0.2, 0.4])
+    assert len(session.predictions(1)) == 1
+
+
+def test_a_model_of_another_dimension_is_refused_in_one_line(start_session):
+    other_dimension = MDRNNWeights.random(DIMENSION + 1, SIZES["xxs"])
+    with pytest.raises(ModelRefused, match="^models/x.h5 is a 4-d model and this performance plays 3-d events: start "
+                                           "IMPS with --dimension=4 to play it$"):
+        start_session().server.play_model(other_dimension, "models/x.h5")
+
+
+def test_with_only_the_musician_playing_no_model_is_swapped_in(start_session):
+    with pytest.raises(ModelRefused, match=r"^this performance plays no model \(--only\)"):
+        start_session(mode="useronly").server.play_model(MDRNNWeights.random(DIMENSION, SIZES["xxs"]), "models/y.h5")

@@ -10,7 +10,8 @@ import tensorflow as tf
 from conftest import LEGACY_DATASET_4D, says_what_tensorflow_sees
 from imps.core.errors import DatasetError, TrainingDiverged, WeightsError
 from imps.core.model import DEFAULT_SAMPLING, SCALE, SEQ_LEN, model_size
-from imps.core.names import checkpoint_path, model_name, report_plot_path, weights_path
+from imps.core.names import checkpoint_path, model_name, report_path, report_plot_path, weights_path
+from imps.core.report import ModelReport
 from imps.core.weights import MDRNNWeights, load_weights
 from imps.learn import keras_model
 from imps.learn.config import TrainConfig
@@ -299,8 +300,9 @@ def test_train_writes_the_final_weights_and_the_checkpoint(trained):
     # Nothing else: no temporary files left behind.
     report = report_plot_path(final)  # the sampling chosen at the end, and the report's picture of it
     assert load_weights(final).sampling is not None and report.read_bytes().startswith(b"\x89PNG")
+    assert result.report == report_path(final)  # and its figures
     assert sorted(p.name for p in (root / "models").iterdir()) == sorted([final.name, checkpoint.name, plot.name,
-                                                                          report.name])
+                                                                          report.name, result.report.name])
     # TensorBoard logs went where they were told.
     runs = list((root / "logs" / "tensorboard").iterdir())
     assert len(runs) == 1 and runs[0].name.endswith(name)
@@ -318,6 +320,17 @@ def test_train_result_fields(trained):
     assert 1 <= result.best_epoch <= 2
     assert result.best_epoch == int(np.argmin(result.history["val_loss"])) + 1
     assert result.best_loss == pytest.approx(min(result.history["val_loss"]))
+
+
+@pytest.mark.slow
+def test_train_writes_the_report_of_the_weights_it_kept(trained):
+    _, _, result = trained
+    report = ModelReport.read(result.weights_path)
+    assert report is not None and report.dataset is None  # train() was not told the dataset's name
+    assert report.heldout_loss == pytest.approx(result.best_loss)  # the kept weights' val_loss: the held-out loss
+    assert report.solo_distance == pytest.approx(result.choice.best.solo)
+    assert report.answer_distance == result.choice.best.answering
+    assert report.sampling == result.choice.best.sampling == load_weights(result.weights_path).sampling
     assert result.seconds > 0
     text = result.summary()
     assert f"best val_loss: {result.best_loss:.4f} at epoch {result.best_epoch} of 2" in text

@@ -42,7 +42,9 @@ def parse_args(argv=None):
     parser.add_argument("--store", action="store_true",
                         help="with --choose-sampling: store the chosen temperatures in the weights file, where "
                              "predictive_music_model.py plays them unless --sigmatemp or --pitemp say otherwise")
-    parser.add_argument("--output", metavar="PNG", help="the picture (default: the weights' name with -report.png)")
+    parser.add_argument("--output", metavar="PNG", help="the picture, and beside it the figures as .json (default: "
+                                                        "beside the weights, their name with -report.png and "
+                                                        "-report.json, where the web page's list of models shows them)")
     args = parser.parse_args(argv)
     if min(args.sigmatemp or 0, args.pitemp or 0) < 0 or args.events < 2:
         parser.error("--sigmatemp and --pitemp must not be negative, and --events must be at least 2")
@@ -76,8 +78,9 @@ def main(argv=None):
     args = parse_args(argv)
     from imps.learn.dataset import load_dataset
     from imps.learn.evaluation import choice_line, choose_sampling, evaluate
-    from imps.core.names import report_plot_path
+    from imps.core.names import report_path, report_plot_path
     from imps.core.model import resolve_sampling
+    from imps.core.report import ModelReport
     from imps.learn.plots import plot_evaluation
     from imps.learn.tfnoise import filter_tensorflow_noise
     from imps.core.weights import describe, load_weights, store_sampling
@@ -116,7 +119,10 @@ def main(argv=None):
     weights_path = Path(args.weights)
     output = Path(args.output) if args.output else report_plot_path(weights_path)
     plot_evaluation(report.solo_style, report.solo, output, weights_path.name)
-    cli.say(f"\npicture: {output}  ({time.perf_counter() - began:.1f} s)")
+    figures = ModelReport.of(weights_path, Path(args.dataset).name, report.heldout_loss, report.solo_style.distance,
+                             report.answer_style.distance if report.answer_style is not None else None,
+                             sampling).write(output.with_suffix(".json") if args.output else report_path(weights_path))
+    cli.say(f"\npicture: {output}\nfigures: {figures}  ({time.perf_counter() - began:.1f} s)")
 
 
 if __name__ == "__main__":

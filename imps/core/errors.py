@@ -116,6 +116,10 @@ class WebError(IMPSError):
                          + ("the port is already in use" if in_use else reason))
 
 
+class ModelRefused(IMPSError):
+    """A model the running performance cannot play (another dimension, or no model at all)."""
+
+
 class FilesExist(IMPSError):
     """Files would be overwritten that the musician did not say could be."""
 

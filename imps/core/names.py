@@ -8,7 +8,8 @@
 
 The original IMPS's weights end `.h5` instead; the trainer's checkpoint adds
 `-checkpoint` before `.weights.h5`, its loss plot is `{model name}-loss.png`, and the
-quality report's picture of a weights file `{model name}-report.png` beside it.
+quality report of a weights file is `{model name}-report.png` (its picture) and
+`{model name}-report.json` (its figures) beside it.
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ MODELS_DIR = "models"
 
 WEIGHTS_SUFFIX = ".weights.h5"  # what Keras 3 save_weights requires
 LEGACY_WEIGHTS_SUFFIX = ".h5"  # what the original IMPS wrote
+CHECKPOINT_SUFFIX = "-checkpoint" + WEIGHTS_SUFFIX
 LOG_SUFFIX = "mdrnn.log"
 TIMESTAMP_FORMAT = "%Y-%m-%dT%H-%M-%S"  # a log's name starts with when it began
 
@@ -62,17 +64,31 @@ def weights_path(models_dir: Path | str, config: ModelConfig) -> Path:
 
 def checkpoint_path(models_dir: Path | str, config: ModelConfig) -> Path:
     """The trainer's best weights so far, replaced at each improvement."""
-    return Path(models_dir) / (model_name(config) + "-checkpoint" + WEIGHTS_SUFFIX)
+    return Path(models_dir) / (model_name(config) + CHECKPOINT_SUFFIX)
 
 
 def loss_plot_path(models_dir: Path | str, config: ModelConfig) -> Path:
     return Path(models_dir) / (model_name(config) + "-loss.png")
 
 
+def _report_beside(weights: Path | str, ending: str) -> Path:
+    weights = Path(weights)
+    return weights.with_name(weights.name.removesuffix(LEGACY_WEIGHTS_SUFFIX).removesuffix(".weights") + ending)
+
+
 def report_plot_path(weights: Path | str) -> Path:
     """The quality report's picture of a weights file, beside it: `{name}-report.png`."""
-    weights = Path(weights)
-    return weights.with_name(weights.name.removesuffix(LEGACY_WEIGHTS_SUFFIX).removesuffix(".weights") + "-report.png")
+    return _report_beside(weights, "-report.png")
+
+
+def report_path(weights: Path | str) -> Path:
+    """The quality report's figures of a weights file, beside it: `{name}-report.json`."""
+    return _report_beside(weights, "-report.json")
+
+
+def is_checkpoint(weights: Path | str) -> bool:
+    """Whether a weights file is the trainer's checkpoint (its best weights so far)."""
+    return Path(weights).name.endswith(CHECKPOINT_SUFFIX)
 
 
 def weights_candidates(models_dir: Path | str, config: ModelConfig) -> list[Path]:

@@ -69,6 +69,13 @@ class ModeSet(Notice):
 
 
 @dataclass(frozen=True)
+class ModelChanged(Notice):
+    """Another model plays from now on (chosen on the web page's library)."""
+    name: str
+    sampling_line: str  # its temperatures and where each came from
+
+
+@dataclass(frozen=True)
 class ModelReset(Notice):
     """/reset (or its key) cleared the model's memory of what was played."""
 
@@ -203,6 +210,8 @@ def words(notice: Notice) -> str:
                     else "call and response: the musician plays (call)")
         case ModeSet(mode):
             return f"mode: {mode}"
+        case ModelChanged(name, sampling_line):
+            return f"now playing {name}, from a fresh start; {sampling_line}"
         case ModelReset():
             return "model reset: it plays on from a fresh start, as at the beginning of a piece"
         case PauseSet(paused):

@@ -35,7 +35,9 @@ import tensorflow as tf
 
 from ..core.errors import TrainingDiverged
 from ..core.model import ModelConfig, model_size
-from ..core.names import LOGS_DIR, MODELS_DIR, checkpoint_path, loss_plot_path, model_name, weights_path
+from ..core.names import (LOGS_DIR, MODELS_DIR, checkpoint_path, loss_plot_path, model_name, report_path,
+                          weights_path)
+from ..core.report import ModelReport
 from ..core.weights import SIGMOID, MDRNNWeights
 from . import keras_model
 from .config import STRATEGIES, TrainConfig, epochs_text
@@ -101,6 +103,7 @@ class TrainingResult:
     time_limit_reached: bool = False
     interrupted: bool = False  # by Ctrl-C: the best weights until then were kept
     choice: SamplingChoice | None = None  # None: the sampling was not chosen
+    report: Path | None = None  # the report's figures beside the weights (core/report.py)
 
     def summary(self) -> str:
         minutes, seconds = divmod(round(self.seconds), 60)
@@ -114,6 +117,8 @@ class TrainingResult:
         ]
         if self.choice is not None:
             lines += self.choice.summary_lines()
+        if self.report is not None:
+            lines.append(f"  figures:       {self.report}")
         return "\n".join(lines)
 
 
@@ -208,11 +213,12 @@ def train(dataset: Dataset, config: TrainConfig, models_dir: Path | str = MODELS
           initial_weights: MDRNNWeights | None = None, tensorboard_dir: Path | str | None = LOGS_DIR,
           verbose: int = 1, seed: int | None = None, callbacks: list | None = None,
           report: Callable[[str], None] = print, clock: Callable[[], float] = time.monotonic,
-          variation: Variation = Variation()) -> TrainingResult:
-    """Fit the MDRNN to `dataset` and write its best weights (and a loss plot) into
-    `models_dir`: `config.warmup_epochs` on short windows, then up to `config.epochs` on
-    the model's full windows, within `config.minutes` by `clock` if given. Extra Keras
-    `callbacks` run in both parts, before the trainer's own."""
+          variation: Variation = Variation(), dataset_name: str | None = None) -> TrainingResult:
+    """Fit the MDRNN to `dataset` and write its best weights (with a loss plot, and the
+    report's figures naming the dataset `dataset_name`) into `models_dir`:
+    `config.warmup_epochs` on short windows, then up to `config.epochs` on the model's
+    full windows, within `config.minutes` by `clock` if given. Extra Keras `callbacks`
+    run in both parts, before the trainer's own."""
     began = time.monotonic()
     report(devices_line())
     size = model_size(config.model_size)
@@ -297,4 +303,9 @@ def train(dataset: Dataset, config: TrainConfig, models_dir: Path | str = MODELS
         except KeyboardInterrupt:
             result.interrupted = True
             report("\nsampling not chosen: the model plays at IMPS's defaults unless you give temperatures")
+    choice = result.choice
+    # Last: the figures name the file as it is now, its sampling stored.
+    result.report = ModelReport.of(final_path, dataset_name, result.best_loss if monitor == "val_loss" else None,
+                                   *((choice.best.solo, choice.best.answering, choice.best.sampling)
+                                     if choice is not None else ())).write(report_path(final_path))
     return result

@@ -42,7 +42,7 @@ from typing import TYPE_CHECKING, Callable, Sequence
 import numpy as np
 
 from ..core.logs import PerformanceLog
-from ..core.notices import (EventShown, ModelReset, ModeSet, NoModelToCommand, Notice, PauseSet, TurnTaken,
+from ..core.notices import (EventShown, ModelChanged, ModelReset, ModeSet, NoModelToCommand, Notice, PauseSet, TurnTaken,
                             ValueOutOfRange, WaitCapped, say)
 from .histogram import SecondsHistogram
 
@@ -298,6 +298,11 @@ class Performance:
         """Stop (True) or resume (False) the model's playing; None: the other of the two."""
         self._command("/pause", lambda: self._pause(paused))
 
+    def play(self, predictor: Predictor, name: str, sampling_line: str) -> None:
+        """Play `predictor` (of the same dimension) from now on, from a fresh start, in
+        place of the model playing; `name` and `sampling_line` say which and how."""
+        self._command("model", lambda: self._play_model(predictor, name, sampling_line))
+
     def _command(self, name: str, action: Callable[[], None]) -> None:
         if self.predictor is None:
             if not self._told_no_model:
@@ -360,6 +365,14 @@ class Performance:
         if self.log is not None:
             self.log.command("mode", mode)
         self.notify(ModeSet(mode))
+        self._begin_turns()
+
+    def _play_model(self, predictor: Predictor, name: str, sampling_line: str) -> None:
+        self._drop_pending()  # the old model's playing does not outlive it
+        self.predictor = predictor
+        if self.log is not None:
+            self.log.command("model", name)
+        self.notify(ModelChanged(name, sampling_line))
         self._begin_turns()
 
     def _reset(self) -> None:

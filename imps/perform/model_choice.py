@@ -33,9 +33,17 @@ def model_to_play(config: ServerConfig, network: Callable[[MDRNNWeights], NumpyM
     class with its step() and reset() such as learn's KerasMDRNN."""
     size = model_size(config.model_size)
     chosen = choose_weights(config.dimension, size, model_file=config.model_file)
-    sampling, sampling_line = resolve_sampling(config.pi_temp, config.sigma_temp, chosen.weights.sampling)
-    predictor = Predictor(network(chosen.weights), sampling.pi_temp, sampling.sigma_temp, seed=seed)
+    predictor, sampling_line = predictor_for(chosen.weights, config, network, seed)
     return ModelToPlay(predictor, chosen, weights_line(chosen, config.dimension, size.name), sampling_line)
+
+
+def predictor_for(weights: MDRNNWeights, config: ServerConfig,
+                  network: Callable[[MDRNNWeights], NumpyMDRNN] = NumpyMDRNN,
+                  seed: int | None = None) -> tuple[Predictor, str]:
+    """`weights` played at the temperatures config gives, else those stored with them,
+    and the line that says which; at start and when a model is swapped in while playing."""
+    sampling, sampling_line = resolve_sampling(config.pi_temp, config.sigma_temp, weights.sampling)
+    return Predictor(network(weights), sampling.pi_temp, sampling.sigma_temp, seed=seed), sampling_line
 
 
 def weights_line(chosen: ChosenWeights, dimension: int, size_name: str) -> str:

@@ -9,12 +9,15 @@ from typing import Callable, Sequence
 
 import numpy as np
 
+from ..core.errors import ModelRefused
 from ..core.logs import PerformanceLog
 from ..core.notices import Notice, TemperaturesSet, TimescaleSet, words
+from ..core.weights import MDRNNWeights
 from .config import ServerConfig
 from .engine import Predictor
 from .interaction import MODE_NAMES, PLAYER_SIZE, Performance
 from .midimap import UNTOUCHED
+from .model_choice import predictor_for
 from .osc import (INTERFACE, MODE, PAUSE, PREDICTION, RESET, TEMPERATURE, TIMESCALE, BadArguments, OSCServer,
                   PredictionSender, RateLimitedWarner, parse_values)
 
@@ -169,6 +172,21 @@ class PerformanceServer:
             return False
         self.performance.pause(value == 1.0)
         return True
+
+    def play_model(self, weights: MDRNNWeights, name: str) -> str:
+        """Play `weights` (called `name`) from now on in place of the model playing, through
+        the same network and at the temperatures the musician gave at start, else the ones
+        stored with them: the line that says which. ModelRefused if it cannot be played here."""
+        playing = self.performance.predictor
+        if playing is None:
+            raise ModelRefused("this performance plays no model (--only): start IMPS in another mode to play one")
+        if weights.dimension != self.config.dimension:
+            raise ModelRefused(f"{name} is a {weights.dimension}-d model and this performance plays "
+                               f"{self.config.dimension}-d events: start IMPS with --dimension={weights.dimension} "
+                               "to play it")
+        predictor, sampling_line = predictor_for(weights, self.config, type(playing.network))
+        self.performance.play(predictor, name, sampling_line)
+        return sampling_line
 
     def command(self, address: str, args: tuple) -> bool:
         """A command from elsewhere than OSC (the web page), checked and counted as over

@@ -17,12 +17,15 @@ from enum import Enum
 from pathlib import Path
 from typing import Iterable
 
-from ..core.errors import IMPSError, WeightsError, WriteFailed
+from ..core.errors import IMPSError, ModelRefused, WeightsError, WriteFailed
 from ..core.model import Sampling
 from ..core.names import (DATASETS_DIR, LEGACY_WEIGHTS_SUFFIX, LOGS_DIR, MODELS_DIR, WEIGHTS_SUFFIX, dataset_path,
-                          log_dimension, report_plot_path, weights_path)
+                          is_checkpoint, log_dimension, report_plot_path, weights_path)
+from ..core.notices import ModelChanged, words
+from ..core.report import ModelReport, ReportError
 from ..core.weights import describe, load_weights
 from ..learn.dataset import collate_logs, save_dataset
+from ..perform.server import PerformanceServer
 
 MAX_UPLOAD_BYTES = 50 * 1024 * 1024  # the issue's limit: ten times the largest size's weights
 SERVER_SCRIPT = "predictive_music_model.py"
@@ -120,6 +123,8 @@ class ModelEntry:
     sampling: Sampling | None  # stored with the weights
     report_picture: str | None  # the quality report's picture beside it, by its listed name
     loss_picture: str | None  # the trainer's loss curves, by its listed name
+    report: ModelReport | None = None  # the report's figures, when they are of this very file
+    checkpoint: bool = False  # the trainer's best weights so far, kept beside its final ones
     problem: str | None = None
 
 
@@ -128,24 +133,28 @@ def _picture_names(root: Path | str) -> set[str]:
 
 
 def list_models(root: Path | str) -> list[ModelEntry]:
-    """Every weights file with what loading it says: the report's figures are not kept
-    in any file today (utils/evaluate_model.py prints them, and the trainer's choice of
-    sampling draws only its picture), so a model shows its report picture, not its
-    held-out loss and style distance."""
+    """Every weights file with what loading it says, and its report's figures (held-out
+    loss, style distances) and pictures where they were made of this very file."""
     pictures = _picture_names(root)
     entries = []
     for path in listed(root, Kind.MODELS):
-        report = report_plot_path(path).name
+        picture = report_plot_path(path).name
         # The trainer's loss curves are `{model name}-loss.png`, the report's picture's stem.
-        loss = report.removesuffix("-report.png") + "-loss.png"
-        found = (report if report in pictures else None, loss if loss in pictures else None)
+        loss = picture.removesuffix("-report.png") + "-loss.png"
+        found = (picture if picture in pictures else None, loss if loss in pictures else None)
         try:
             weights = load_weights(path)
         except WeightsError as error:
-            entries.append(ModelEntry(path.name, path.stat().st_size, None, None, None, *found, problem=str(error)))
+            entries.append(ModelEntry(path.name, path.stat().st_size, None, None, None, *found,
+                                      checkpoint=is_checkpoint(path), problem=str(error)))
             continue
+        try:
+            report, problem = ModelReport.read(path), None
+        except ReportError as error:
+            report, problem = None, str(error)
         entries.append(ModelEntry(path.name, path.stat().st_size, weights.dimension,
-                                  describe(weights.config, with_dimension=False), weights.sampling, *found))
+                                  describe(weights.config, with_dimension=False), weights.sampling, *found, report,
+                                  is_checkpoint(path), problem))
     return entries
 
 
@@ -227,14 +236,29 @@ def collate(root: Path | str, names: list[str]) -> Collated:
                     + [f"wrote {DATASETS_DIR}/{path.name}: {dataset.summary()}"])
 
 
-def play_command(root: Path | str, name: str) -> str:
-    """The command line that plays the listed weights file `name` next. The page says it
-    rather than swapping the model under a running performance: the server chose its
-    temperatures, network and log from the weights it started with (model_choice.py),
-    so the honest next step is a new start, with the file named as --modelfile names it."""
+@dataclass
+class Played:
+    playing: bool  # whether the running performance plays it now
+    said: str  # that it does, with its temperatures, or why it cannot
+    command: str  # the command line that plays it from the start of a performance
+
+
+def play(root: Path | str, name: str, server: PerformanceServer | None) -> Played:
+    """Play the listed weights file `name` from now on in the running performance, from
+    a fresh start (PerformanceServer.play_model), where it can: the same dimension, and a
+    model playing. And, either way, the command line that starts IMPS with it, as
+    --modelfile names it: a performance started afresh plays it too."""
     path = resolve(root, Kind.MODELS, name)
     try:
         weights = load_weights(path)
     except WeightsError as error:
         raise LibraryError(str(error)) from None
-    return f"python {SERVER_SCRIPT} --dimension={weights.dimension} --modelfile={MODELS_DIR}/{path.name}"
+    shown = f"{MODELS_DIR}/{path.name}"
+    command = f"python {SERVER_SCRIPT} --dimension={weights.dimension} --modelfile={shown}"
+    if server is None:
+        return Played(False, "this process plays nothing: start IMPS with the command below", command)
+    try:
+        sampling_line = server.play_model(weights, shown)
+    except ModelRefused as refused:
+        return Played(False, str(refused), command)
+    return Played(True, words(ModelChanged(shown, sampling_line)), command)

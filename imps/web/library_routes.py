@@ -10,9 +10,10 @@ only through library.resolve; `{name:path}` takes the whole rest of the URL, so 
     GET  /api/library                     logs, datasets, models, pictures and the training job
     GET  /api/library/file/KIND/NAME      a listed file, downloaded (KIND: logs, datasets, models, pictures)
     GET  /api/library/lanes/NAME          a log's lanes, drawn as PNG
-    GET  /api/library/play/NAME           the command line that plays a model next
     GET  /api/library/train?since=N       the training job: running, exit code, its lines from N
     POST /api/library/delete/KIND/NAME    delete a listed file
+    POST /api/library/play/NAME           play a model from now on, where the performance can; and the
+                                          command line that starts IMPS with it
     POST /api/library/collate             JSON {"logs": [names]}: the dataset of their dimension
     POST /api/library/upload              the weights file as the body, at most 50 MB
     POST /api/library/train               JSON {"dataset", "dimension", "size", "epochs", "minutes",
@@ -119,7 +120,8 @@ def library_routes(root: Path | str = ".") -> list[BaseRoute]:
         return Response(await _off_the_loop(draw), media_type="image/png")
 
     async def play(request: Request) -> Response:
-        return JSONResponse({"command": await _off_the_loop(library.play_command, root, request.path_params["name"])})
+        played = await _off_the_loop(library.play, root, request.path_params["name"], request.app.state.imps.server)
+        return JSONResponse(dataclasses.asdict(played))
 
     async def delete(request: Request) -> Response:
         server = request.app.state.imps.server
@@ -175,7 +177,7 @@ def library_routes(root: Path | str = ".") -> list[BaseRoute]:
         Route("/api/library", _answering(listing)),
         Route("/api/library/file/{kind}/{name:path}", _answering(download)),
         Route("/api/library/lanes/{name:path}", _answering(lanes)),
-        Route("/api/library/play/{name:path}", _answering(play)),
+        Route("/api/library/play/{name:path}", _answering(play), methods=["POST"]),
         Route("/api/library/train", _answering(training)),
         Route("/api/library/delete/{kind}/{name:path}", _answering(delete), methods=["POST"]),
         Route("/api/library/collate", _answering(collate), methods=["POST"]),

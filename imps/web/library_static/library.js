@@ -87,21 +87,32 @@ function dimensionFromName() {
   if (found) document.querySelector("#train input[name=dimension]").value = found[1];
 }
 
+const figure = (value, digits) => (value === null || value === undefined ? "" : value.toFixed(digits));
+
 function showModels(models) {
   const body = $("models").tBodies[0];
   body.replaceChildren();
   for (const model of models) {
     const row = body.insertRow();
-    cell(row, model.name); cell(row, bytes(model.size));
+    cell(row, model.checkpoint ? `${model.name} (checkpoint: the trainer's best so far)` : model.name);
+    cell(row, bytes(model.size));
     cell(row, model.dimension ?? "does not load"); cell(row, model.shape ?? model.problem);
     cell(row, model.sampling ? `--pitemp ${model.sampling.pi_temp} --sigmatemp ${model.sampling.sigma_temp}` : "none");
+    const report = model.report;
+    const loss = cell(row, report ? figure(report.heldout_loss, 4) : (model.dimension !== null ? model.problem : ""));
+    if (report && report.dataset) loss.title = `on ${report.dataset}`;
+    cell(row, report && report.solo_distance !== null
+      ? `solo ${figure(report.solo_distance, 2)}` + (report.answer_distance !== null ? `, answers ${figure(report.answer_distance, 2)}` : "")
+      : "");
     const pictures = cell(row, "");
     for (const [label, name] of [["report", model.report_picture], ["loss", model.loss_picture]]) {
       if (name) pictures.append(button(label, async () => { $("picture").src = `/api/library/file/pictures/${path(name)}`; }), " ");
     }
     const actions = cell(row, link("download", `/api/library/file/models/${path(model.name)}`));
-    actions.append(" ", button("play next", async () => {
-      $("command").textContent = (await get(`/api/library/play/${path(model.name)}`)).command;
+    actions.append(" ", button("play now", async () => {
+      const played = await post(`/api/library/play/${path(model.name)}`, "");
+      $("played").textContent = played.said + ".";
+      $("command").textContent = played.command;
     }), " ", remover("models", model.name));
   }
 }
