@@ -254,17 +254,17 @@ def main():
     for signum in (signal.SIGINT, signal.SIGTERM):
         signal.signal(signum, lambda *_: stop.set())
     server.start()
-    web = None
-    if args.web is not None:  # only now: imports the web server, which --help and a plain performance never load
+    listening = web = None
+    if args.web is not None:  # its socket now; the web server itself once the performance is ready
+        from imps.web.address import bind, page_url
+        from imps.web.security import Access
         try:
-            from imps.web.library_routes import library_routes
-            from imps.web.runner import WebServer
-            web = WebServer(*args.web, server, routes=library_routes())
+            listening = bind(*args.web)
         except BaseException:
             server.stop()  # a port in use stops the performance cleanly, as OSC's does
             raise
-        web.start()
-        cli.say(f"web page: {web.url()}")
+        access = Access.for_host(args.web[0])
+        cli.say(f"web page: {page_url(listening, access.token)}")
     # Keys only where there is a model for them to act on.
     keys = None if args.nokeys or predictor is None else KeyCommands.for_terminal(command_keys(server.performance))
     try:
@@ -274,13 +274,20 @@ def main():
                 (f", {server.serial.describe()}" if server.serial else "") +
                 (f", logging to {server.log.path}" if server.log else "") +
                 (f". {KEYS_LINE}" if keys else ".") + f" {cli.READY}")
+        if listening is not None:  # loaded only now, so that the instrument plays without waiting for it
+            from imps.web.library_routes import library_routes
+            from imps.web.runner import WebServer
+            web = WebServer(listening, server, routes=library_routes(), access=access)
+            web.start()
         stop.wait()
-    finally:  # the terminal as it was, however IMPS ends
+    finally:  # the terminal as it was, and the log closed, however IMPS ends
         if keys is not None:
             keys.stop()
         if web is not None:
             web.stop()
-    server.stop()
+        elif listening is not None:
+            listening.close()
+        server.stop()
     cli.say(f"stopped: {server.summary()}")
 
 

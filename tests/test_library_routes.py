@@ -22,6 +22,7 @@ from imps.learn.dataset import Dataset, save_dataset
 from imps.perform.config import ServerConfig
 from imps.perform.model_choice import model_to_play
 from imps.perform.server import PerformanceServer
+from imps.web.address import bind
 from imps.web.library import MAX_UPLOAD_BYTES
 from imps.web.library_routes import library_routes
 from imps.web.runner import WebServer
@@ -55,7 +56,7 @@ def project(tmp_path) -> Path:
 @pytest.fixture
 def web(project):
     access = Access(TOKEN, "csrf-for-the-test")
-    server = WebServer("127.0.0.1", 0, None, routes=library_routes(project), access=access)
+    server = WebServer(bind("127.0.0.1", 0), None, routes=library_routes(project), access=access)
     server.start()
     yield server
     server.stop()
@@ -246,7 +247,7 @@ def test_the_log_a_performance_is_writing_cannot_be_deleted(project, osc_receive
                           client_port=osc_receiver.port, logs_dir=project / "logs")
     server = PerformanceServer(config, model_to_play(config).predictor, report=lambda line: None)
     server.start()
-    web = WebServer("127.0.0.1", 0, server, routes=library_routes(project), access=Access(TOKEN, "csrf"))
+    web = WebServer(bind("127.0.0.1", 0), server, routes=library_routes(project), access=Access(TOKEN, "csrf"))
     web.start()
     try:
         writing = server.log.path.name

@@ -1,4 +1,4 @@
-"""The web page's server (imps.web.app, hub, runner) through real sockets: OSC over
+"""The web page's server (imps.web.address, app, hub, runner) through real sockets: OSC over
 WebSocket played and answered like UDP, validated and counted alike; the watch stream;
 the commands as POSTs; nothing listening when no page is open; and the script's --web."""
 
@@ -19,7 +19,7 @@ from harness import ServerProcess, free_udp_port, message, wakeups
 from harness.web import WebStage, script_with_web
 from imps.perform.osc import INTERFACE, PREDICTION
 from imps.web.hub import CLIENT_QUEUE, SHOWN_RATE, WINDOW, Client, Hub
-from imps.web.runner import WebServer
+from imps.web.address import bind, page_url
 from imps.core.errors import WebError
 
 WAIT = 10.0
@@ -226,9 +226,22 @@ def test_a_command_that_is_not_one_or_not_json_is_refused(stage):
     assert stage.request("GET", "/api/command/reset")[0] == 405  # a change is never a GET
 
 
+def test_the_page_url_names_a_host_a_browser_can_reach_and_carries_the_token():
+    with bind("127.0.0.1", 0) as here:
+        assert page_url(here, None) == f"http://127.0.0.1:{here.getsockname()[1]}/"
+    with bind("0.0.0.0", 0) as everywhere:  # the machine's name: 0.0.0.0 is no address to open
+        assert page_url(everywhere, "t0ken") == f"http://{socket.gethostname()}:{everywhere.getsockname()[1]}/?token=t0ken"
+
+    class BoundToIPv6:  # as a socket on ::1 says where it is, on machines with IPv6 or without
+        def getsockname(self):
+            return ("::1", 8000, 0, 0)
+
+    assert page_url(BoundToIPv6(), None) == "http://[::1]:8000/"
+
+
 def test_a_port_in_use_is_a_one_line_error(stage):
     with pytest.raises(WebError, match="already in use"):
-        WebServer("127.0.0.1", stage.port, stage.server)
+        bind("127.0.0.1", stage.port)
 
 
 def test_the_script_serves_the_page_with_web(in_tmp_dir, osc_receiver):

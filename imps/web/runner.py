@@ -1,11 +1,10 @@
 """The web server on a thread of the performance's process: uvicorn on its own asyncio
-loop. The socket is bound here, before the thread starts, so a port in use is a one-line
-error at start and a browser that connects at once waits in the listen queue."""
+loop, serving a socket bound beforehand (address.py), so a port in use is a one-line
+error at start and a browser that connects before it serves waits in the listen queue."""
 
 from __future__ import annotations
 
 import asyncio
-import errno
 import socket
 import threading
 from contextlib import suppress
@@ -14,7 +13,6 @@ from typing import Sequence
 import uvicorn
 from starlette.routing import BaseRoute
 
-from ..core.errors import WebError
 from ..perform.server import PerformanceServer
 from .app import MAX_FRAME, Folders, create_app
 from .security import Access
@@ -57,20 +55,14 @@ class _Server(uvicorn.Server):
 
 
 class WebServer:
-    def __init__(self, host: str, port: int, server: PerformanceServer | None, routes: Sequence[BaseRoute] = (),
+    """The page, its streams and the library's `routes`, served on the `listening` socket
+    (address.bind) for `server`, guarded by `access` (by default as the bound host asks)."""
+
+    def __init__(self, listening: socket.socket, server: PerformanceServer | None, routes: Sequence[BaseRoute] = (),
                  access: Access | None = None, folders: Folders = Folders()):
-        self.access = access or Access.for_host(host)
+        self._socket = listening
+        self.access = access or Access.for_host(listening.getsockname()[0])
         self.app = create_app(server, self.access, routes, folders)
-        try:
-            family, kind, _, _, address = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)[0]
-            self._socket = socket.socket(family, kind)
-            self._socket.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-            self._socket.bind(address)
-            self._socket.listen(128)
-        except OSError as error:
-            if getattr(self, "_socket", None) is not None:
-                self._socket.close()
-            raise WebError(host, port, error.errno == errno.EADDRINUSE, error.strerror or str(error)) from None
         # No access log: at 200 events a second it would be the terminal's noise, not IMPS's.
         config = uvicorn.Config(self.app, log_level="warning", access_log=False, lifespan="off", ws="websockets-sansio",
                                 ws_max_size=MAX_FRAME, date_header=False)
@@ -82,17 +74,8 @@ class WebServer:
     def address(self) -> tuple[str, int]:
         return self._socket.getsockname()[:2]
 
-    def url(self) -> str:
-        """The page's URL, with the token when one is needed, as the musician opens it."""
-        host, port = self.address
-        if host in ("0.0.0.0", "::"):
-            host = socket.gethostname()  # reachable from the network, unlike 0.0.0.0
-        elif ":" in host:
-            host = f"[{host}]"
-        return f"http://{host}:{port}/" + (f"?token={self.access.token}" if self.access.token else "")
-
     def start(self) -> None:
-        """Serve from now on: returns once the server is up, so that the page is ready when it is said to be."""
+        """Serve from now on: returns once the server is up."""
         self._thread.start()
         self._uvicorn.serving.wait(timeout=10.0)
 

@@ -13,6 +13,7 @@ from pathlib import Path
 from imps.perform.config import ServerConfig
 from imps.perform.model_choice import model_to_play
 from imps.perform.server import PerformanceServer
+from imps.web.address import bind
 from imps.web.runner import WebServer
 from imps.web.security import Access
 
@@ -46,7 +47,7 @@ class WebStage:
                               client_ip="127.0.0.1", client_port=synth_port, logs_dir=logs_dir)
         self.server = PerformanceServer(config, model_to_play(config).predictor, report=report)
         self.server.start()
-        self.web = WebServer("127.0.0.1", 0, self.server, access=access)
+        self.web = WebServer(bind("127.0.0.1", 0), self.server, access=access)
         self.web.start()
         self.port = self.web.address[1]
         self.http = f"http://127.0.0.1:{self.port}"
